@@ -1,0 +1,12 @@
+// Dense similarity matrices through the blocked GEMM micro-kernels.
+#pragma once
+#include <cstddef>
+
+namespace tokenspace {
+
+/// out (m x n, row stride ldo) = A B^T for A (m x d) and B (n x d), both row-major.
+/// Cosine similarity when the caller passes unit rows (see normalize_rows).
+void gram_matrix(const float* a, std::size_t m, std::size_t lda, const float* b, std::size_t n,
+                 std::size_t ldb, std::size_t d, float* out, std::size_t ldo);
+
+}  // namespace tokenspace

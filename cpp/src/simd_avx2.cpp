@@ -1,0 +1,133 @@
+// AVX2 + FMA level (compiled with -mavx2 -mfma only in this file). 6 x 16 register block:
+// 12 accumulators, 2 vector loads and 1 broadcast fit the 16 ymm registers.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tokenspace/dispatch.hpp"
+
+namespace tokenspace {
+namespace isa_avx2 {
+namespace {
+
+constexpr int MR = 6;
+constexpr int NR = 16;
+
+void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
+  __m256 c0[MR], c1[MR];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+  for (std::size_t k = 0; k < d; ++k) {
+    const __m256 b0 = _mm256_load_ps(b + k * NR);
+    const __m256 b1 = _mm256_load_ps(b + k * NR + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256 av = _mm256_broadcast_ss(a + k * MR + i);
+      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    _mm256_storeu_ps(c + i * ldc, c0[i]);
+    _mm256_storeu_ps(c + i * ldc + 8, c1[i]);
+  }
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+float dot(const float* q, const float* x, std::size_t d) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  std::size_t k = 0;
+  for (; k + 16 <= d; k += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k), _mm256_loadu_ps(x + k), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k + 8), _mm256_loadu_ps(x + k + 8), s1);
+  }
+  for (; k + 8 <= d; k += 8)
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k), _mm256_loadu_ps(x + k), s0);
+  float s = hsum(_mm256_add_ps(s0, s1));
+  for (; k < d; ++k) s += q[k] * x[k];
+  return s;
+}
+
+void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, std::size_t d,
+               float* out) {
+  std::size_t j = 0;
+  // Four rows at a time: four independent FMA chains hide the FMA latency.
+  for (; j + 4 <= n; j += 4) {
+    const float* x0 = x + j * ldx;
+    const float* x1 = x0 + ldx;
+    const float* x2 = x1 + ldx;
+    const float* x3 = x2 + ldx;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    std::size_t k = 0;
+    for (; k + 8 <= d; k += 8) {
+      const __m256 qv = _mm256_loadu_ps(q + k);
+      s0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x0 + k), s0);
+      s1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x1 + k), s1);
+      s2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x2 + k), s2);
+      s3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x3 + k), s3);
+    }
+    float r0 = hsum(s0), r1 = hsum(s1), r2 = hsum(s2), r3 = hsum(s3);
+    for (; k < d; ++k) {
+      r0 += q[k] * x0[k];
+      r1 += q[k] * x1[k];
+      r2 += q[k] * x2[k];
+      r3 += q[k] * x3[k];
+    }
+    out[j] = r0;
+    out[j + 1] = r1;
+    out[j + 2] = r2;
+    out[j + 3] = r3;
+  }
+  for (; j < n; ++j) out[j] = dot(q, x + j * ldx, d);
+}
+
+std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float thr,
+                      std::uint32_t* idx) {
+  std::size_t c = 0, j = 0;
+  const __m256 t = _mm256_set1_ps(thr);
+  for (; j + 8 <= n; j += 8) {
+    __m256 v = _mm256_loadu_ps(s + j);
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ)));
+    while (m) {
+      idx[c++] = static_cast<std::uint32_t>(j + __builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  for (; j < n; ++j)
+    if ((bias ? s[j] + bias[j] : s[j]) >= thr) idx[c++] = static_cast<std::uint32_t>(j);
+  return c;
+}
+
+double sum_squares(const float* x, std::size_t d) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  std::size_t k = 0;
+  for (; k + 8 <= d; k += 8) {
+    __m256 v = _mm256_loadu_ps(x + k);
+    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    s0 = _mm256_fmadd_pd(lo, lo, s0);
+    s1 = _mm256_fmadd_pd(hi, hi, s1);
+  }
+  alignas(32) double t[4];
+  _mm256_store_pd(t, _mm256_add_pd(s0, s1));
+  double s = (t[0] + t[1]) + (t[2] + t[3]);
+  for (; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
+  return s;
+}
+
+}  // namespace
+
+const IsaKernels kKernels = {"avx2", MR, NR, micro_kernel, gemv_rows, filter_ge, sum_squares};
+
+}  // namespace isa_avx2
+}  // namespace tokenspace

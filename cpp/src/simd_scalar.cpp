@@ -1,0 +1,68 @@
+// Reference level: plain C++ (the compiler may use the baseline SSE2), also the fallback for
+// CPUs without AVX2. Every SIMD level must give the same answers as this one up to rounding.
+#include <cstddef>
+#include <cstdint>
+
+#include "tokenspace/dispatch.hpp"
+
+namespace tokenspace {
+namespace isa_scalar {
+namespace {
+
+constexpr int MR = 4;
+constexpr int NR = 8;
+
+void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
+  float acc[MR][NR] = {};
+  for (std::size_t k = 0; k < d; ++k) {
+    const float* ak = a + k * MR;
+    const float* bk = b + k * NR;
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] += ak[i] * bk[j];
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) c[i * ldc + j] = acc[i][j];
+}
+
+void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, std::size_t d,
+               float* out) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const float* xj = x + j * ldx;
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    std::size_t k = 0;
+    for (; k + 4 <= d; k += 4) {
+      s0 += q[k] * xj[k];
+      s1 += q[k + 1] * xj[k + 1];
+      s2 += q[k + 2] * xj[k + 2];
+      s3 += q[k + 3] * xj[k + 3];
+    }
+    for (; k < d; ++k) s0 += q[k] * xj[k];
+    out[j] = (s0 + s1) + (s2 + s3);
+  }
+}
+
+std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float thr,
+                      std::uint32_t* idx) {
+  std::size_t c = 0;
+  if (bias) {
+    for (std::size_t j = 0; j < n; ++j)
+      if (s[j] + bias[j] >= thr) idx[c++] = static_cast<std::uint32_t>(j);
+  } else {
+    for (std::size_t j = 0; j < n; ++j)
+      if (s[j] >= thr) idx[c++] = static_cast<std::uint32_t>(j);
+  }
+  return c;
+}
+
+double sum_squares(const float* x, std::size_t d) {
+  double s = 0;
+  for (std::size_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
+  return s;
+}
+
+}  // namespace
+
+const IsaKernels kKernels = {"scalar", MR, NR, micro_kernel, gemv_rows, filter_ge, sum_squares};
+
+}  // namespace isa_scalar
+}  // namespace tokenspace

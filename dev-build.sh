@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Developer build: compiles tokenspace._core into python/tokenspace/ so that
+# PYTHONPATH=python runs the package from the work tree (each git worktree builds its own).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+py="${PYTHON:-python3}"
+build="$here/build-dev"
+cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DSKBUILD_PROJECT_NAME=tokenspace -DSKBUILD_PROJECT_VERSION=0.1.0 \
+  -DPython_EXECUTABLE="$("$py" -c 'import sys; print(sys.executable)')" \
+  -Dpybind11_DIR="$("$py" -c 'import pybind11; print(pybind11.get_cmake_dir())')" >/dev/null
+cmake --build "$build" -j2
+cp "$build"/_core*.so "$here/python/tokenspace/"

@@ -1,0 +1,84 @@
+"""The ``tokenspace`` command line.
+
+Each subcommand is a small function registered in ``COMMANDS``: ``add_<name>(subparsers)``
+defines its arguments and ``run_<name>(args)`` does the work, so commands stay independent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+
+def _load(name: str):
+    from .io import load
+
+    return load(name)
+
+
+# -- knn -------------------------------------------------------------------------------
+def add_knn(sub) -> None:
+    p = sub.add_parser("knn", help="nearest neighbours of words in a model")
+    p.add_argument("model", help="embedded model name (glove-6b-50d, minilm-l6) or a path")
+    p.add_argument("words", nargs="+", help="query words")
+    p.add_argument("--k", type=int, default=10, help="neighbours per word (default 10)")
+    p.add_argument("--metric", default="cosine", choices=["cosine", "dot", "euclidean"])
+    p.add_argument("--backend", default="tokenspace", choices=["tokenspace", "faiss"])
+
+
+def run_knn(args) -> int:
+    s = _load(args.model)
+    res = s.knn(args.words, k=args.k, metric=args.metric, backend=args.backend)
+    for i, w in enumerate(args.words):
+        print(f"# {w}  ({s.name}, {args.metric})")
+        print(res.table(i))
+        print()
+    return 0
+
+
+# -- info ------------------------------------------------------------------------------
+def add_info(sub) -> None:
+    p = sub.add_parser("info", help="shape, norms and sample tokens of a model")
+    p.add_argument("model", help="embedded model name or a path")
+
+
+def run_info(args) -> int:
+    import numpy as np
+
+    from . import simd_level
+
+    s = _load(args.model)
+    n = s.norms
+    print(f"name        {s.name}")
+    print(f"vocabulary  {len(s)}")
+    print(f"dimension   {s.dim}")
+    print(f"norms       min {n.min():.4f}  median {np.median(n):.4f}  max {n.max():.4f}")
+    print(f"zero rows   {int((n == 0).sum())}")
+    print(f"first words {' '.join(s.vocab[:10])}")
+    print(f"simd level  {simd_level()}")
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable, Callable]] = {
+    "knn": (add_knn, run_knn),
+    "info": (add_info, run_info),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tokenspace", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add, _ in COMMANDS.values():
+        add(sub)
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command][1](args)
+    except (KeyError, ValueError, FileNotFoundError, ModuleNotFoundError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"tokenspace: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

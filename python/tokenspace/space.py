@@ -1,0 +1,318 @@
+"""EmbeddingSpace: a float32 matrix plus its vocabulary, the object every analysis takes."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._validate import as_matrix, check_k
+from .neighbors import Neighbors, canonical_metric, knn_arrays
+
+
+def _close_spellings(word: str, vocab: Sequence[str], index: dict[str, int], n: int = 3) -> list[str]:
+    """A few vocabulary words spelled like ``word``; cheap enough for a 400k vocabulary."""
+    found = [v for v in {word.lower(), word.upper(), word.capitalize(), word.strip()}
+             if v != word and v in index]
+    # Compare only against words of similar length sharing the first letter: difflib over the
+    # whole vocabulary would take seconds.
+    if word:
+        pool = [v for v in vocab if v[:1].lower() == word[:1].lower() and abs(len(v) - len(word)) <= 2]
+        found += [v for v in difflib.get_close_matches(word, pool[:50000], n=n, cutoff=0.75)
+                  if v not in found]
+    return found[:n]
+
+
+class EmbeddingSpace:
+    """A token embedding space: one float32 vector per vocabulary entry.
+
+    Parameters
+    ----------
+    vectors : array_like (V, d)
+        The embedding matrix. Stored as a read-only C-contiguous float32 array (no copy when it
+        already is one; memory-mapped arrays stay memory-mapped).
+    vocab : sequence of str
+        ``vocab[i]`` is the token of row ``i``; entries must be unique.
+    name : str, optional
+        A label used in reports and ``repr``.
+    check : bool, default True
+        Reject NaN/Inf values up front (one fast pass). Turn off only for data already checked.
+
+    Examples
+    --------
+    >>> import numpy as np, tokenspace as ts
+    >>> s = ts.EmbeddingSpace(np.eye(3, dtype=np.float32), ["a", "b", "c"])
+    >>> len(s), s.dim, "a" in s, s.index("c")
+    (3, 3, True, 2)
+    """
+
+    def __init__(
+        self,
+        vectors: Any,
+        vocab: Sequence[str],
+        *,
+        name: str | None = None,
+        check: bool = True,
+    ) -> None:
+        vectors = as_matrix(vectors, "vectors", allow_empty=True, check_finite=check)
+        vocab = list(vocab)
+        if len(vocab) != vectors.shape[0]:
+            raise ValueError(
+                f"vocab has {len(vocab)} entries but vectors has {vectors.shape[0]} rows; "
+                "they must match one to one"
+            )
+        index: dict[str, int] = {}
+        for i, w in enumerate(vocab):
+            if not isinstance(w, str):
+                raise TypeError(f"vocab entry {i} is {type(w).__name__}, not str")
+            j = index.setdefault(w, i)
+            if j != i:
+                raise ValueError(
+                    f"vocab entry {w!r} appears twice (rows {j} and {i}); deduplicate the "
+                    "vocabulary (the loaders keep the first occurrence)"
+                )
+        view = vectors.view()
+        view.flags.writeable = False
+        self._vectors = view
+        self._vocab = vocab
+        self._index = index
+        self.name = name
+        self._unit: np.ndarray | None = None
+        self._norms: np.ndarray | None = None
+        self._faiss: dict[str, Any] = {}
+
+    # -- container protocol -------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._vectors.shape[0]
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and word in self._index
+
+    def __iter__(self):
+        return iter(self._vocab)
+
+    def __getitem__(self, key: str | int | Sequence[str | int]) -> np.ndarray:
+        """Vector of a word or id (read-only view), or a (n, d) array for a list of them."""
+        if isinstance(key, (str, int, np.integer)):
+            return self._vectors[self._resolve(key)]
+        ids = self.indices(key)
+        return self._vectors[ids]
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        return f"EmbeddingSpace({label}{len(self)} x {self.dim})"
+
+    # -- basic properties ---------------------------------------------------------------
+    @property
+    def vectors(self) -> np.ndarray:
+        """The (V, d) float32 matrix, read-only."""
+        return self._vectors
+
+    @property
+    def vocab(self) -> list[str]:
+        """The vocabulary; ``vocab[i]`` labels row ``i``. Do not mutate."""
+        return self._vocab
+
+    @property
+    def dim(self) -> int:
+        return self._vectors.shape[1]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._vectors.shape  # type: ignore[return-value]
+
+    @property
+    def unit_vectors(self) -> np.ndarray:
+        """Rows scaled to unit length (cached, read-only); zero rows stay zero, never NaN."""
+        if self._unit is None:
+            unit, norms = _core.normalize_rows(self._vectors)
+            unit.flags.writeable = False
+            norms.flags.writeable = False
+            self._unit, self._norms = unit, norms
+        return self._unit
+
+    @property
+    def norms(self) -> np.ndarray:
+        """Euclidean norm of every row (float32, cached)."""
+        if self._norms is None:
+            self.unit_vectors  # noqa: B018 - fills the cache
+        assert self._norms is not None
+        return self._norms
+
+    # -- lookups ------------------------------------------------------------------------
+    def index(self, word: str) -> int:
+        """Row id of ``word``; ``KeyError`` naming the word (and close spellings) if absent."""
+        try:
+            return self._index[word]
+        except KeyError:
+            pass
+        except TypeError:
+            raise TypeError(f"words are str, got {type(word).__name__}") from None
+        hint = _close_spellings(word, self._vocab, self._index)
+        extra = f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
+        label = f" of {self.name}" if self.name else ""
+        raise KeyError(f"word {word!r} is not in the vocabulary{label} ({len(self)} entries){extra}")
+
+    def indices(self, words: Iterable[str | int]) -> np.ndarray:
+        """Row ids of several words or ids (int64)."""
+        return np.fromiter((self._resolve(w) for w in words), dtype=np.int64)
+
+    def _resolve(self, key: str | int) -> int:
+        if isinstance(key, str):
+            return self.index(key)
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            i = int(key)
+            if not -len(self) <= i < len(self):
+                raise IndexError(f"id {i} is out of range for a vocabulary of {len(self)} entries")
+            return i % len(self)
+        raise TypeError(f"expected a word (str) or an id (int), got {type(key).__name__}")
+
+    def subset(self, selector: Iterable[str] | Callable[[str], bool], *, name: str | None = None) -> EmbeddingSpace:
+        """A new space with the chosen rows.
+
+        Parameters
+        ----------
+        selector : iterable of str, or callable
+            Words (kept in the given order; unknown words raise ``KeyError``), or a predicate
+            ``f(word) -> bool`` applied to the whole vocabulary (vocabulary order kept).
+        """
+        if callable(selector):
+            ids = np.fromiter((i for i, w in enumerate(self._vocab) if selector(w)), dtype=np.int64)
+        else:
+            if isinstance(selector, str):
+                raise TypeError("subset() takes a list of words or a predicate, not one string")
+            ids = self.indices(selector)
+        vocab = [self._vocab[i] for i in ids]
+        return EmbeddingSpace(self._vectors[ids], vocab, name=name or self.name, check=False)
+
+    # -- neighbours ---------------------------------------------------------------------
+    def _queries(self, queries: Any) -> tuple[np.ndarray, np.ndarray | None, list[Any] | None]:
+        """Turn words / ids / vectors into (vectors, vocabulary ids or None, labels)."""
+        if isinstance(queries, (str, int, np.integer)) and not isinstance(queries, bool):
+            queries = [queries]
+        if isinstance(queries, np.ndarray) and np.issubdtype(queries.dtype, np.floating):
+            return as_matrix(queries, "queries", allow_1d=True), None, None
+        if isinstance(queries, np.ndarray) and np.issubdtype(queries.dtype, np.integer) and queries.ndim == 1:
+            queries = queries.tolist()
+        items = list(queries)
+        if not items:
+            raise ValueError("no queries given; pass a word, an id, a list of them, or vectors")
+        if all(isinstance(q, (str, int, np.integer)) and not isinstance(q, bool) for q in items):
+            ids = self.indices(items)
+            return self._vectors[ids], ids, items
+        return as_matrix(np.asarray(items), "queries", allow_1d=True), None, None
+
+    def knn(
+        self,
+        queries: Any,
+        k: int = 10,
+        *,
+        metric: str = "cosine",
+        exclude_self: bool = True,
+        backend: str = "tokenspace",
+    ) -> Neighbors:
+        """Exact k nearest vocabulary entries of each query.
+
+        Parameters
+        ----------
+        queries : str, int, list of str/int, or array (m, d) / (d,)
+            Words, vocabulary ids, or raw vectors.
+        k : int, default 10
+        metric : {"cosine", "dot", "euclidean"}
+            Cosine compares unit rows; "dot" the raw inner product; "euclidean" returns
+            distances (ascending).
+        exclude_self : bool, default True
+            For word/id queries, leave the query's own entry out of its neighbours.
+        backend : {"tokenspace", "faiss"}
+            "faiss" runs the same exact search through a faiss IndexFlat (see ``to_faiss``).
+
+        Returns
+        -------
+        Neighbors
+            Ties are broken by the lower id, as an exact faiss IndexFlatIP does.
+        """
+        metric = canonical_metric(metric)
+        q, ids, labels = self._queries(queries)
+        if q.shape[1] != self.dim:
+            raise ValueError(f"query vectors have dimension {q.shape[1]}, the space has {self.dim}")
+        drop_self = exclude_self and ids is not None
+        k = check_k(k, len(self) - (1 if drop_self else 0))
+        if metric == "cosine":
+            base = self.unit_vectors
+            if ids is not None:
+                q = base[ids]
+                zero = ids[self.norms[ids] == 0]
+            else:
+                q, qn = _core.normalize_rows(q)
+                zero = np.flatnonzero(qn == 0)
+            if zero.size:
+                raise ValueError(
+                    f"query {labels[0] if labels else int(zero[0])!r} is a zero vector: cosine is "
+                    "undefined; use metric='dot' or drop it"
+                )
+        else:
+            base = self._vectors
+        exclude = ids[:, None] if drop_self else None
+        if backend == "tokenspace":
+            idx, scores = knn_arrays(q, base, k, metric, exclude=exclude)
+        elif backend == "faiss":
+            idx, scores = self._faiss_search(q, k, metric, exclude)
+        else:
+            raise ValueError(f"unknown backend {backend!r}; expected 'tokenspace' or 'faiss'")
+        words = [[self._vocab[j] for j in row] for row in idx.tolist()]
+        return Neighbors(idx, scores, words, metric, labels)
+
+    def knn_graph(
+        self, k: int = 10, *, metric: str = "cosine", exclude_self: bool = True
+    ) -> Neighbors:
+        """Exact k-NN of every vocabulary entry against the whole vocabulary.
+
+        Memory is O(V k) plus one tile per thread: the V x V similarity matrix is never built.
+        ``words`` is left empty (None) to keep V x k Python strings out of memory; map ids
+        through ``vocab`` when needed.
+        """
+        metric = canonical_metric(metric)
+        k = check_k(k, len(self) - (1 if exclude_self else 0))
+        base = self.unit_vectors if metric == "cosine" else self._vectors
+        exclude = np.arange(len(self), dtype=np.int64)[:, None] if exclude_self else None
+        idx, scores = knn_arrays(base, base, k, metric, exclude=exclude)
+        return Neighbors(idx, scores, None, metric, None)
+
+    # -- faiss interop ------------------------------------------------------------------
+    def to_faiss(self, metric: str = "cosine"):
+        """An exact faiss index over this space.
+
+        ``cosine`` -> IndexFlatIP on unit rows; ``dot`` -> IndexFlatIP on raw rows;
+        ``euclidean`` -> IndexFlatL2 (faiss reports squared distances).
+        """
+        try:
+            import faiss
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("faiss is not installed: pip install faiss-cpu") from e
+        metric = canonical_metric(metric)
+        if metric == "euclidean":
+            index = faiss.IndexFlatL2(self.dim)
+            index.add(np.ascontiguousarray(self._vectors))
+        else:
+            index = faiss.IndexFlatIP(self.dim)
+            index.add(np.ascontiguousarray(self.unit_vectors if metric == "cosine" else self._vectors))
+        return index
+
+    def _faiss_search(self, q: np.ndarray, k: int, metric: str, exclude: np.ndarray | None):
+        index = self._faiss.get(metric)
+        if index is None:
+            index = self._faiss[metric] = self.to_faiss(metric)
+        extra = 0 if exclude is None else exclude.shape[1]
+        D, I = index.search(np.ascontiguousarray(q), k + extra)
+        if metric == "euclidean":
+            D = np.sqrt(np.maximum(D, 0))
+        if exclude is not None:
+            keep = ~(I[:, :, None] == exclude[:, None, :]).any(axis=2)
+            # drop the excluded ids, keep the first k of what remains in each row
+            order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+            I = np.take_along_axis(I, order, 1)
+            D = np.take_along_axis(D, order, 1)
+        return I[:, :k].astype(np.int64), D[:, :k].astype(np.float32)

@@ -33,7 +33,7 @@ Metric parse_metric(const std::string& m) {
 }
 
 py::tuple knn(FloatArray queries, FloatArray base, std::size_t k, const std::string& metric,
-              py::object exclude) {
+              py::object exclude, py::object bias) {
   require_matrix(queries, "queries");
   require_matrix(base, "base");
   const std::size_t m = queries.shape(0), d = queries.shape(1), n = base.shape(0);
@@ -54,12 +54,21 @@ py::tuple knn(FloatArray queries, FloatArray base, std::size_t k, const std::str
       throw std::invalid_argument("exclude must have shape (n_queries, n_excluded)");
     n_ex = ex.shape(1);
   }
+  FloatArray bias_arr;
+  if (!bias.is_none()) {
+    bias_arr = FloatArray::ensure(bias);
+    if (!bias_arr || bias_arr.ndim() != 1 || static_cast<std::size_t>(bias_arr.shape(0)) != n)
+      throw std::invalid_argument("bias must be a float array with one value per database row");
+    if (met != Metric::InnerProduct)
+      throw std::invalid_argument("bias is only supported with metric='ip'");
+  }
   py::array_t<std::int64_t> idx({m, k});
   py::array_t<float> scores({m, k});
   {
     py::gil_scoped_release release;
-    knn_search(queries.data(), m, d, base.data(), n, d, d, k, met, n_ex ? ex.data() : nullptr,
-               n_ex, idx.mutable_data(), scores.mutable_data());
+    knn_search(queries.data(), m, d, base.data(), n, d, d, k, met,
+               bias.is_none() ? nullptr : bias_arr.data(), n_ex ? ex.data() : nullptr, n_ex,
+               idx.mutable_data(), scores.mutable_data());
   }
   return py::make_tuple(idx, scores);
 }
@@ -120,8 +129,9 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "tokenspace compiled kernels (private: use the tokenspace package)";
   m.def("knn", &knn, py::arg("queries"), py::arg("base"), py::arg("k"), py::arg("metric") = "ip",
-        py::arg("exclude") = py::none(),
-        "Exact top-k by inner product ('ip') or Euclidean distance ('l2'): (ids, scores).");
+        py::arg("exclude") = py::none(), py::arg("bias") = py::none(),
+        "Exact top-k by inner product ('ip', plus an optional per-row bias) or Euclidean "
+        "distance ('l2'): (ids, scores).");
   m.def("normalize_rows", &normalize, py::arg("x"), "Unit-length rows and the row norms.");
   m.def("first_nonfinite_row", &nonfinite_row, py::arg("x"),
         "Index of the first row with NaN/Inf, or -1.");

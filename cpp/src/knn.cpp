@@ -211,7 +211,8 @@ void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int6
 
 void knn_search(const float* queries, std::size_t m, std::size_t ldq, const float* base,
                 std::size_t n, std::size_t ldb, std::size_t d, std::size_t k, Metric metric,
-                const std::int64_t* exclude, std::size_t n_exclude, std::int64_t* out_idx,
+                const float* row_bias, const std::int64_t* exclude, std::size_t n_exclude,
+                std::int64_t* out_idx,
                 float* out_score) {
   if (k == 0) throw std::invalid_argument("k must be >= 1");
   if (n == 0) throw std::invalid_argument("the database is empty");
@@ -220,6 +221,8 @@ void knn_search(const float* queries, std::size_t m, std::size_t ldq, const floa
   if (m == 0) return;
 
   std::vector<float> bias;
+  if (metric == Metric::L2 && row_bias)
+    throw std::invalid_argument("row_bias is only supported with the inner-product metric");
   if (metric == Metric::L2) {
     const IsaKernels& K = kernels();
     bias.resize(n);
@@ -228,7 +231,7 @@ void knn_search(const float* queries, std::size_t m, std::size_t ldq, const floa
         bias[j] = static_cast<float>(-0.5 * K.sum_squares(base + j * ldb, d));
     });
   }
-  Problem P{queries, m, ldq, base, n, ldb, d, k, bias.empty() ? nullptr : bias.data(),
+  Problem P{queries, m, ldq, base, n, ldb, d, k, bias.empty() ? row_bias : bias.data(),
             exclude, n_exclude};
   std::vector<float> hs;
   std::vector<std::int64_t> hid;

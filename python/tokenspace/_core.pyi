@@ -6,7 +6,12 @@ from numpy.typing import ArrayLike
 __version__: str
 
 def knn(
-    queries: ArrayLike, base: ArrayLike, k: int, metric: str = "ip", exclude: ArrayLike | None = None
+    queries: ArrayLike,
+    base: ArrayLike,
+    k: int,
+    metric: str = "ip",
+    exclude: ArrayLike | None = None,
+    bias: ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]: ...
 def normalize_rows(x: ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
 def first_nonfinite_row(x: ArrayLike) -> int: ...

@@ -1,0 +1,117 @@
+"""Exact kNN on the MiniLM token matrix (30522 x 384, unit rows): tokenspace vs faiss vs numpy.
+
+Measures, in one run and on the same data:
+  * all-vs-all k=10 (every token's 10 nearest tokens, self included as faiss does):
+    ``EmbeddingSpace.knn_graph`` vs faiss ``IndexFlatIP.search`` vs numpy blocked
+    ``E[blk] @ E.T`` + ``argpartition``;
+  * single-query latency against the whole vocabulary, same three;
+  * the peak extra memory of each all-vs-all run, and how many neighbour slots agree.
+
+Usage: python benchmarks/bench_knn.py [--repeat 5] [--quick]
+Prints medians and ratios; writes benchmarks/results/bench_knn.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import tokenspace as ts
+from _common import median_time, peak_extra_mib, write_json
+
+
+def numpy_knn(U: np.ndarray, Q: np.ndarray, k: int, block: int = 2048):
+    """Blocked matmul + argpartition: the plain-numpy way (never the whole V x V at once)."""
+    ids = np.empty((Q.shape[0], k), dtype=np.int64)
+    for s in range(0, Q.shape[0], block):
+        S = Q[s : s + block] @ U.T
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k]
+        sc = np.take_along_axis(S, part, 1)
+        order = np.argsort(-sc, axis=1, kind="stable")
+        ids[s : s + block] = np.take_along_axis(part, order, 1)
+    return ids
+
+
+def latency(fn, n: int) -> float:
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="skip the numpy all-vs-all run")
+    args = ap.parse_args()
+    import faiss
+
+    s = ts.load("minilm-l6")
+    U = np.ascontiguousarray(s.unit_vectors)
+    V, d = U.shape
+    k = 10
+    print(f"MiniLM {V} x {d}, k={k}, threads: tokenspace {ts.num_threads()}, "
+          f"faiss {faiss.omp_get_max_threads()}, simd {ts.simd_level()}")
+    index = faiss.IndexFlatIP(d)
+    index.add(U)
+    flops = 2.0 * V * V * d
+    res: dict = {"V": V, "d": d, "k": k, "simd": ts.simd_level(), "repeat": args.repeat}
+
+    graph = s.knn_graph(k=k, exclude_self=False)
+    _, faiss_ids = index.search(U, k)
+    res["identical_slots_vs_faiss"] = float((graph.indices == faiss_ids).mean())
+    t_ts, runs_ts = median_time(lambda: s.knn_graph(k=k, exclude_self=False), args.repeat)
+    t_fa, runs_fa = median_time(lambda: index.search(U, k), args.repeat)
+    res["all_vs_all"] = {
+        "tokenspace_s": t_ts, "faiss_s": t_fa,
+        "tokenspace_gflops": flops / t_ts / 1e9, "faiss_gflops": flops / t_fa / 1e9,
+        "speedup_vs_faiss": t_fa / t_ts, "runs_tokenspace": runs_ts, "runs_faiss": runs_fa,
+        "peak_extra_mib_tokenspace": peak_extra_mib(lambda: s.knn_graph(k=k, exclude_self=False)),
+        "peak_extra_mib_faiss": peak_extra_mib(lambda: index.search(U, k)),
+    }
+    if not args.quick:
+        t_np, runs_np = median_time(lambda: numpy_knn(U, U, k), max(3, args.repeat // 2), warmup=0)
+        res["all_vs_all"].update(numpy_s=t_np, speedup_vs_numpy=t_np / t_ts, runs_numpy=runs_np,
+                                 peak_extra_mib_numpy=peak_extra_mib(lambda: numpy_knn(U, U, k)))
+
+    rng = np.random.default_rng(0)
+    qids = rng.integers(0, V, 200)
+    for i in range(20):  # warm caches and thread pools of all three
+        s.knn(U[qids[i]], k=k); index.search(U[qids[i] : qids[i] + 1], k)
+    one_ts = latency(lambda i: s.knn(U[qids[i]], k=k), len(qids))
+    one_fa = latency(lambda i: index.search(U[qids[i] : qids[i] + 1], k), len(qids))
+
+    def np_one(i):
+        sc = U @ U[qids[i]]
+        top = np.argpartition(-sc, k - 1)[:k]
+        return top[np.argsort(-sc[top], kind="stable")]
+
+    one_np = latency(np_one, len(qids))
+    res["single_query"] = {"tokenspace_ms": one_ts * 1e3, "faiss_ms": one_fa * 1e3,
+                           "numpy_ms": one_np * 1e3, "speedup_vs_faiss": one_fa / one_ts,
+                           "speedup_vs_numpy": one_np / one_ts}
+
+    a = res["all_vs_all"]
+    print(f"all-vs-all  tokenspace {a['tokenspace_s']:.3f} s ({a['tokenspace_gflops']:.0f} GFLOP/s)"
+          f"  faiss {a['faiss_s']:.3f} s ({a['faiss_gflops']:.0f} GFLOP/s)"
+          f"  -> {a['speedup_vs_faiss']:.2f}x faiss")
+    if "numpy_s" in a:
+        print(f"            numpy blocked matmul {a['numpy_s']:.3f} s -> {a['speedup_vs_numpy']:.2f}x numpy")
+    print(f"peak extra memory  tokenspace {a['peak_extra_mib_tokenspace']:.0f} MiB, "
+          f"faiss {a['peak_extra_mib_faiss']:.0f} MiB"
+          + (f", numpy {a['peak_extra_mib_numpy']:.0f} MiB" if "peak_extra_mib_numpy" in a else ""))
+    print(f"identical neighbour slots vs faiss: {res['identical_slots_vs_faiss']:.5%}")
+    q = res["single_query"]
+    print(f"single query  tokenspace {q['tokenspace_ms']:.3f} ms  faiss {q['faiss_ms']:.3f} ms  "
+          f"numpy {q['numpy_ms']:.3f} ms  -> {q['speedup_vs_faiss']:.2f}x faiss, "
+          f"{q['speedup_vs_numpy']:.2f}x numpy")
+    print("wrote", write_json("bench_knn", res))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Every kernel against a numpy float64 reference, at every SIMD level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tokenspace as ts
+from tokenspace import _core
+
+from .conftest import assert_knn_equivalent, reference_topk
+
+SHAPES = [(1, 1, 1), (3, 5, 2), (13, 29, 7), (40, 97, 50), (130, 300, 384), (7, 1000, 17)]
+
+
+def ref_cosine(a, b):
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    na = np.linalg.norm(a, axis=1, keepdims=True)
+    nb = np.linalg.norm(b, axis=1, keepdims=True)
+    a = np.divide(a, na, out=np.zeros_like(a), where=na > 0)
+    b = np.divide(b, nb, out=np.zeros_like(b), where=nb > 0)
+    return np.einsum("id,jd->ij", a, b)
+
+
+@pytest.mark.parametrize("m,n,d", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_cosine_matrix_matches_float64(simd_level, m, n, d, dtype, rng):
+    a = (rng.standard_normal((m, d)) * 3).astype(dtype)
+    b = (rng.standard_normal((n, d)) * 3).astype(dtype)
+    got = ts.cosine_matrix(a, b)
+    assert got.dtype == np.float32 and got.shape == (m, n)
+    np.testing.assert_allclose(got, ref_cosine(a, b), atol=2e-6)
+
+
+def test_cosine_matrix_strided_and_fortran_inputs(simd_level, rng):
+    big = rng.standard_normal((60, 80)).astype(np.float32)
+    a = big[::2, 3:50]  # non-contiguous rows and columns
+    b = np.asfortranarray(big[5:45, 10:57])
+    np.testing.assert_allclose(ts.cosine_matrix(a, b), ref_cosine(a, b), atol=2e-6)
+
+
+def test_cosine_matrix_self_zero_rows_and_out(simd_level, rng):
+    a = rng.standard_normal((33, 20)).astype(np.float32)
+    a[4] = 0
+    full = np.full((40, 33), np.nan, dtype=np.float32)
+    ts.cosine_matrix(a, out=full[3:36])  # a row slice of a bigger array
+    got = full[3:36]
+    np.testing.assert_allclose(got, ref_cosine(a, a), atol=2e-6)
+    assert np.all(got[4] == 0) and np.all(got[:, 4] == 0)
+    assert np.isnan(full[:3]).all() and np.isnan(full[36:]).all()  # untouched around the slice
+
+
+def test_cosine_matrix_chunks_cover_the_matrix(rng):
+    a = rng.standard_normal((50, 9)).astype(np.float32)
+    b = rng.standard_normal((21, 9)).astype(np.float32)
+    parts = list(ts.cosine_matrix_chunks(a, b, chunk_rows=16))
+    assert [s for s, _ in parts] == [0, 16, 32, 48]
+    np.testing.assert_allclose(np.vstack([blk for _, blk in parts]), ref_cosine(a, b), atol=2e-6)
+
+
+@pytest.mark.parametrize("m,n,d", [(1, 50, 8), (5, 300, 33), (8, 257, 16), (64, 1000, 50), (150, 700, 384)])
+@pytest.mark.parametrize("metric", ["cosine", "dot", "euclidean"])
+def test_knn_matches_float64(simd_level, m, n, d, metric, rng):
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    Q = rng.standard_normal((m, d)).astype(np.float32)
+    k = min(10, n)
+    res = ts.knn(X, Q, k, metric=metric)
+    if metric == "cosine":
+        ref = ref_cosine(Q, X)
+    elif metric == "dot":
+        ref = Q.astype(np.float64) @ X.T.astype(np.float64)
+    else:
+        ref = np.sqrt(((Q[:, None, :].astype(np.float64) - X[None].astype(np.float64)) ** 2).sum(-1))
+    assert res.indices.shape == (m, k) and res.indices.dtype == np.int64
+    assert_knn_equivalent(res.indices, res.scores, ref, k, largest=metric != "euclidean", tol=2e-5)
+
+
+@pytest.mark.parametrize("m", [1, 3, 40])
+def test_knn_ties_prefer_lower_index(simd_level, m):
+    # Every database row is one of three directions, so nearly all scores tie exactly.
+    base = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
+    X = base[np.arange(200) % 3]
+    Q = base[np.arange(m) % 3]
+    res = ts.knn(X, Q, 7, metric="dot")
+    for i in range(m):
+        expected = np.flatnonzero(np.arange(200) % 3 == i % 3)[:7]
+        assert res.indices[i].tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("m", [2, 30])
+def test_knn_k_equals_n_and_exclusions(simd_level, m, rng):
+    X = rng.standard_normal((40, 6)).astype(np.float32)
+    Q = X[:m]
+    idx, sc = _core.knn(Q, X, 39, "ip", np.arange(m, dtype=np.int64)[:, None])
+    ref = Q.astype(np.float64) @ X.T.astype(np.float64)
+    for i in range(m):
+        assert i not in idx[i]
+        expected = [j for j in reference_topk(ref[i : i + 1], 40)[0] if j != i]
+        assert sorted(idx[i].tolist()) == sorted(expected)
+    idx, _ = _core.knn(Q, X, 40, "ip")
+    assert all(sorted(r) == list(range(40)) for r in idx.tolist())
+
+
+def test_knn_row_bias(simd_level, rng):
+    X = rng.standard_normal((500, 12)).astype(np.float32)
+    bias = rng.standard_normal(500).astype(np.float32)
+    for m in (2, 20):
+        Q = rng.standard_normal((m, 12)).astype(np.float32)
+        idx, sc = _core.knn(Q, X, 5, "ip", None, bias)
+        ref = Q.astype(np.float64) @ X.T.astype(np.float64) + bias
+        assert_knn_equivalent(idx, sc, ref, 5, tol=2e-5)
+
+
+def test_knn_thread_counts_agree(rng):
+    X = rng.standard_normal((3000, 24)).astype(np.float32)
+    before = ts.num_threads()
+    try:
+        ts.set_num_threads(1)
+        one = ts.knn(X, X[:100], 10)
+        ts.set_num_threads(3)
+        three = ts.knn(X, X[:100], 10)
+    finally:
+        ts.set_num_threads(before)
+    np.testing.assert_array_equal(one.indices, three.indices)
+    np.testing.assert_array_equal(one.scores, three.scores)
+
+
+def test_normalize_rows(simd_level, rng):
+    X = rng.standard_normal((77, 45)).astype(np.float32) * 10
+    X[3] = 0
+    unit, norms = _core.normalize_rows(X)
+    ref_n = np.linalg.norm(X.astype(np.float64), axis=1)
+    np.testing.assert_allclose(norms, ref_n, rtol=1e-6)
+    np.testing.assert_allclose(unit[ref_n > 0], (X[ref_n > 0] / ref_n[ref_n > 0, None]), atol=1e-7)
+    assert np.all(unit[3] == 0)
+
+
+def test_simd_level_control():
+    levels = ts.available_simd_levels()
+    assert levels[0] == "scalar" and ts.simd_level() in levels
+    with pytest.raises(ValueError, match="unknown SIMD level"):
+        ts.set_simd_level("sse9")

@@ -143,64 +143,81 @@ void search_gemv(const Problem& P, std::vector<float>& hs, std::vector<std::int6
   // heap's size keep id -1 and are ignored at merge time).
 }
 
-// Many queries: the database is packed once into NR-wide panels; tasks take a block of
-// queries against a range of database blocks, GEMM micro-tiles feed the filtered top-k.
+// Many queries: queries are packed into NR-wide panels (small, per task); database rows are
+// broadcast straight from the caller's matrix, MR at a time, so the database is never copied
+// and extra memory stays O(m k + one block per thread). The fused tile kernel compares each
+// MR x NR score tile with the queries' current admission thresholds and reports only hits.
 void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
                  std::size_t& n_parts) {
   const IsaKernels& K = kernels();
   const std::size_t MR = K.mr, NR = K.nr, d = P.d;
-  const std::size_t NB = detail::round_up(std::max<std::size_t>(NR, (384 * 1024) / (d * 4 + 1)), NR);
-  const std::size_t MB = MR * std::max<std::size_t>(1, (192 * 1024) / (d * 4 * MR + 1));
-  const std::size_t n_panels = detail::ceil_div(P.n, NR);
-  AlignedFloats packed(n_panels * NR * d);
-  {
-    const std::size_t per_task = 64;
-    parallel_for(detail::ceil_div(n_panels, per_task), [&](std::size_t t, std::size_t) {
-      const std::size_t p0 = t * per_task, p1 = std::min(n_panels, p0 + per_task);
-      const std::size_t r0 = p0 * NR, r1 = std::min(P.n, p1 * NR);
-      detail::pack_panels(P.x + r0 * P.ldx, r1 - r0, P.ldx, d, NR, packed.data() + p0 * NR * d);
-    });
-  }
+  // A query block of MB queries (MB/NR panels) stays in L2 while the database streams past.
+  const std::size_t panels_per_block =
+      std::max<std::size_t>(1, std::min<std::size_t>(16, (384 * 1024) / (d * 4 * NR + 1)));
+  const std::size_t MB = NR * panels_per_block;
   const std::size_t n_qblocks = detail::ceil_div(P.m, MB);
-  const std::size_t n_dblocks = detail::ceil_div(P.n, NB);
-  n_parts = std::min(n_dblocks, std::max<std::size_t>(1, detail::ceil_div(num_threads(), n_qblocks)));
+  const std::size_t n_rgroups = detail::ceil_div(P.n, MR);
+  // Too few query blocks to keep every thread busy: also split the database into parts whose
+  // partial heaps are merged afterwards.
+  n_parts = std::min(n_rgroups, std::max<std::size_t>(1, detail::ceil_div(num_threads(), n_qblocks)));
   hs.assign(n_parts * P.m * P.k, kNegInf);
   hid.assign(n_parts * P.m * P.k, -1);
-  const std::size_t dblocks_per_part = detail::ceil_div(n_dblocks, n_parts);
-  const std::size_t workers = std::min(num_threads(), n_qblocks * n_parts);
-  std::vector<AlignedFloats> apack(workers), ctile(workers);
-  std::vector<std::vector<std::uint32_t>> cand(workers, std::vector<std::uint32_t>(NB));
-  for (std::size_t w = 0; w < workers; ++w) {
-    apack[w].reset(MB * d);
-    ctile[w].reset(MR * NB);
+  const std::size_t groups_per_part = detail::ceil_div(n_rgroups, n_parts);
+  // The last database rows, zero-padded to a full MR group, so the tile kernel never reads
+  // past the caller's matrix.
+  const std::size_t tail_rows = P.n % MR;
+  AlignedFloats tail(MR * d);
+  if (tail_rows) {
+    std::fill(tail.data(), tail.data() + MR * d, 0.0f);
+    for (std::size_t r = 0; r < tail_rows; ++r)
+      std::copy(P.x + (P.n - tail_rows + r) * P.ldx, P.x + (P.n - tail_rows + r) * P.ldx + d,
+                tail.data() + r * d);
   }
-  parallel_for(n_qblocks * n_parts, [&](std::size_t task, std::size_t w) {
+  const std::size_t tail_group = tail_rows ? n_rgroups - 1 : n_rgroups;
+  std::vector<float> tail_bias(MR, 0.0f);
+  if (P.bias && tail_rows)
+    std::copy(P.bias + (P.n - tail_rows), P.bias + P.n, tail_bias.begin());
+
+  parallel_for(n_qblocks * n_parts, [&](std::size_t task, std::size_t) {
     const std::size_t qb = task / n_parts, part = task % n_parts;
     const std::size_t i0 = qb * MB, mi = std::min(MB, P.m - i0);
-    detail::pack_panels(P.q + i0 * P.ldq, mi, P.ldq, d, MR, apack[w].data());
+    const std::size_t np = detail::ceil_div(mi, NR);
+    AlignedFloats qpack(np * NR * d);
+    detail::pack_panels(P.q + i0 * P.ldq, mi, P.ldq, d, NR, qpack.data());
     std::vector<TopK> heaps;
     heaps.reserve(mi);
     for (std::size_t i = 0; i < mi; ++i) {
-      std::size_t off = (part * P.m + i0 + i) * P.k;
+      const std::size_t off = (part * P.m + i0 + i) * P.k;
       heaps.emplace_back(&hs[off], &hid[off], P.k);
     }
-    const std::size_t db0 = part * dblocks_per_part;
-    const std::size_t db1 = std::min(n_dblocks, db0 + dblocks_per_part);
-    float* C = ctile[w].data();
-    for (std::size_t db = db0; db < db1; ++db) {
-      const std::size_t j0 = db * NB, nj = std::min(NB, P.n - j0);
-      const std::size_t np = detail::ceil_div(nj, NR);
-      const float* bblock = packed.data() + (j0 / NR) * NR * d;
-      for (std::size_t ip = 0; ip * MR < mi; ++ip) {
-        const float* apanel = apack[w].data() + ip * MR * d;
-        for (std::size_t p = 0; p < np; ++p)
-          K.micro_kernel(apanel, bblock + p * NR * d, d, C + p * NR, NB);
-        const std::size_t rows = std::min(MR, mi - ip * MR);
-        for (std::size_t r = 0; r < rows; ++r) {
-          const std::size_t qi = i0 + ip * MR + r;
-          offer(K, heaps[ip * MR + r], C + r * NB, P.bias ? P.bias + j0 : nullptr, nj,
-                static_cast<std::int64_t>(j0), P.exclude ? P.exclude + qi * P.n_exclude : nullptr,
-                P.n_exclude, cand[w].data());
+    // Admission threshold per query slot; padded slots never admit anything.
+    std::vector<float> thr(np * NR, std::numeric_limits<float>::infinity());
+    for (std::size_t i = 0; i < mi; ++i) thr[i] = kNegInf;
+    std::vector<float> ctile(MR * NR);
+    std::vector<std::uint32_t> hits(MR * NR);
+    const std::size_t g0 = part * groups_per_part;
+    const std::size_t g1 = std::min(n_rgroups, g0 + groups_per_part);
+    for (std::size_t g = g0; g < g1; ++g) {
+      const std::size_t r0 = g * MR;
+      const bool is_tail = g == tail_group;
+      const float* rows = is_tail ? tail.data() : P.x + r0 * P.ldx;
+      const std::size_t lda = is_tail ? d : P.ldx;
+      const float* bias = P.bias ? (is_tail ? tail_bias.data() : P.bias + r0) : nullptr;
+      const std::size_t valid = is_tail ? tail_rows : MR;
+      for (std::size_t p = 0; p < np; ++p) {
+        float* t = thr.data() + p * NR;
+        const std::size_t nh =
+            K.knn_tile(rows, lda, qpack.data() + p * NR * d, d, bias, t, ctile.data(), hits.data());
+        for (std::size_t h = 0; h < nh; ++h) {
+          const std::uint32_t code = hits[h];
+          const std::size_t r = code / NR, j = code % NR;
+          if (r >= valid) continue;  // zero padding of the tail group
+          const std::size_t qi = p * NR + j;
+          const std::int64_t id = static_cast<std::int64_t>(r0 + r);
+          if (P.n_exclude && excluded(P.exclude + (i0 + qi) * P.n_exclude, P.n_exclude, id))
+            continue;
+          heaps[qi].push(ctile[code], id);
+          t[j] = heaps[qi].threshold();
         }
       }
     }

@@ -108,6 +108,43 @@ std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float th
   return c;
 }
 
+std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
+                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
+  __m256 c0[MR], c1[MR];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+  for (std::size_t k = 0; k < d; ++k) {
+    const __m256 b0 = _mm256_load_ps(b + k * NR);
+    const __m256 b1 = _mm256_load_ps(b + k * NR + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256 av = _mm256_broadcast_ss(a + i * lda + k);
+      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
+    }
+  }
+  const __m256 t0 = _mm256_loadu_ps(thr), t1 = _mm256_loadu_ps(thr + 8);
+  std::size_t n = 0;
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    __m256 v0 = c0[i], v1 = c1[i];
+    if (bias) {
+      const __m256 bi = _mm256_broadcast_ss(bias + i);
+      v0 = _mm256_add_ps(v0, bi);
+      v1 = _mm256_add_ps(v1, bi);
+    }
+    _mm256_storeu_ps(c + i * NR, v0);
+    _mm256_storeu_ps(c + i * NR + 8, v1);
+    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v0, t0, _CMP_GE_OQ))) |
+                 (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v1, t1, _CMP_GE_OQ))) << 8);
+    while (m) {
+      hits[n++] = static_cast<std::uint32_t>(i * NR + __builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  return n;
+}
+
 double sum_squares(const float* x, std::size_t d) {
   __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
   std::size_t k = 0;
@@ -127,7 +164,8 @@ double sum_squares(const float* x, std::size_t d) {
 
 }  // namespace
 
-const IsaKernels kKernels = {"avx2", MR, NR, micro_kernel, gemv_rows, filter_ge, sum_squares};
+const IsaKernels kKernels = {"avx2", MR, NR, micro_kernel, gemv_rows, filter_ge,
+                             knn_tile, sum_squares};
 
 }  // namespace isa_avx2
 }  // namespace tokenspace

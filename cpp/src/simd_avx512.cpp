@@ -102,6 +102,43 @@ std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float th
   return c;
 }
 
+std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
+                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (std::size_t k = 0; k < d; ++k) {
+    const __m512 b0 = _mm512_load_ps(b + k * NR);
+    const __m512 b1 = _mm512_load_ps(b + k * NR + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+      const __m512 av = _mm512_set1_ps(a[i * lda + k]);
+      c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+    }
+  }
+  const __m512 t0 = _mm512_loadu_ps(thr), t1 = _mm512_loadu_ps(thr + 16);
+  std::size_t n = 0;
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) {
+    __m512 v0 = c0[i], v1 = c1[i];
+    if (bias) {
+      const __m512 bi = _mm512_set1_ps(bias[i]);
+      v0 = _mm512_add_ps(v0, bi);
+      v1 = _mm512_add_ps(v1, bi);
+    }
+    _mm512_storeu_ps(c + i * NR, v0);
+    _mm512_storeu_ps(c + i * NR + 16, v1);
+    unsigned m = static_cast<unsigned>(_mm512_cmp_ps_mask(v0, t0, _CMP_GE_OQ)) |
+                 (static_cast<unsigned>(_mm512_cmp_ps_mask(v1, t1, _CMP_GE_OQ)) << 16);
+    while (m) {
+      hits[n++] = static_cast<std::uint32_t>(i * NR + __builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  return n;
+}
+
 double sum_squares(const float* x, std::size_t d) {
   __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
   std::size_t k = 0;
@@ -119,7 +156,8 @@ double sum_squares(const float* x, std::size_t d) {
 
 }  // namespace
 
-const IsaKernels kKernels = {"avx512", MR, NR, micro_kernel, gemv_rows, filter_ge, sum_squares};
+const IsaKernels kKernels = {"avx512", MR, NR, micro_kernel, gemv_rows, filter_ge,
+                             knn_tile, sum_squares};
 
 }  // namespace isa_avx512
 }  // namespace tokenspace

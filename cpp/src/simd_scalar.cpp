@@ -54,6 +54,26 @@ std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float th
   return c;
 }
 
+std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
+                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
+  float acc[MR][NR] = {};
+  for (std::size_t k = 0; k < d; ++k) {
+    const float* bk = b + k * NR;
+    for (int i = 0; i < MR; ++i) {
+      const float ai = a[i * lda + k];
+      for (int j = 0; j < NR; ++j) acc[i][j] += ai * bk[j];
+    }
+  }
+  std::size_t n = 0;
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      const float v = bias ? acc[i][j] + bias[i] : acc[i][j];
+      c[i * NR + j] = v;
+      if (v >= thr[j]) hits[n++] = static_cast<std::uint32_t>(i * NR + j);
+    }
+  return n;
+}
+
 double sum_squares(const float* x, std::size_t d) {
   double s = 0;
   for (std::size_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
@@ -62,7 +82,8 @@ double sum_squares(const float* x, std::size_t d) {
 
 }  // namespace
 
-const IsaKernels kKernels = {"scalar", MR, NR, micro_kernel, gemv_rows, filter_ge, sum_squares};
+const IsaKernels kKernels = {"scalar", MR, NR, micro_kernel, gemv_rows, filter_ge,
+                             knn_tile, sum_squares};
 
 }  // namespace isa_scalar
 }  // namespace tokenspace

@@ -25,6 +25,12 @@ struct IsaKernels {
   /// returns how many. The SIMD pre-filter of the fused top-k.
   std::size_t (*filter_ge)(const float* s, const float* bias, std::size_t n, float thr,
                            std::uint32_t* idx);
+  /// The fused kNN tile. C[mr x nr] = rows a_0..a_{mr-1} of a row-major matrix (stride lda,
+  /// broadcast straight from the rows, no packing) times the query panel b (d x nr, k-major),
+  /// plus bias[i] per row when bias is non-null; C is stored (row stride nr) and the positions
+  /// i * nr + j with C[i][j] >= thr[j] are written to hits. Returns the number of hits.
+  std::size_t (*knn_tile)(const float* a, std::size_t lda, const float* b, std::size_t d,
+                          const float* bias, const float* thr, float* c, std::uint32_t* hits);
   /// Sum of squares of x[0..d) accumulated in double.
   double (*sum_squares)(const float* x, std::size_t d);
 };

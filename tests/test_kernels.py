@@ -102,6 +102,17 @@ def test_knn_k_equals_n_and_exclusions(simd_level, m, rng):
     assert all(sorted(r) == list(range(40)) for r in idx.tolist())
 
 
+@pytest.mark.parametrize("n", [1, 5, 13, 33])
+def test_knn_many_queries_tiny_database(simd_level, n, rng):
+    # fewer database rows than one register block: exercises the zero-padded tail group
+    X = rng.standard_normal((n, 10)).astype(np.float32)
+    Q = rng.standard_normal((50, 10)).astype(np.float32)
+    k = min(3, n)
+    res = ts.knn(X, Q, k, metric="dot")
+    ref = Q.astype(np.float64) @ X.T.astype(np.float64)
+    assert_knn_equivalent(res.indices, res.scores, ref, k, tol=2e-5)
+
+
 def test_knn_row_bias(simd_level, rng):
     X = rng.standard_normal((500, 12)).astype(np.float32)
     bias = rng.standard_normal(500).astype(np.float32)

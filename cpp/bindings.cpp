@@ -5,6 +5,8 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <memory>
+#include <shared_mutex>
 #include <string>
 
 #include "tokenspace/cosine.hpp"
@@ -32,19 +34,45 @@ Metric parse_metric(const std::string& m) {
   throw std::invalid_argument("unknown kernel metric '" + m + "'; expected 'ip' or 'l2'");
 }
 
-py::tuple knn(FloatArray queries, FloatArray base, std::size_t k, const std::string& metric,
-              py::object exclude, py::object bias) {
+// A database prepared once and searched many times (EmbeddingSpace caches one per metric).
+// It holds a reference to the rows, so the numpy array outlives the C++ view of it.
+struct PyDatabase {
+  FloatArray rows;
+  std::unique_ptr<KnnDatabase> db;
+  std::shared_mutex lock;  // searches share it; preparing the bf16 copy takes it alone
+};
+
+Precision parse_precision(const std::string& p) {
+  if (p == "auto") return Precision::Auto;
+  if (p == "fp32") return Precision::FP32;
+  if (p == "bf16") return Precision::BF16;
+  throw std::invalid_argument("unknown precision '" + p + "'; expected 'auto', 'fp32' or 'bf16'");
+}
+
+std::unique_ptr<PyDatabase> make_database(FloatArray rows) {
+  require_matrix(rows, "base");
+  auto out = std::make_unique<PyDatabase>();
+  out->rows = rows;
+  const std::size_t n = rows.shape(0), d = rows.shape(1);
+  py::gil_scoped_release release;
+  out->db = std::make_unique<KnnDatabase>(out->rows.data(), n, d, d);
+  return out;
+}
+
+py::tuple knn_db(PyDatabase& base, FloatArray queries, std::size_t k, const std::string& metric,
+                 py::object exclude, py::object bias, const std::string& precision) {
   require_matrix(queries, "queries");
-  require_matrix(base, "base");
-  const std::size_t m = queries.shape(0), d = queries.shape(1), n = base.shape(0);
-  if (static_cast<std::size_t>(base.shape(1)) != d)
+  const KnnDatabase& db = *base.db;
+  const std::size_t m = queries.shape(0), d = queries.shape(1), n = db.n();
+  if (d != db.d())
     throw std::invalid_argument("queries have dimension " + std::to_string(d) +
-                                " but the database has " + std::to_string(base.shape(1)));
+                                " but the database has " + std::to_string(db.d()));
   if (k == 0) throw std::invalid_argument("k must be >= 1");
   if (k > n)
     throw std::invalid_argument("k=" + std::to_string(k) + " is larger than the database (" +
                                 std::to_string(n) + " rows)");
   Metric met = parse_metric(metric);
+  Precision prec = parse_precision(precision);
   IdArray ex;
   std::size_t n_ex = 0;
   if (!exclude.is_none()) {
@@ -66,11 +94,30 @@ py::tuple knn(FloatArray queries, FloatArray base, std::size_t k, const std::str
   py::array_t<float> scores({m, k});
   {
     py::gil_scoped_release release;
-    knn_search(queries.data(), m, d, base.data(), n, d, d, k, met,
-               bias.is_none() ? nullptr : bias_arr.data(), n_ex ? ex.data() : nullptr, n_ex,
-               idx.mutable_data(), scores.mutable_data());
+    std::shared_lock<std::shared_mutex> guard(base.lock);
+    knn_search(db, queries.data(), m, d, k, met, bias.is_none() ? nullptr : bias_arr.data(),
+               n_ex ? ex.data() : nullptr, n_ex, prec, idx.mutable_data(),
+               scores.mutable_data());
   }
   return py::make_tuple(idx, scores);
+}
+
+py::tuple knn(FloatArray queries, FloatArray base, std::size_t k, const std::string& metric,
+              py::object exclude, py::object bias, const std::string& precision) {
+  require_matrix(queries, "queries");
+  require_matrix(base, "base");
+  if (base.shape(1) != queries.shape(1))
+    throw std::invalid_argument("queries have dimension " + std::to_string(queries.shape(1)) +
+                                " but the database has " + std::to_string(base.shape(1)));
+  auto db = make_database(base);
+  // A one-off search pays for the bf16 copy only when enough queries amortise it.
+  const Precision prec = parse_precision(precision);
+  if (bf16_kernels() &&
+      (prec == Precision::BF16 || (prec == Precision::Auto && queries.shape(0) >= 64))) {
+    py::gil_scoped_release release;
+    db->db->prepare_bf16();
+  }
+  return knn_db(*db, queries, k, metric, exclude, bias, precision);
 }
 
 py::tuple normalize(FloatArray x) {
@@ -128,8 +175,25 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "tokenspace compiled kernels (private: use the tokenspace package)";
+  py::class_<PyDatabase>(m, "Database", "Rows prepared for repeated exact k-NN searches.")
+      .def(py::init(&make_database), py::arg("rows"))
+      .def("prepare_bf16",
+           [](PyDatabase& self) {
+             py::gil_scoped_release release;
+             std::unique_lock<std::shared_mutex> guard(self.lock);
+             self.db->prepare_bf16();
+           },
+           "Build the bf16 copy used by the fast candidate stage (idempotent).")
+      .def_property_readonly("has_bf16", [](PyDatabase& self) { return self.db->has_bf16(); })
+      .def_property_readonly("n", [](PyDatabase& self) { return self.db->n(); })
+      .def_property_readonly("d", [](PyDatabase& self) { return self.db->d(); })
+      .def_property_readonly("max_norm", [](PyDatabase& self) { return self.db->max_norm(); });
+  m.def("knn_db", &knn_db, py::arg("db"), py::arg("queries"), py::arg("k"),
+        py::arg("metric") = "ip", py::arg("exclude") = py::none(), py::arg("bias") = py::none(),
+        py::arg("precision") = "auto", "Exact top-k against a prepared Database: (ids, scores).");
   m.def("knn", &knn, py::arg("queries"), py::arg("base"), py::arg("k"), py::arg("metric") = "ip",
         py::arg("exclude") = py::none(), py::arg("bias") = py::none(),
+        py::arg("precision") = "fp32",
         "Exact top-k by inner product ('ip', plus an optional per-row bias) or Euclidean "
         "distance ('l2'): (ids, scores).");
   m.def("normalize_rows", &normalize, py::arg("x"), "Unit-length rows and the row norms.");

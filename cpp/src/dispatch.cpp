@@ -20,6 +20,8 @@ bool cpu_supports(SimdLevel level) {
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("fma");
+    case SimdLevel::AVX512_BF16:
+      return cpu_supports(SimdLevel::AVX512) && __builtin_cpu_supports("avx512bf16");
 #endif
     default:
       return false;
@@ -47,6 +49,7 @@ std::atomic<int>& level_slot() {
 }  // namespace
 
 SimdLevel detected_simd_level() {
+  if (cpu_supports(SimdLevel::AVX512_BF16)) return SimdLevel::AVX512_BF16;
   if (cpu_supports(SimdLevel::AVX512)) return SimdLevel::AVX512;
   if (cpu_supports(SimdLevel::AVX2)) return SimdLevel::AVX2;
   return SimdLevel::Scalar;
@@ -66,6 +69,7 @@ const char* simd_level_name(SimdLevel level) {
     case SimdLevel::Scalar: return "scalar";
     case SimdLevel::AVX2: return "avx2";
     case SimdLevel::AVX512: return "avx512";
+    case SimdLevel::AVX512_BF16: return "avx512_bf16";
   }
   return "unknown";
 }
@@ -74,13 +78,14 @@ SimdLevel parse_simd_level(const std::string& name) {
   if (name == "scalar") return SimdLevel::Scalar;
   if (name == "avx2") return SimdLevel::AVX2;
   if (name == "avx512") return SimdLevel::AVX512;
+  if (name == "avx512_bf16") return SimdLevel::AVX512_BF16;
   throw std::invalid_argument("unknown SIMD level '" + name +
-                              "'; expected 'scalar', 'avx2' or 'avx512'");
+                              "'; expected 'scalar', 'avx2', 'avx512' or 'avx512_bf16'");
 }
 
 std::vector<SimdLevel> supported_simd_levels() {
   std::vector<SimdLevel> out;
-  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512})
+  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512, SimdLevel::AVX512_BF16})
     if (cpu_supports(l)) out.push_back(l);
   return out;
 }
@@ -88,11 +93,19 @@ std::vector<SimdLevel> supported_simd_levels() {
 const IsaKernels& kernels() {
   switch (active_simd_level()) {
 #if TS_HAVE_X86
+    case SimdLevel::AVX512_BF16:
     case SimdLevel::AVX512: return isa_avx512::kKernels;
     case SimdLevel::AVX2: return isa_avx2::kKernels;
 #endif
     default: return isa_scalar::kKernels;
   }
+}
+
+const Bf16Kernels* bf16_kernels() {
+#if TS_HAVE_X86
+  if (active_simd_level() == SimdLevel::AVX512_BF16) return &isa_avx512bf16::kBf16Kernels;
+#endif
+  return nullptr;
 }
 
 }  // namespace tokenspace

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "blocking.hpp"
@@ -15,22 +18,30 @@ namespace tokenspace {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kPosInf = std::numeric_limits<float>::infinity();
+constexpr double kUnitRoundoff = 1.0 / (1 << 24);  // fp32 u = 2^-24
+// Norm products above this could overflow fp32 accumulators.
+constexpr double kMaxNormProduct = 1e37;
 
-// Total order on candidates: higher score first, then lower id (the faiss/numpy stable rule).
-inline bool better(float a, std::int64_t ia, float b, std::int64_t ib) {
+// gamma_n = n u / (1 - n u): the classic bound on the relative error of an n-term fp32 sum.
+double gamma(std::size_t n) {
+  const double nu = static_cast<double>(n) * kUnitRoundoff;
+  return nu / (1.0 - nu);
+}
+
+// ---- exact ranking: double scores, ties to the lower id ---------------------------------
+inline bool better(double a, std::int64_t ia, double b, std::int64_t ib) {
   return a > b || (a == b && ia < ib);
 }
 
-// Bounded heap of the k best candidates seen so far; the root is the worst of them, so the
-// root's score is the admission threshold once the heap is full.
-class TopK {
+// Bounded heap of the k best (score, id); the root is the worst kept entry.
+class ExactTopK {
  public:
-  TopK(float* s, std::int64_t* id, std::size_t k) : s_(s), id_(id), k_(k) {}
-  float threshold() const { return size_ < k_ ? kNegInf : s_[0]; }
-  void push(float sc, std::int64_t id) {
+  ExactTopK(double* s, std::int64_t* id, std::size_t k) : s_(s), id_(id), k_(k) {}
+  void push(double sc, std::int64_t id) {
     if (size_ < k_) {
       std::size_t i = size_++;
-      while (i > 0) {  // sift up: parent must stay worse than child
+      while (i > 0) {
         std::size_t p = (i - 1) / 2;
         if (!better(s_[p], id_[p], sc, id)) break;
         s_[i] = s_[p];
@@ -43,9 +54,9 @@ class TopK {
     }
     if (!better(sc, id, s_[0], id_[0])) return;
     std::size_t i = 0;
-    for (;;) {  // sift down from the root
+    for (;;) {
       std::size_t l = 2 * i + 1, r = l + 1, w = i;
-      float ws = sc;
+      double ws = sc;
       std::int64_t wi = id;
       if (l < k_ && better(ws, wi, s_[l], id_[l])) { w = l; ws = s_[l]; wi = id_[l]; }
       if (r < k_ && better(ws, wi, s_[r], id_[r])) { w = r; ws = s_[r]; wi = id_[r]; }
@@ -57,29 +68,9 @@ class TopK {
     s_[i] = sc;
     id_[i] = id;
   }
-  std::size_t size() const { return size_; }
-  const float* scores() const { return s_; }
-  const std::int64_t* ids() const { return id_; }
-
-  /// Writes the heap best-first to (out_s, out_id); missing entries get id -1, score -inf.
-  void write_sorted(float* out_s, std::int64_t* out_id) const {
-    std::vector<std::size_t> order(size_);
-    for (std::size_t i = 0; i < size_; ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return better(s_[a], id_[a], s_[b], id_[b]);
-    });
-    for (std::size_t i = 0; i < size_; ++i) {
-      out_s[i] = s_[order[i]];
-      out_id[i] = id_[order[i]];
-    }
-    for (std::size_t i = size_; i < k_; ++i) {
-      out_s[i] = kNegInf;
-      out_id[i] = -1;
-    }
-  }
 
  private:
-  float* s_;
+  double* s_;
   std::int64_t* id_;
   std::size_t k_;
   std::size_t size_ = 0;
@@ -91,211 +82,501 @@ inline bool excluded(const std::int64_t* ex, std::size_t n_ex, std::int64_t id) 
   return false;
 }
 
-// Feeds scores s[0..n) of ids id0.. into the heap; the SIMD filter skips the bulk of them.
-inline void offer(const IsaKernels& K, TopK& heap, const float* s, const float* bias,
-                  std::size_t n, std::int64_t id0, const std::int64_t* ex, std::size_t n_ex,
-                  std::uint32_t* cand) {
-  std::size_t c = K.filter_ge(s, bias, n, heap.threshold(), cand);
-  for (std::size_t t = 0; t < c; ++t) {
-    std::uint32_t j = cand[t];
-    std::int64_t id = id0 + static_cast<std::int64_t>(j);
-    if (n_ex && excluded(ex, n_ex, id)) continue;
-    heap.push(bias ? s[j] + bias[j] : s[j], id);
-  }
-}
-
 struct Problem {
+  const KnnDatabase* db;
   const float* q;
-  std::size_t m, ldq;
-  const float* x;
-  std::size_t n, ldx, d, k;
-  const float* bias;  // -|x|^2 / 2 for L2, else null
+  std::size_t m, ldq, k;
+  Metric metric;
+  const float* bias;        // per-row additive term of the candidate score (user bias or L2)
+  const float* user_bias;   // the caller's bias (added to exact scores too), or null
   const std::int64_t* exclude;
   std::size_t n_exclude;
+  const double* eps;        // per-query bound on |candidate score - exact score|
 };
 
-// Few queries: stream the database rows as they are (packing would cost a full extra pass),
-// split into chunks that stay in L2 while every query reads them.
-void search_gemv(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
-                 std::size_t& n_parts) {
-  const IsaKernels& K = kernels();
-  const std::size_t chunk = std::max<std::size_t>(64, (256 * 1024) / (P.d * sizeof(float) + 1));
-  const std::size_t n_chunks = detail::ceil_div(P.n, chunk);
-  n_parts = std::min(num_threads(), n_chunks);
-  hs.assign(n_parts * P.m * P.k, kNegInf);
-  hid.assign(n_parts * P.m * P.k, -1);
-  std::vector<std::vector<TopK>> heaps(n_parts);
-  for (std::size_t w = 0; w < n_parts; ++w)
-    for (std::size_t i = 0; i < P.m; ++i)
-      heaps[w].emplace_back(&hs[(w * P.m + i) * P.k], &hid[(w * P.m + i) * P.k], P.k);
-  std::vector<std::vector<float>> buf(n_parts, std::vector<float>(chunk));
-  std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(chunk));
-  parallel_for(n_chunks, [&](std::size_t c, std::size_t w) {
-    const std::size_t j0 = c * chunk, nj = std::min(chunk, P.n - j0);
-    for (std::size_t i = 0; i < P.m; ++i) {
-      K.gemv_rows(P.q + i * P.ldq, P.x + j0 * P.ldx, nj, P.ldx, P.d, buf[w].data());
-      offer(K, heaps[w][i], buf[w].data(), P.bias ? P.bias + j0 : nullptr, nj,
-            static_cast<std::int64_t>(j0), P.exclude ? P.exclude + i * P.n_exclude : nullptr,
-            P.n_exclude, cand[w].data());
-    }
-  });
-  // Heaps were written in place; record their sizes by re-wrapping below (entries past a
-  // heap's size keep id -1 and are ignored at merge time).
+double exact_for(const Problem& P, std::size_t qi, std::int64_t id) {
+  const KnnDatabase& db = *P.db;
+  const float* x = db.x() + static_cast<std::size_t>(id) * db.ldx();
+  double s = exact_score(P.q + qi * P.ldq, x, db.d(), P.metric);
+  if (P.user_bias) s += P.user_bias[id];
+  return s;
 }
 
-// Many queries: queries are packed into NR-wide panels (small, per task); database rows are
-// broadcast straight from the caller's matrix, MR at a time, so the database is never copied
-// and extra memory stays O(m k + one block per thread). The fused tile kernel compares each
-// MR x NR score tile with the queries' current admission thresholds and reports only hits.
-void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
-                 std::size_t& n_parts) {
+// Candidate collector of one query. It keeps the k best approximate scores (a min-heap of
+// floats) to know the admission floor kth - 2 eps, and a buffer of admitted (score, id) pairs.
+// Every row of the exact top-k has approximate score >= exact k-th score - eps >= floor, so
+// it is admitted whenever it is scanned, whatever the order. The buffer is pruned as the floor
+// rises and flushed through exact double scoring into an ExactTopK when it grows large.
+class Collector {
+ public:
+  Collector(const Problem& P, std::size_t qi, double* es, std::int64_t* eid)
+      : P_(&P), qi_(qi), k_(P.k), eps2_(2.0 * P.eps[qi]), exact_(es, eid, P.k) {
+    approx_.reserve(k_);
+  }
+
+  float threshold() const { return thr_; }
+
+  void add(float a, std::int64_t id) {
+    if (a < thr_) return;  // the SIMD filter may have used an older, lower threshold
+    if (P_->n_exclude && excluded(P_->exclude + qi_ * P_->n_exclude, P_->n_exclude, id)) return;
+    if (approx_.size() < k_) {
+      approx_.push_back(a);
+      std::push_heap(approx_.begin(), approx_.end(), std::greater<float>());
+      if (approx_.size() == k_) update_threshold();
+    } else if (a > approx_.front()) {
+      std::pop_heap(approx_.begin(), approx_.end(), std::greater<float>());
+      approx_.back() = a;
+      std::push_heap(approx_.begin(), approx_.end(), std::greater<float>());
+      update_threshold();
+    }
+    buf_.push_back({a, id});
+    if (buf_.size() >= cap_) {
+      prune();
+      if (buf_.size() >= kHardCap) flush();
+      cap_ = std::max<std::size_t>(2 * buf_.size(), 2 * k_ + 64);
+    }
+  }
+
+  /// Final flush: the exact top-k of everything admitted lands in the exact heap.
+  void finish() {
+    prune();
+    flush();
+  }
+
+ private:
+  static constexpr std::size_t kHardCap = 4096;
+  struct Cand {
+    float a;
+    std::int64_t id;
+  };
+
+  void update_threshold() {
+    // floor = kth - 2 eps, rounded down so float rounding never drops a needed candidate
+    const double floor = static_cast<double>(approx_.front()) - eps2_;
+    float t = static_cast<float>(floor);
+    if (static_cast<double>(t) > floor) t = std::nextafter(t, kNegInf);
+    thr_ = t;
+  }
+  void prune() {
+    std::size_t w = 0;
+    for (const Cand& c : buf_)
+      if (c.a >= thr_) buf_[w++] = c;
+    buf_.resize(w);
+  }
+  void flush() {
+    for (const Cand& c : buf_) exact_.push(exact_for(*P_, qi_, c.id), c.id);
+    buf_.clear();
+  }
+
+  const Problem* P_;
+  std::size_t qi_, k_;
+  double eps2_;
+  float thr_ = kNegInf;
+  std::vector<float> approx_;
+  std::vector<Cand> buf_;
+  std::size_t cap_ = 256;
+  ExactTopK exact_;
+};
+
+// Per-part exact results: parts split the database when there are too few query blocks.
+struct Parts {
+  std::size_t n_parts = 1;
+  std::vector<double> s;
+  std::vector<std::int64_t> id;
+  void init(std::size_t parts, std::size_t m, std::size_t k) {
+    n_parts = parts;
+    s.assign(parts * m * k, -std::numeric_limits<double>::infinity());
+    id.assign(parts * m * k, -1);
+  }
+  double* s_at(std::size_t part, std::size_t m, std::size_t qi, std::size_t k) {
+    return s.data() + (part * m + qi) * k;
+  }
+  std::int64_t* id_at(std::size_t part, std::size_t m, std::size_t qi, std::size_t k) {
+    return id.data() + (part * m + qi) * k;
+  }
+};
+
+// bf16 of a float, round to nearest even; subnormals flush to zero as the hardware's DAZ would.
+inline std::uint16_t to_bf16(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7f800000u) == 0) return static_cast<std::uint16_t>((u >> 16) & 0x8000u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<std::uint16_t>(u >> 16);
+}
+inline float from_bf16(std::uint16_t h) {
+  std::uint32_t u = static_cast<std::uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Converts a row to bf16 (dp values, zero padded); returns (|xhat|, |x - xhat|) in double.
+std::pair<double, double> row_to_bf16(const float* x, std::size_t d, std::size_t dp,
+                                      std::uint16_t* out) {
+  double nh = 0, ne = 0;
+  for (std::size_t c = 0; c < d; ++c) {
+    out[c] = to_bf16(x[c]);
+    const double h = from_bf16(out[c]);
+    const double e = static_cast<double>(x[c]) - h;
+    nh += h * h;
+    ne += e * e;
+  }
+  for (std::size_t c = d; c < dp; ++c) out[c] = 0;
+  // round the square roots up a little: they feed an upper bound
+  return {std::sqrt(nh) * (1 + 1e-12), std::sqrt(ne) * (1 + 1e-12)};
+}
+
+// ---- candidate stages --------------------------------------------------------------------
+
+// Few queries: stream database rows as stored (packing would cost a full extra pass), split
+// into chunks that stay in L2 while each query reads them.
+void search_gemv(const Problem& P, bool use_bf16, Parts& out) {
   const IsaKernels& K = kernels();
-  const std::size_t MR = K.mr, NR = K.nr, d = P.d;
-  // A query block of MB queries (MB/NR panels) stays in L2 while the database streams past.
+  const Bf16Kernels* B = bf16_kernels();
+  const KnnDatabase& db = *P.db;
+  const std::size_t n = db.n(), d = db.d(), dp = db.bf16_dim();
+  const std::size_t row_bytes = use_bf16 ? dp * 2 : d * 4;
+  const std::size_t chunk = std::max<std::size_t>(64, (256 * 1024) / (row_bytes + 1));
+  const std::size_t n_chunks = detail::ceil_div(n, chunk);
+  const std::size_t workers = std::min(num_threads(), n_chunks);
+  out.init(workers, P.m, P.k);
+  std::vector<std::uint16_t> qh;
+  if (use_bf16) {
+    qh.resize(P.m * dp);
+    for (std::size_t i = 0; i < P.m; ++i) row_to_bf16(P.q + i * P.ldq, d, dp, qh.data() + i * dp);
+  }
+  std::vector<std::vector<Collector>> col(workers);
+  for (std::size_t w = 0; w < workers; ++w)
+    for (std::size_t i = 0; i < P.m; ++i)
+      col[w].emplace_back(P, i, out.s_at(w, P.m, i, P.k), out.id_at(w, P.m, i, P.k));
+  std::vector<std::vector<float>> buf(workers, std::vector<float>(chunk));
+  std::vector<std::vector<std::uint32_t>> cand(workers, std::vector<std::uint32_t>(chunk));
+  parallel_for(n_chunks, [&](std::size_t c, std::size_t w) {
+    const std::size_t j0 = c * chunk, nj = std::min(chunk, n - j0);
+    float* s = buf[w].data();
+    for (std::size_t i = 0; i < P.m; ++i) {
+      if (use_bf16)
+        B->gemv(qh.data() + i * dp, db.bf16() + j0 * dp, nj, dp, dp, s);
+      else
+        K.gemv_rows(P.q + i * P.ldq, db.x() + j0 * db.ldx(), nj, db.ldx(), d, s);
+      Collector& cl = col[w][i];
+      const float* bias = P.bias ? P.bias + j0 : nullptr;
+      const std::size_t nc = K.filter_ge(s, bias, nj, cl.threshold(), cand[w].data());
+      for (std::size_t t = 0; t < nc; ++t) {
+        const std::uint32_t j = cand[w][t];
+        cl.add(bias ? s[j] + bias[j] : s[j], static_cast<std::int64_t>(j0 + j));
+      }
+    }
+  });
+  parallel_for(workers, [&](std::size_t w, std::size_t) {
+    for (Collector& cl : col[w]) cl.finish();
+  });
+}
+
+// Many queries: queries are packed into nr-wide panels (small, per task); database rows are
+// broadcast straight from the stored matrix, mr at a time, so the database is never copied
+// and extra memory stays O(m k + one block per thread). The fused tile kernel compares each
+// mr x nr score tile with the queries' admission thresholds and reports only hits.
+template <typename T, typename Tile, typename Pack>
+void search_tiles(const Problem& P, const T* rows, std::size_t ld, std::size_t kdim,
+                  std::size_t MR, std::size_t NR, std::size_t panel_units, Tile tile, Pack pack,
+                  Parts& out) {
+  const KnnDatabase& db = *P.db;
+  const std::size_t n = db.n();
+  const std::size_t panel_bytes = panel_units * 4 * NR;
+  // A query block (MB queries) stays in L2 while the database streams past.
   const std::size_t panels_per_block =
-      std::max<std::size_t>(1, std::min<std::size_t>(16, (384 * 1024) / (d * 4 * NR + 1)));
+      std::max<std::size_t>(1, std::min<std::size_t>(16, (384 * 1024) / (panel_bytes + 1)));
   const std::size_t MB = NR * panels_per_block;
   const std::size_t n_qblocks = detail::ceil_div(P.m, MB);
-  const std::size_t n_rgroups = detail::ceil_div(P.n, MR);
-  // Too few query blocks to keep every thread busy: also split the database into parts whose
-  // partial heaps are merged afterwards.
-  n_parts = std::min(n_rgroups, std::max<std::size_t>(1, detail::ceil_div(num_threads(), n_qblocks)));
-  hs.assign(n_parts * P.m * P.k, kNegInf);
-  hid.assign(n_parts * P.m * P.k, -1);
-  const std::size_t groups_per_part = detail::ceil_div(n_rgroups, n_parts);
-  // The last database rows, zero-padded to a full MR group, so the tile kernel never reads
-  // past the caller's matrix.
-  const std::size_t tail_rows = P.n % MR;
-  AlignedFloats tail(MR * d);
-  if (tail_rows) {
-    std::fill(tail.data(), tail.data() + MR * d, 0.0f);
-    for (std::size_t r = 0; r < tail_rows; ++r)
-      std::copy(P.x + (P.n - tail_rows + r) * P.ldx, P.x + (P.n - tail_rows + r) * P.ldx + d,
-                tail.data() + r * d);
-  }
-  const std::size_t tail_group = tail_rows ? n_rgroups - 1 : n_rgroups;
+  const std::size_t n_groups = detail::ceil_div(n, MR);
+  const std::size_t parts =
+      std::min(n_groups, std::max<std::size_t>(1, detail::ceil_div(num_threads(), n_qblocks)));
+  out.init(parts, P.m, P.k);
+  const std::size_t groups_per_part = detail::ceil_div(n_groups, parts);
+  // The last rows, zero-padded to a full group, so the tile never reads past the matrix.
+  const std::size_t tail_rows = n % MR;
+  const std::size_t tail_group = tail_rows ? n_groups - 1 : n_groups;
+  std::vector<T> tail(MR * ld, T(0));
+  for (std::size_t r = 0; r < tail_rows; ++r)
+    std::copy(rows + (n - tail_rows + r) * ld, rows + (n - tail_rows + r) * ld + kdim,
+              tail.data() + r * ld);
   std::vector<float> tail_bias(MR, 0.0f);
-  if (P.bias && tail_rows)
-    std::copy(P.bias + (P.n - tail_rows), P.bias + P.n, tail_bias.begin());
+  if (P.bias && tail_rows) std::copy(P.bias + (n - tail_rows), P.bias + n, tail_bias.begin());
 
-  parallel_for(n_qblocks * n_parts, [&](std::size_t task, std::size_t) {
-    const std::size_t qb = task / n_parts, part = task % n_parts;
+  parallel_for(n_qblocks * parts, [&](std::size_t task, std::size_t) {
+    const std::size_t qb = task / parts, part = task % parts;
     const std::size_t i0 = qb * MB, mi = std::min(MB, P.m - i0);
     const std::size_t np = detail::ceil_div(mi, NR);
-    AlignedFloats qpack(np * NR * d);
-    detail::pack_panels(P.q + i0 * P.ldq, mi, P.ldq, d, NR, qpack.data());
-    std::vector<TopK> heaps;
-    heaps.reserve(mi);
-    for (std::size_t i = 0; i < mi; ++i) {
-      const std::size_t off = (part * P.m + i0 + i) * P.k;
-      heaps.emplace_back(&hs[off], &hid[off], P.k);
-    }
-    // Admission threshold per query slot; padded slots never admit anything.
-    std::vector<float> thr(np * NR, std::numeric_limits<float>::infinity());
+    AlignedFloats qpack(np * NR * panel_units);
+    pack(i0, mi, qpack.data());
+    std::vector<Collector> col;
+    col.reserve(mi);
+    for (std::size_t i = 0; i < mi; ++i)
+      col.emplace_back(P, i0 + i, out.s_at(part, P.m, i0 + i, P.k),
+                       out.id_at(part, P.m, i0 + i, P.k));
+    // admission threshold per query slot; padded slots never admit anything
+    std::vector<float> thr(np * NR, kPosInf);
     for (std::size_t i = 0; i < mi; ++i) thr[i] = kNegInf;
     std::vector<float> ctile(MR * NR);
     std::vector<std::uint32_t> hits(MR * NR);
-    const std::size_t g0 = part * groups_per_part;
-    const std::size_t g1 = std::min(n_rgroups, g0 + groups_per_part);
+    const std::size_t g0 = part * groups_per_part, g1 = std::min(n_groups, g0 + groups_per_part);
     for (std::size_t g = g0; g < g1; ++g) {
       const std::size_t r0 = g * MR;
       const bool is_tail = g == tail_group;
-      const float* rows = is_tail ? tail.data() : P.x + r0 * P.ldx;
-      const std::size_t lda = is_tail ? d : P.ldx;
+      const T* a = is_tail ? tail.data() : rows + r0 * ld;
       const float* bias = P.bias ? (is_tail ? tail_bias.data() : P.bias + r0) : nullptr;
       const std::size_t valid = is_tail ? tail_rows : MR;
       for (std::size_t p = 0; p < np; ++p) {
         float* t = thr.data() + p * NR;
-        const std::size_t nh =
-            K.knn_tile(rows, lda, qpack.data() + p * NR * d, d, bias, t, ctile.data(), hits.data());
+        const std::size_t nh = tile(a, ld, qpack.data() + p * NR * panel_units, bias, t,
+                                    ctile.data(), hits.data());
         for (std::size_t h = 0; h < nh; ++h) {
           const std::uint32_t code = hits[h];
           const std::size_t r = code / NR, j = code % NR;
           if (r >= valid) continue;  // zero padding of the tail group
-          const std::size_t qi = p * NR + j;
-          const std::int64_t id = static_cast<std::int64_t>(r0 + r);
-          if (P.n_exclude && excluded(P.exclude + (i0 + qi) * P.n_exclude, P.n_exclude, id))
-            continue;
-          heaps[qi].push(ctile[code], id);
-          t[j] = heaps[qi].threshold();
+          Collector& cl = col[p * NR + j];
+          cl.add(ctile[code], static_cast<std::int64_t>(r0 + r));
+          t[j] = cl.threshold();
         }
       }
     }
+    for (Collector& cl : col) cl.finish();
   });
 }
 
 }  // namespace
 
-void knn_search(const float* queries, std::size_t m, std::size_t ldq, const float* base,
-                std::size_t n, std::size_t ldb, std::size_t d, std::size_t k, Metric metric,
-                const float* row_bias, const std::int64_t* exclude, std::size_t n_exclude,
-                std::int64_t* out_idx,
+// ---- KnnDatabase ---------------------------------------------------------------------------
+
+KnnDatabase::KnnDatabase(const float* x, std::size_t n, std::size_t ldx, std::size_t d)
+    : x_(x), n_(n), ldx_(ldx), d_(d) {
+  const IsaKernels& K = kernels();
+  const std::size_t chunk = 4096, n_chunks = detail::ceil_div(n, chunk);
+  std::vector<double> part_max(n_chunks, 0.0);
+  parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
+    double mx = 0;
+    for (std::size_t j = t * chunk; j < std::min(n, (t + 1) * chunk); ++j)
+      mx = std::max(mx, K.sum_squares(x + j * ldx, d));
+    part_max[t] = mx;
+  });
+  double mx = 0;
+  for (double v : part_max) mx = std::max(mx, v);
+  max_norm_ = std::sqrt(mx) * (1 + 1e-12);
+}
+
+void KnnDatabase::prepare_bf16() {
+  if (has_bf16() || n_ == 0) return;
+  dp_ = detail::round_up(std::max<std::size_t>(d_, 1), 32);
+  std::vector<std::uint16_t> copy(n_ * dp_);
+  const std::size_t chunk = 4096, n_chunks = detail::ceil_div(n_, chunk);
+  std::vector<double> mnorm(n_chunks, 0.0), merr(n_chunks, 0.0);
+  parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
+    for (std::size_t j = t * chunk; j < std::min(n_, (t + 1) * chunk); ++j) {
+      auto [nh, ne] = row_to_bf16(x_ + j * ldx_, d_, dp_, copy.data() + j * dp_);
+      mnorm[t] = std::max(mnorm[t], nh);
+      merr[t] = std::max(merr[t], ne);
+    }
+  });
+  bf16_max_norm_ = *std::max_element(mnorm.begin(), mnorm.end());
+  bf16_max_err_ = *std::max_element(merr.begin(), merr.end());
+  bf16_ = std::move(copy);
+}
+
+// ---- search --------------------------------------------------------------------------------
+
+double exact_score(const float* q, const float* x, std::size_t d, Metric metric) {
+  // Products and squared differences of floats are exact in double; four partial sums in a
+  // fixed order keep the result identical for every caller.
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  std::size_t c = 0;
+  if (metric == Metric::InnerProduct) {
+    for (; c + 4 <= d; c += 4) {
+      s0 += static_cast<double>(q[c]) * x[c];
+      s1 += static_cast<double>(q[c + 1]) * x[c + 1];
+      s2 += static_cast<double>(q[c + 2]) * x[c + 2];
+      s3 += static_cast<double>(q[c + 3]) * x[c + 3];
+    }
+    for (; c < d; ++c) s0 += static_cast<double>(q[c]) * x[c];
+    return (s0 + s1) + (s2 + s3);
+  }
+  for (; c + 4 <= d; c += 4) {
+    const double e0 = static_cast<double>(q[c]) - x[c], e1 = static_cast<double>(q[c + 1]) - x[c + 1];
+    const double e2 = static_cast<double>(q[c + 2]) - x[c + 2], e3 = static_cast<double>(q[c + 3]) - x[c + 3];
+    s0 += e0 * e0;
+    s1 += e1 * e1;
+    s2 += e2 * e2;
+    s3 += e3 * e3;
+  }
+  for (; c < d; ++c) {
+    const double e = static_cast<double>(q[c]) - x[c];
+    s0 += e * e;
+  }
+  return -0.5 * ((s0 + s1) + (s2 + s3));
+}
+
+void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std::size_t ldq,
+                std::size_t k, Metric metric, const float* row_bias, const std::int64_t* exclude,
+                std::size_t n_exclude, Precision precision, std::int64_t* out_idx,
                 float* out_score) {
+  const std::size_t n = db.n(), d = db.d();
   if (k == 0) throw std::invalid_argument("k must be >= 1");
   if (n == 0) throw std::invalid_argument("the database is empty");
   if (k > n) throw std::invalid_argument("k is larger than the number of database rows");
   if (d == 0) throw std::invalid_argument("vectors have dimension 0");
-  if (m == 0) return;
-
-  std::vector<float> bias;
   if (metric == Metric::L2 && row_bias)
     throw std::invalid_argument("row_bias is only supported with the inner-product metric");
+  if (m == 0) return;
+
+  if (precision == Precision::Auto) {
+    // TOKENSPACE_PRECISION=fp32 forces the fp32 candidate stage (answers are identical).
+    static const bool force_fp32 = [] {
+      const char* env = std::getenv("TOKENSPACE_PRECISION");
+      return env && std::string(env) == "fp32";
+    }();
+    if (force_fp32) precision = Precision::FP32;
+  }
+  const bool want_bf16 = precision == Precision::BF16 ||
+                         (precision == Precision::Auto && db.has_bf16() && bf16_kernels());
+  if (want_bf16 && !bf16_kernels())
+    throw std::invalid_argument(
+        "bf16 candidates need the avx512_bf16 SIMD level (this CPU or TOKENSPACE_SIMD lacks it)");
+  if (want_bf16 && !db.has_bf16())
+    throw std::invalid_argument("the database has no bf16 copy; call prepare_bf16() first");
+
+  // Candidate-score bias: the caller's, or -|x|^2 / 2 which turns L2 into an inner product.
+  std::vector<float> l2_bias;
+  double max_bias = 0;
   if (metric == Metric::L2) {
     const IsaKernels& K = kernels();
-    bias.resize(n);
+    l2_bias.resize(n);
     parallel_for(detail::ceil_div(n, 4096), [&](std::size_t t, std::size_t) {
       for (std::size_t j = t * 4096; j < std::min(n, (t + 1) * 4096); ++j)
-        bias[j] = static_cast<float>(-0.5 * K.sum_squares(base + j * ldb, d));
+        l2_bias[j] = static_cast<float>(-0.5 * K.sum_squares(db.x() + j * db.ldx(), d));
     });
+    max_bias = 0.5 * db.max_norm() * db.max_norm() * (1 + 1e-6);
+  } else if (row_bias) {
+    for (std::size_t j = 0; j < n; ++j) {
+      if (!std::isfinite(row_bias[j]))
+        throw std::invalid_argument("bias has a NaN or Inf value at row " + std::to_string(j));
+      max_bias = std::max(max_bias, static_cast<double>(std::fabs(row_bias[j])));
+    }
   }
-  Problem P{queries, m, ldq, base, n, ldb, d, k, bias.empty() ? row_bias : bias.data(),
-            exclude, n_exclude};
-  std::vector<float> hs;
-  std::vector<std::int64_t> hid;
-  std::size_t n_parts = 1;
-  if (m < 8)
-    search_gemv(P, hs, hid, n_parts);
-  else
-    search_gemm(P, hs, hid, n_parts);
 
-  // Merge the partial heaps of each query (filled slots have id >= 0) and sort best-first.
-  parallel_for(detail::ceil_div(m, 256), [&](std::size_t t, std::size_t) {
-    std::vector<float> ms(k);
-    std::vector<std::int64_t> mid(k);
-    for (std::size_t i = t * 256; i < std::min(m, (t + 1) * 256); ++i) {
-      TopK heap(ms.data(), mid.data(), k);
-      for (std::size_t part = 0; part < n_parts; ++part) {
-        const std::size_t off = (part * m + i) * k;
-        for (std::size_t e = 0; e < k; ++e)
-          if (hid[off + e] >= 0) heap.push(hs[off + e], hid[off + e]);
+  // eps[i] bounds |candidate score - exact score| for every row (see knn.hpp).
+  const IsaKernels& K = kernels();
+  std::vector<double> eps(m);
+  const double R = db.max_norm();
+  for (std::size_t i = 0; i < m; ++i) {
+    const float* q = queries + i * ldq;
+    const double Q = std::sqrt(K.sum_squares(q, d)) * (1 + 1e-12);
+    if (R * Q > kMaxNormProduct)
+      throw std::invalid_argument(
+          "vector norms are too large for float32 scores (|q| |x| > 1e37); rescale the vectors");
+    double e;
+    if (want_bf16) {
+      std::vector<std::uint16_t> tmp(db.bf16_dim());
+      auto [qh, qe] = row_to_bf16(q, d, db.bf16_dim(), tmp.data());
+      const double Rh = db.bf16_max_norm(), Ex = db.bf16_max_error();
+      // xh.qh - x.q = xh.(qh - q) + (xh - x).q ; then fp32 accumulation of 2 dp roundings
+      e = Rh * qe + Ex * Q + gamma(2 * db.bf16_dim() + 64) * Rh * qh;
+      e += 2e-37 * static_cast<double>(db.bf16_dim());  // flushed subnormal products and sums
+    } else {
+      e = gamma(2 * d + 64) * R * Q;  // any summation order, with or without FMA
+    }
+    e += 2 * kUnitRoundoff * (R * Q + e + max_bias);    // adding the bias, rounding to float
+    e += 1e-12 * (R * Q + max_bias + (metric == Metric::L2 ? 0.5 * Q * Q + 0.5 * R * R : 0.0));
+    eps[i] = e * (1 + 1e-6);
+  }
+
+  Problem P{&db, queries, m, ldq, k, metric,
+            metric == Metric::L2 ? l2_bias.data() : row_bias,
+            metric == Metric::L2 ? nullptr : row_bias, exclude, n_exclude, eps.data()};
+  Parts parts;
+  if (m < 8) {
+    search_gemv(P, want_bf16, parts);
+  } else if (want_bf16) {
+    const Bf16Kernels* B = bf16_kernels();
+    const std::size_t dp = db.bf16_dim(), NR = B->nr;
+    auto pack = [&](std::size_t i0, std::size_t mi, float* dst) {
+      // panel p: dp/2 k-pairs x NR query slots, each slot = two bf16 values of one query
+      std::uint32_t* out32 = reinterpret_cast<std::uint32_t*>(dst);
+      std::vector<std::uint16_t> row(dp);
+      const std::size_t np = detail::ceil_div(mi, NR);
+      std::fill(out32, out32 + np * NR * (dp / 2), 0u);
+      for (std::size_t i = 0; i < mi; ++i) {
+        row_to_bf16(queries + (i0 + i) * ldq, d, dp, row.data());
+        std::uint32_t* panel = out32 + (i / NR) * NR * (dp / 2);
+        for (std::size_t p = 0; p < dp / 2; ++p)
+          panel[p * NR + i % NR] = static_cast<std::uint32_t>(row[2 * p]) |
+                                   (static_cast<std::uint32_t>(row[2 * p + 1]) << 16);
       }
-      float* os = out_score + i * k;
-      std::int64_t* oi = out_idx + i * k;
-      heap.write_sorted(os, oi);
-      if (metric == Metric::L2) {
-        // Report true distances, recomputed exactly in double (the selection used the
-        // expanded form |q|^2 - 2 q.x + |x|^2 that faiss also uses).
-        const float* q = queries + i * ldq;
-        std::vector<std::pair<double, std::int64_t>> dist;
-        for (std::size_t e = 0; e < k && oi[e] >= 0; ++e) {
-          const float* x = base + static_cast<std::size_t>(oi[e]) * ldb;
-          double s = 0;
-          for (std::size_t c = 0; c < d; ++c) {
-            double diff = static_cast<double>(q[c]) - x[c];
-            s += diff * diff;
+    };
+    auto tile = [&](const std::uint16_t* a, std::size_t lda, const float* b, const float* bias,
+                    const float* thr, float* c, std::uint32_t* hits) {
+      return B->knn_tile(a, lda, reinterpret_cast<const std::uint32_t*>(b), dp, bias, thr, c, hits);
+    };
+    search_tiles<std::uint16_t>(P, db.bf16(), dp, dp, B->mr, NR, dp / 2, tile, pack, parts);
+  } else {
+    const std::size_t NR = K.nr;
+    auto pack = [&](std::size_t i0, std::size_t mi, float* dst) {
+      detail::pack_panels(queries + i0 * ldq, mi, ldq, d, NR, dst);
+    };
+    auto tile = [&](const float* a, std::size_t lda, const float* b, const float* bias,
+                    const float* thr, float* c, std::uint32_t* hits) {
+      return K.knn_tile(a, lda, b, d, bias, thr, c, hits);
+    };
+    search_tiles<float>(P, db.x(), db.ldx(), d, K.mr, NR, d, tile, pack, parts);
+  }
+
+  // Merge the parts' exact top-k lists of each query and write them best-first.
+  parallel_for(detail::ceil_div(m, 256), [&](std::size_t t, std::size_t) {
+    std::vector<double> ms(k);
+    std::vector<std::int64_t> mid(k);
+    std::vector<std::size_t> order(k);
+    for (std::size_t i = t * 256; i < std::min(m, (t + 1) * 256); ++i) {
+      std::fill(ms.begin(), ms.end(), -std::numeric_limits<double>::infinity());
+      std::fill(mid.begin(), mid.end(), -1);
+      ExactTopK heap(ms.data(), mid.data(), k);
+      std::size_t filled = 0;
+      for (std::size_t part = 0; part < parts.n_parts; ++part) {
+        const double* ps = parts.s_at(part, m, i, k);
+        const std::int64_t* pid = parts.id_at(part, m, i, k);
+        for (std::size_t e = 0; e < k; ++e)
+          if (pid[e] >= 0) {
+            heap.push(ps[e], pid[e]);
+            ++filled;
           }
-          dist.emplace_back(std::sqrt(s), oi[e]);
-        }
-        std::stable_sort(dist.begin(), dist.end(), [](const auto& a, const auto& b) {
-          return a.first < b.first || (a.first == b.first && a.second < b.second);
-        });
-        for (std::size_t e = 0; e < dist.size(); ++e) {
-          os[e] = static_cast<float>(dist[e].first);
-          oi[e] = dist[e].second;
+      }
+      const std::size_t have = std::min(filled, k);
+      for (std::size_t e = 0; e < k; ++e) order[e] = e;
+      std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        if (mid[a] < 0 || mid[b] < 0) return mid[b] < 0 && mid[a] >= 0;
+        return better(ms[a], mid[a], ms[b], mid[b]);
+      });
+      for (std::size_t e = 0; e < k; ++e) {
+        const std::size_t o = order[e];
+        if (e < have) {
+          out_idx[i * k + e] = mid[o];
+          out_score[i * k + e] = static_cast<float>(
+              metric == Metric::L2 ? std::sqrt(std::max(0.0, -2.0 * ms[o])) : ms[o]);
+        } else {
+          out_idx[i * k + e] = -1;
+          out_score[i * k + e] = metric == Metric::L2 ? kPosInf : kNegInf;
         }
       }
     }
   });
+}
+
+void knn_search(const float* queries, std::size_t m, std::size_t ldq, const float* base,
+                std::size_t n, std::size_t ldb, std::size_t d, std::size_t k, Metric metric,
+                const float* row_bias, const std::int64_t* exclude, std::size_t n_exclude,
+                std::int64_t* out_idx, float* out_score) {
+  KnnDatabase db(base, n, ldb, d);
+  knn_search(db, queries, m, ldq, k, metric, row_bias, exclude, n_exclude, Precision::FP32,
+             out_idx, out_score);
 }
 
 void normalize_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, float* out,

@@ -71,25 +71,37 @@ class Neighbors:
         return "\n".join(rows)
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
 def knn_arrays(
     queries: np.ndarray,
-    base: np.ndarray,
+    base: np.ndarray | _core.Database,
     k: int,
     metric: str,
     *,
     exclude: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    precision: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k of float32 query rows against float32 base rows already prepared for the metric.
+    """Exact top-k of float32 query rows against base rows already prepared for the metric.
 
-    For ``cosine`` the caller passes unit rows on both sides. ``exclude`` is an int64
-    (n_queries, e) array of ids to skip (-1 = none).
+    For ``cosine`` the caller passes unit rows on both sides. ``base`` is an array or a
+    prepared ``_core.Database``. ``exclude`` is an int64 (n_queries, e) array of ids to skip
+    (-1 = none); ``bias`` adds one value per base row to the inner-product scores.
+    ``precision`` only picks the candidate stage ("bf16" needs the avx512_bf16 level): the
+    answer is the exact top-k either way.
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
     kind = "l2" if metric == "euclidean" else "ip"
-    return _core.knn(queries, base, k, kind, exclude)
+    if isinstance(base, _core.Database):
+        return _core.knn_db(base, queries, k, kind, exclude, bias, precision)
+    return _core.knn(queries, base, k, kind, exclude, bias, precision)
 
 
 def knn(
-    X: Any, queries: Any, k: int = 10, *, metric: str = "cosine"
+    X: Any, queries: Any, k: int = 10, *, metric: str = "cosine", precision: str = "auto"
 ) -> Neighbors:
     """Exact k nearest rows of ``X`` for each query vector.
 
@@ -101,6 +113,10 @@ def knn(
     k : int
         Number of neighbours, ``1 <= k <= n``.
     metric : {"cosine", "dot", "euclidean"}
+    precision : {"auto", "fp32", "bf16"}
+        Precision of the candidate stage only; the returned neighbours and scores are exact
+        (re-ranked in double precision) whatever is chosen. "auto" uses bf16 candidates on
+        CPUs with AVX-512 BF16 when there are enough queries to amortise converting ``X``.
 
     Returns
     -------
@@ -122,5 +138,5 @@ def knn(
                 f"query {int(zero[0])} is the zero vector: its cosine similarity is undefined; "
                 f"drop it or use metric='dot'"
             )
-    idx, scores = knn_arrays(q, base, k, metric)
+    idx, scores = knn_arrays(q, base, k, metric, precision=precision)
     return Neighbors(idx, scores, None, metric)

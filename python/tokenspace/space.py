@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -83,6 +84,7 @@ class EmbeddingSpace:
         self._unit: np.ndarray | None = None
         self._norms: np.ndarray | None = None
         self._faiss: dict[str, Any] = {}
+        self._databases: dict[str, _core.Database] = {}
 
     # -- container protocol -------------------------------------------------------------
     def __len__(self) -> int:
@@ -189,6 +191,28 @@ class EmbeddingSpace:
         return EmbeddingSpace(self._vectors[ids], vocab, name=name or self.name, check=False)
 
     # -- neighbours ---------------------------------------------------------------------
+    def _database(self, metric: str, precision: str = "auto") -> _core.Database:
+        """The prepared kNN database of the matrix ``metric`` searches (cached).
+
+        Unit rows for cosine, raw rows otherwise. The bf16 copy behind the fast candidate
+        stage is built on first use when the CPU level has AVX-512 BF16 (about half the size
+        of the float32 matrix).
+        """
+        key = "unit" if metric == "cosine" else "raw"
+        db = self._databases.get(key)
+        if db is None:
+            db = self._databases[key] = _core.Database(
+                self.unit_vectors if key == "unit" else self._vectors
+            )
+        if (
+            precision != "fp32"
+            and not db.has_bf16
+            and _core.simd_level() == "avx512_bf16"
+            and os.environ.get("TOKENSPACE_PRECISION", "") != "fp32"
+        ):
+            db.prepare_bf16()
+        return db
+
     def _queries(self, queries: Any) -> tuple[np.ndarray, np.ndarray | None, list[Any] | None]:
         """Turn words / ids / vectors into (vectors, vocabulary ids or None, labels)."""
         if isinstance(queries, (str, int, np.integer)) and not isinstance(queries, bool):
@@ -213,6 +237,7 @@ class EmbeddingSpace:
         metric: str = "cosine",
         exclude_self: bool = True,
         backend: str = "tokenspace",
+        precision: str = "auto",
     ) -> Neighbors:
         """Exact k nearest vocabulary entries of each query.
 
@@ -228,11 +253,14 @@ class EmbeddingSpace:
             For word/id queries, leave the query's own entry out of its neighbours.
         backend : {"tokenspace", "faiss"}
             "faiss" runs the same exact search through a faiss IndexFlat (see ``to_faiss``).
+        precision : {"auto", "fp32", "bf16"}
+            Candidate-stage precision; answers are exact either way (see :func:`tokenspace.knn`).
 
         Returns
         -------
         Neighbors
-            Ties are broken by the lower id, as an exact faiss IndexFlatIP does.
+            Ties are broken by the lower id. Scores are exact (computed in double precision,
+            reported as float32), so they can differ from faiss' float32 sums in the last bits.
         """
         metric = canonical_metric(metric)
         q, ids, labels = self._queries(queries)
@@ -257,7 +285,8 @@ class EmbeddingSpace:
             base = self._vectors
         exclude = ids[:, None] if drop_self else None
         if backend == "tokenspace":
-            idx, scores = knn_arrays(q, base, k, metric, exclude=exclude)
+            db = self._database(metric, precision)
+            idx, scores = knn_arrays(q, db, k, metric, exclude=exclude, precision=precision)
         elif backend == "faiss":
             idx, scores = self._faiss_search(q, k, metric, exclude)
         else:
@@ -266,7 +295,12 @@ class EmbeddingSpace:
         return Neighbors(idx, scores, words, metric, labels)
 
     def knn_graph(
-        self, k: int = 10, *, metric: str = "cosine", exclude_self: bool = True
+        self,
+        k: int = 10,
+        *,
+        metric: str = "cosine",
+        exclude_self: bool = True,
+        precision: str = "auto",
     ) -> Neighbors:
         """Exact k-NN of every vocabulary entry against the whole vocabulary.
 
@@ -278,7 +312,8 @@ class EmbeddingSpace:
         k = check_k(k, len(self) - (1 if exclude_self else 0))
         base = self.unit_vectors if metric == "cosine" else self._vectors
         exclude = np.arange(len(self), dtype=np.int64)[:, None] if exclude_self else None
-        idx, scores = knn_arrays(base, base, k, metric, exclude=exclude)
+        db = self._database(metric, precision)
+        idx, scores = knn_arrays(base, db, k, metric, exclude=exclude, precision=precision)
         return Neighbors(idx, scores, None, metric, None)
 
     # -- faiss interop ------------------------------------------------------------------

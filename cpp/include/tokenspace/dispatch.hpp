@@ -8,7 +8,7 @@
 
 namespace tokenspace {
 
-enum class SimdLevel : int { Scalar = 0, AVX2 = 1, AVX512 = 2 };
+enum class SimdLevel : int { Scalar = 0, AVX2 = 1, AVX512 = 2, AVX512_BF16 = 3 };
 
 /// Function table of the ISA-specific kernels. All matrices are row-major float32.
 struct IsaKernels {
@@ -35,24 +35,41 @@ struct IsaKernels {
   double (*sum_squares)(const float* x, std::size_t d);
 };
 
+/// Low-precision candidate kernels (AVX-512 BF16). bf16 matrices are row-major with rows padded
+/// with zeros to a multiple of 32 values (ld counts uint16 values).
+struct Bf16Kernels {
+  int mr, nr;
+  /// out[j] = <q, x_j> for bf16 rows (q and rows have dp values, dp a multiple of 32).
+  void (*gemv)(const std::uint16_t* q, const std::uint16_t* x, std::size_t n, std::size_t ldx,
+               std::size_t dp, float* out);
+  /// Same contract as IsaKernels::knn_tile, on bf16 rows (stride lda) and a bf16 query panel of
+  /// dp / 2 k-pairs x nr queries (each 32-bit slot holds the query's values 2p and 2p+1).
+  std::size_t (*knn_tile)(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
+                          std::size_t dp, const float* bias, const float* thr, float* c,
+                          std::uint32_t* hits);
+};
+
 namespace isa_scalar { extern const IsaKernels kKernels; }
 #if TS_HAVE_X86
 namespace isa_avx2 { extern const IsaKernels kKernels; }
 namespace isa_avx512 { extern const IsaKernels kKernels; }
+namespace isa_avx512bf16 { extern const Bf16Kernels kBf16Kernels; }
 #endif
 
 /// Best level this CPU and OS support.
 SimdLevel detected_simd_level();
-/// Level in use: TOKENSPACE_SIMD (scalar|avx2|avx512) if set, else the detected one.
+/// Level in use: TOKENSPACE_SIMD (scalar|avx2|avx512|avx512_bf16) if set, else the detected one.
 SimdLevel active_simd_level();
 /// Forces a level; throws std::invalid_argument if the CPU does not support it.
 void set_simd_level(SimdLevel level);
 const char* simd_level_name(SimdLevel level);
-/// Parses "scalar" | "avx2" | "avx512"; throws std::invalid_argument otherwise.
+/// Parses "scalar" | "avx2" | "avx512" | "avx512_bf16"; throws std::invalid_argument otherwise.
 SimdLevel parse_simd_level(const std::string& name);
 /// Every level this machine can run, lowest first.
 std::vector<SimdLevel> supported_simd_levels();
-/// Kernel table of the active level.
+/// fp32 kernel table of the active level (avx512_bf16 uses the avx512 fp32 kernels).
 const IsaKernels& kernels();
+/// bf16 candidate kernels when the active level has them, else null.
+const Bf16Kernels* bf16_kernels();
 
 }  // namespace tokenspace

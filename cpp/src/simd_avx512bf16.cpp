@@ -1,0 +1,94 @@
+// AVX-512 BF16 candidate kernels (compiled with -mavx512bf16 only in this file). They produce
+// approximate scores at twice the fp32 FMA rate; knn.cpp bounds their error and re-ranks the
+// surviving candidates exactly, so answers never depend on this precision.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tokenspace/dispatch.hpp"
+
+namespace tokenspace {
+namespace isa_avx512bf16 {
+namespace {
+
+constexpr int MR = 12;
+constexpr int NR = 32;
+
+inline __m512bh as_bh(__m512i v) { return (__m512bh)v; }
+
+void gemv(const std::uint16_t* q, const std::uint16_t* x, std::size_t n, std::size_t ldx,
+          std::size_t dp, float* out) {
+  const std::size_t nv = dp / 32;
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const std::uint16_t* x0 = x + j * ldx;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    for (std::size_t v = 0; v < nv; ++v) {
+      const __m512bh qv = as_bh(_mm512_loadu_si512(q + v * 32));
+      s0 = _mm512_dpbf16_ps(s0, qv, as_bh(_mm512_loadu_si512(x0 + v * 32)));
+      s1 = _mm512_dpbf16_ps(s1, qv, as_bh(_mm512_loadu_si512(x0 + ldx + v * 32)));
+      s2 = _mm512_dpbf16_ps(s2, qv, as_bh(_mm512_loadu_si512(x0 + 2 * ldx + v * 32)));
+      s3 = _mm512_dpbf16_ps(s3, qv, as_bh(_mm512_loadu_si512(x0 + 3 * ldx + v * 32)));
+    }
+    out[j] = _mm512_reduce_add_ps(s0);
+    out[j + 1] = _mm512_reduce_add_ps(s1);
+    out[j + 2] = _mm512_reduce_add_ps(s2);
+    out[j + 3] = _mm512_reduce_add_ps(s3);
+  }
+  for (; j < n; ++j) {
+    __m512 s0 = _mm512_setzero_ps();
+    for (std::size_t v = 0; v < nv; ++v)
+      s0 = _mm512_dpbf16_ps(s0, as_bh(_mm512_loadu_si512(q + v * 32)),
+                            as_bh(_mm512_loadu_si512(x + j * ldx + v * 32)));
+    out[j] = _mm512_reduce_add_ps(s0);
+  }
+}
+
+std::size_t knn_tile(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
+                     std::size_t dp, const float* bias, const float* thr, float* c,
+                     std::uint32_t* hits) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  const std::uint32_t* a32 = reinterpret_cast<const std::uint32_t*>(a);
+  const std::size_t lda32 = lda / 2, pairs = dp / 2;
+  for (std::size_t p = 0; p < pairs; ++p) {
+    const __m512bh b0 = as_bh(_mm512_load_si512(b + p * NR));
+    const __m512bh b1 = as_bh(_mm512_load_si512(b + p * NR + 16));
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh av = as_bh(_mm512_set1_epi32(static_cast<int>(a32[i * lda32 + p])));
+      c0[i] = _mm512_dpbf16_ps(c0[i], av, b0);
+      c1[i] = _mm512_dpbf16_ps(c1[i], av, b1);
+    }
+  }
+  const __m512 t0 = _mm512_loadu_ps(thr), t1 = _mm512_loadu_ps(thr + 16);
+  std::size_t n = 0;
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) {
+    __m512 v0 = c0[i], v1 = c1[i];
+    if (bias) {
+      const __m512 bi = _mm512_set1_ps(bias[i]);
+      v0 = _mm512_add_ps(v0, bi);
+      v1 = _mm512_add_ps(v1, bi);
+    }
+    _mm512_storeu_ps(c + i * NR, v0);
+    _mm512_storeu_ps(c + i * NR + 16, v1);
+    unsigned m = static_cast<unsigned>(_mm512_cmp_ps_mask(v0, t0, _CMP_GE_OQ)) |
+                 (static_cast<unsigned>(_mm512_cmp_ps_mask(v1, t1, _CMP_GE_OQ)) << 16);
+    while (m) {
+      hits[n++] = static_cast<std::uint32_t>(i * NR + __builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+const Bf16Kernels kBf16Kernels = {MR, NR, gemv, knn_tile};
+
+}  // namespace isa_avx512bf16
+}  // namespace tokenspace

@@ -46,7 +46,9 @@ Precision parse_precision(const std::string& p) {
   if (p == "auto") return Precision::Auto;
   if (p == "fp32") return Precision::FP32;
   if (p == "bf16") return Precision::BF16;
-  throw std::invalid_argument("unknown precision '" + p + "'; expected 'auto', 'fp32' or 'bf16'");
+  if (p == "int8") return Precision::INT8;
+  throw std::invalid_argument("unknown precision '" + p +
+                              "'; expected 'auto', 'fp32', 'bf16' or 'int8'");
 }
 
 std::unique_ptr<PyDatabase> make_database(FloatArray rows) {
@@ -117,6 +119,10 @@ py::tuple knn(FloatArray queries, FloatArray base, std::size_t k, const std::str
     py::gil_scoped_release release;
     db->db->prepare_bf16();
   }
+  if (int8_kernels() && prec == Precision::INT8) {
+    py::gil_scoped_release release;
+    db->db->prepare_int8();
+  }
   return knn_db(*db, queries, k, metric, exclude, bias, precision);
 }
 
@@ -184,7 +190,15 @@ PYBIND11_MODULE(_core, m) {
              self.db->prepare_bf16();
            },
            "Build the bf16 copy used by the fast candidate stage (idempotent).")
+      .def("prepare_int8",
+           [](PyDatabase& self) {
+             py::gil_scoped_release release;
+             std::unique_lock<std::shared_mutex> guard(self.lock);
+             self.db->prepare_int8();
+           },
+           "Build the int8 copy used by the VNNI candidate stage (idempotent).")
       .def_property_readonly("has_bf16", [](PyDatabase& self) { return self.db->has_bf16(); })
+      .def_property_readonly("has_int8", [](PyDatabase& self) { return self.db->has_int8(); })
       .def_property_readonly("n", [](PyDatabase& self) { return self.db->n(); })
       .def_property_readonly("d", [](PyDatabase& self) { return self.db->d(); })
       .def_property_readonly("max_norm", [](PyDatabase& self) { return self.db->max_norm(); });

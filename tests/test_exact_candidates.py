@@ -15,7 +15,7 @@ from tokenspace import _core
 from .conftest import reference_topk
 
 HAS_BF16 = "avx512_bf16" in ts.available_simd_levels()
-PRECISIONS = ["fp32"] + (["bf16"] if HAS_BF16 else [])
+PRECISIONS = ["fp32"] + (["bf16", "int8"] if HAS_BF16 else [])
 needs_bf16 = pytest.mark.skipif(not HAS_BF16, reason="CPU lacks AVX-512 BF16")
 
 
@@ -40,6 +40,8 @@ def search(Q, X, k, precision, metric="ip", bias=None, exclude=None):
     db = _core.Database(X)
     if precision == "bf16":
         db.prepare_bf16()
+    if precision == "int8":
+        db.prepare_int8()
     return _core.knn_db(db, Q, k, metric, exclude, bias, precision)
 
 
@@ -90,13 +92,15 @@ def test_bias_exclusions_and_tiny_values(precision, rng):
 def test_minilm_bf16_equals_fp32(minilm):
     sub = minilm.subset(minilm.vocab[2000:14000])
     g32 = sub.knn_graph(k=10, precision="fp32")
-    g16 = sub.knn_graph(k=10, precision="bf16")
-    np.testing.assert_array_equal(g16.indices, g32.indices)
-    np.testing.assert_array_equal(g16.scores, g32.scores)
+    for low in ("bf16", "int8"):
+        g16 = sub.knn_graph(k=10, precision=low)
+        np.testing.assert_array_equal(g16.indices, g32.indices)
+        np.testing.assert_array_equal(g16.scores, g32.scores)
     qs = [3, 500, 7777]
     a = minilm.knn(qs, k=20, precision="fp32")
-    b = minilm.knn(qs, k=20, precision="bf16")
-    np.testing.assert_array_equal(a.indices, b.indices)
+    for low in ("bf16", "int8"):
+        b = minilm.knn(qs, k=20, precision=low)
+        np.testing.assert_array_equal(a.indices, b.indices)
     U = minilm.unit_vectors.astype(np.float64)
     S = U[qs] @ U.T
     S[np.arange(3), qs] = -np.inf

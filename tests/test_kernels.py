@@ -147,6 +147,26 @@ def test_normalize_rows(simd_level, rng):
     assert np.all(unit[3] == 0)
 
 
+def test_exact_scores_identical_at_every_level(rng):
+    # The re-rank score is defined by a canonical summation order, so every level gives the
+    # same bits (which makes answers independent of the level even at near-ties).
+    X = (rng.standard_normal((300, 77)) * 10).astype(np.float32)
+    Q = X[:4] + rng.standard_normal((4, 77)).astype(np.float32)
+    before = ts.simd_level()
+    seen = {}
+    try:
+        for level in ts.available_simd_levels():
+            ts.set_simd_level(level)
+            for metric in ("ip", "l2"):
+                seen.setdefault(metric, []).append(_core.knn(Q, X, 300, metric))
+    finally:
+        ts.set_simd_level(before)
+    for runs in seen.values():
+        for ids, scores in runs[1:]:
+            np.testing.assert_array_equal(ids, runs[0][0])
+            np.testing.assert_array_equal(scores, runs[0][1])
+
+
 def test_simd_level_control():
     levels = ts.available_simd_levels()
     assert levels[0] == "scalar" and ts.simd_level() in levels

@@ -21,7 +21,8 @@ bool cpu_supports(SimdLevel level) {
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("fma");
     case SimdLevel::AVX512_BF16:
-      return cpu_supports(SimdLevel::AVX512) && __builtin_cpu_supports("avx512bf16");
+      return cpu_supports(SimdLevel::AVX512) && __builtin_cpu_supports("avx512bf16") &&
+             __builtin_cpu_supports("avx512vnni");
 #endif
     default:
       return false;
@@ -104,6 +105,13 @@ const IsaKernels& kernels() {
 const Bf16Kernels* bf16_kernels() {
 #if TS_HAVE_X86
   if (active_simd_level() == SimdLevel::AVX512_BF16) return &isa_avx512bf16::kBf16Kernels;
+#endif
+  return nullptr;
+}
+
+const Int8Kernels* int8_kernels() {
+#if TS_HAVE_X86
+  if (active_simd_level() == SimdLevel::AVX512_BF16) return &isa_avx512vnni::kInt8Kernels;
 #endif
   return nullptr;
 }

@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "blocking.hpp"
@@ -91,7 +92,10 @@ struct Problem {
   const float* user_bias;   // the caller's bias (added to exact scores too), or null
   const std::int64_t* exclude;
   std::size_t n_exclude;
-  const double* eps;        // per-query bound on |candidate score - exact score|
+  // |candidate - exact| <= slack[j] + rest[i]; the kernels see bias[j] = base bias + slack[j],
+  // so a candidate score u is an upper bound (minus rest) and u - 2 slack[j] a lower bound.
+  const float* slack;
+  const double* rest;
 };
 
 double exact_for(const Problem& P, std::size_t qi, std::int64_t id) {
@@ -102,15 +106,16 @@ double exact_for(const Problem& P, std::size_t qi, std::int64_t id) {
   return s;
 }
 
-// Candidate collector of one query. It keeps the k best approximate scores (a min-heap of
-// floats) to know the admission floor kth - 2 eps, and a buffer of admitted (score, id) pairs.
-// Every row of the exact top-k has approximate score >= exact k-th score - eps >= floor, so
-// it is admitted whenever it is scanned, whatever the order. The buffer is pruned as the floor
-// rises and flushed through exact double scoring into an ExactTopK when it grows large.
+// Candidate collector of one query. Candidate scores u_j arrive with the row's slack already
+// added, so u_j + rest >= exact_j >= u_j - 2 slack_j - rest. The collector keeps the k largest
+// lower bounds (a min-heap) and admits u_j >= floor - rest with floor = the k-th largest lower
+// bound: a row of the exact top-k has exact score >= exact k-th score >= floor, so it is
+// admitted whenever it is scanned, whatever the order. The buffer is pruned as the floor rises
+// and flushed through exact double scoring into an ExactTopK when it grows large.
 class Collector {
  public:
   Collector(const Problem& P, std::size_t qi, double* es, std::int64_t* eid)
-      : P_(&P), qi_(qi), k_(P.k), eps2_(2.0 * P.eps[qi]), exact_(es, eid, P.k) {
+      : P_(&P), qi_(qi), k_(P.k), rest_(P.rest[qi]), exact_(es, eid, P.k) {
     approx_.reserve(k_);
   }
 
@@ -119,14 +124,15 @@ class Collector {
   void add(float a, std::int64_t id) {
     if (a < thr_) return;  // the SIMD filter may have used an older, lower threshold
     if (P_->n_exclude && excluded(P_->exclude + qi_ * P_->n_exclude, P_->n_exclude, id)) return;
+    const double lower = static_cast<double>(a) - 2.0 * P_->slack[id] - rest_;
     if (approx_.size() < k_) {
-      approx_.push_back(a);
-      std::push_heap(approx_.begin(), approx_.end(), std::greater<float>());
+      approx_.push_back(lower);
+      std::push_heap(approx_.begin(), approx_.end(), std::greater<double>());
       if (approx_.size() == k_) update_threshold();
-    } else if (a > approx_.front()) {
-      std::pop_heap(approx_.begin(), approx_.end(), std::greater<float>());
-      approx_.back() = a;
-      std::push_heap(approx_.begin(), approx_.end(), std::greater<float>());
+    } else if (lower > approx_.front()) {
+      std::pop_heap(approx_.begin(), approx_.end(), std::greater<double>());
+      approx_.back() = lower;
+      std::push_heap(approx_.begin(), approx_.end(), std::greater<double>());
       update_threshold();
     }
     buf_.push_back({a, id});
@@ -151,8 +157,8 @@ class Collector {
   };
 
   void update_threshold() {
-    // floor = kth - 2 eps, rounded down so float rounding never drops a needed candidate
-    const double floor = static_cast<double>(approx_.front()) - eps2_;
+    // admit u >= floor - rest, rounded down so float rounding never drops a needed candidate
+    const double floor = approx_.front() - rest_;
     float t = static_cast<float>(floor);
     if (static_cast<double>(t) > floor) t = std::nextafter(t, kNegInf);
     thr_ = t;
@@ -170,9 +176,9 @@ class Collector {
 
   const Problem* P_;
   std::size_t qi_, k_;
-  double eps2_;
+  double rest_;
   float thr_ = kNegInf;
-  std::vector<float> approx_;
+  std::vector<double> approx_;
   std::vector<Cand> buf_;
   std::size_t cap_ = 256;
   ExactTopK exact_;
@@ -227,16 +233,64 @@ std::pair<double, double> row_to_bf16(const float* x, std::size_t d, std::size_t
   return {std::sqrt(nh) * (1 + 1e-12), std::sqrt(ne) * (1 + 1e-12)};
 }
 
+// int8 row: x ~ scale * q8 with scale = max|x| / 127. Returns (|xhat|, |x - xhat|); the products
+// scale * q8 are exact in double, so both norms are computed exactly before the final rounding.
+std::pair<double, double> row_to_int8(const float* x, std::size_t d, std::size_t dp,
+                                      std::int8_t* out, float* scale, std::int32_t* sum) {
+  float mx = 0;
+  for (std::size_t c = 0; c < d; ++c) mx = std::max(mx, std::fabs(x[c]));
+  const float s = mx / 127.0f;
+  double nh = 0, ne = 0;
+  std::int32_t total = 0;
+  for (std::size_t c = 0; c < d; ++c) {
+    long v = s > 0 ? std::lround(static_cast<double>(x[c]) / s) : 0;
+    v = std::min(127L, std::max(-127L, v));
+    out[c] = static_cast<std::int8_t>(v);
+    total += static_cast<std::int32_t>(v);
+    const double h = static_cast<double>(s) * v;
+    const double e = static_cast<double>(x[c]) - h;
+    nh += h * h;
+    ne += e * e;
+  }
+  for (std::size_t c = d; c < dp; ++c) out[c] = 0;
+  *scale = s;
+  *sum = total;
+  return {std::sqrt(nh) * (1 + 1e-12), std::sqrt(ne) * (1 + 1e-12)};
+}
+
+// uint8 query: q ~ t * (u8 - 128) with t = max|q| / 127.
+std::pair<double, double> row_to_uint8(const float* q, std::size_t d, std::size_t dp,
+                                       std::uint8_t* out, float* scale) {
+  float mx = 0;
+  for (std::size_t c = 0; c < d; ++c) mx = std::max(mx, std::fabs(q[c]));
+  const float t = mx / 127.0f;
+  double nh = 0, ne = 0;
+  for (std::size_t c = 0; c < d; ++c) {
+    long v = t > 0 ? std::lround(static_cast<double>(q[c]) / t) : 0;
+    v = std::min(127L, std::max(-127L, v));
+    out[c] = static_cast<std::uint8_t>(v + 128);
+    const double h = static_cast<double>(t) * v;
+    const double e = static_cast<double>(q[c]) - h;
+    nh += h * h;
+    ne += e * e;
+  }
+  for (std::size_t c = d; c < dp; ++c) out[c] = 128;  // zero after the -128 shift
+  *scale = t;
+  return {std::sqrt(nh) * (1 + 1e-12), std::sqrt(ne) * (1 + 1e-12)};
+}
+
 // ---- candidate stages --------------------------------------------------------------------
 
 // Few queries: stream database rows as stored (packing would cost a full extra pass), split
 // into chunks that stay in L2 while each query reads them.
-void search_gemv(const Problem& P, bool use_bf16, Parts& out) {
+void search_gemv(const Problem& P, Precision prec, Parts& out) {
   const IsaKernels& K = kernels();
   const Bf16Kernels* B = bf16_kernels();
+  const Int8Kernels* I8 = int8_kernels();
+  const bool use_bf16 = prec == Precision::BF16, use_int8 = prec == Precision::INT8;
   const KnnDatabase& db = *P.db;
-  const std::size_t n = db.n(), d = db.d(), dp = db.bf16_dim();
-  const std::size_t row_bytes = use_bf16 ? dp * 2 : d * 4;
+  const std::size_t n = db.n(), d = db.d(), dp = db.bf16_dim(), dp8 = db.int8_dim();
+  const std::size_t row_bytes = use_bf16 ? dp * 2 : use_int8 ? dp8 : d * 4;
   const std::size_t chunk = std::max<std::size_t>(64, (256 * 1024) / (row_bytes + 1));
   const std::size_t n_chunks = detail::ceil_div(n, chunk);
   const std::size_t workers = std::min(num_threads(), n_chunks);
@@ -245,6 +299,13 @@ void search_gemv(const Problem& P, bool use_bf16, Parts& out) {
   if (use_bf16) {
     qh.resize(P.m * dp);
     for (std::size_t i = 0; i < P.m; ++i) row_to_bf16(P.q + i * P.ldq, d, dp, qh.data() + i * dp);
+  }
+  std::vector<std::uint8_t> q8;
+  std::vector<float> q8s(P.m);
+  if (use_int8) {
+    q8.resize(P.m * dp8);
+    for (std::size_t i = 0; i < P.m; ++i)
+      row_to_uint8(P.q + i * P.ldq, d, dp8, q8.data() + i * dp8, &q8s[i]);
   }
   std::vector<std::vector<Collector>> col(workers);
   for (std::size_t w = 0; w < workers; ++w)
@@ -258,6 +319,9 @@ void search_gemv(const Problem& P, bool use_bf16, Parts& out) {
     for (std::size_t i = 0; i < P.m; ++i) {
       if (use_bf16)
         B->gemv(qh.data() + i * dp, db.bf16() + j0 * dp, nj, dp, dp, s);
+      else if (use_int8)
+        I8->gemv(q8.data() + i * dp8, q8s[i], db.int8() + j0 * dp8, nj, dp8, dp8,
+                 db.int8_scale() + j0, db.int8_sum() + j0, s);
       else
         K.gemv_rows(P.q + i * P.ldq, db.x() + j0 * db.ldx(), nj, db.ldx(), d, s);
       Collector& cl = col[w][i];
@@ -278,6 +342,9 @@ void search_gemv(const Problem& P, bool use_bf16, Parts& out) {
 // broadcast straight from the stored matrix, mr at a time, so the database is never copied
 // and extra memory stays O(m k + one block per thread). The fused tile kernel compares each
 // mr x nr score tile with the queries' admission thresholds and reports only hits.
+// tile(a, lda, r0, is_tail, qpack, p, bias, thr, c, hits) scores the MR rows at a (rows r0..,
+// or the padded tail copy) against query panel p of the task's packed queries; pack(i0, mi,
+// dst) fills np * NR * (panel_units + 1) floats (panels, then one float of extra per slot).
 template <typename T, typename Tile, typename Pack>
 void search_tiles(const Problem& P, const T* rows, std::size_t ld, std::size_t kdim,
                   std::size_t MR, std::size_t NR, std::size_t panel_units, Tile tile, Pack pack,
@@ -309,7 +376,7 @@ void search_tiles(const Problem& P, const T* rows, std::size_t ld, std::size_t k
     const std::size_t qb = task / parts, part = task % parts;
     const std::size_t i0 = qb * MB, mi = std::min(MB, P.m - i0);
     const std::size_t np = detail::ceil_div(mi, NR);
-    AlignedFloats qpack(np * NR * panel_units);
+    AlignedFloats qpack(np * NR * (panel_units + 1));
     pack(i0, mi, qpack.data());
     std::vector<Collector> col;
     col.reserve(mi);
@@ -330,8 +397,8 @@ void search_tiles(const Problem& P, const T* rows, std::size_t ld, std::size_t k
       const std::size_t valid = is_tail ? tail_rows : MR;
       for (std::size_t p = 0; p < np; ++p) {
         float* t = thr.data() + p * NR;
-        const std::size_t nh = tile(a, ld, qpack.data() + p * NR * panel_units, bias, t,
-                                    ctile.data(), hits.data());
+        const std::size_t nh =
+            tile(a, ld, r0, is_tail, qpack.data(), p, bias, t, ctile.data(), hits.data());
         for (std::size_t h = 0; h < nh; ++h) {
           const std::uint32_t code = hits[h];
           const std::size_t r = code / NR, j = code % NR;
@@ -355,10 +422,16 @@ KnnDatabase::KnnDatabase(const float* x, std::size_t n, std::size_t ldx, std::si
   const IsaKernels& K = kernels();
   const std::size_t chunk = 4096, n_chunks = detail::ceil_div(n, chunk);
   std::vector<double> part_max(n_chunks, 0.0);
+  norms_.resize(n);
+  l2_bias_.resize(n);
   parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
     double mx = 0;
-    for (std::size_t j = t * chunk; j < std::min(n, (t + 1) * chunk); ++j)
-      mx = std::max(mx, K.sum_squares(x + j * ldx, d));
+    for (std::size_t j = t * chunk; j < std::min(n, (t + 1) * chunk); ++j) {
+      const double ss = K.sum_squares(x + j * ldx, d);
+      norms_[j] = static_cast<float>(std::sqrt(ss) * (1 + 1e-6));  // rounded up
+      l2_bias_[j] = static_cast<float>(-0.5 * ss);
+      mx = std::max(mx, ss);
+    }
     part_max[t] = mx;
   });
   double mx = 0;
@@ -372,9 +445,13 @@ void KnnDatabase::prepare_bf16() {
   std::vector<std::uint16_t> copy(n_ * dp_);
   const std::size_t chunk = 4096, n_chunks = detail::ceil_div(n_, chunk);
   std::vector<double> mnorm(n_chunks, 0.0), merr(n_chunks, 0.0);
+  bf16_norm_.resize(n_);
+  bf16_err_.resize(n_);
   parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
     for (std::size_t j = t * chunk; j < std::min(n_, (t + 1) * chunk); ++j) {
       auto [nh, ne] = row_to_bf16(x_ + j * ldx_, d_, dp_, copy.data() + j * dp_);
+      bf16_norm_[j] = static_cast<float>(nh * (1 + 1e-6));
+      bf16_err_[j] = static_cast<float>(ne * (1 + 1e-6));
       mnorm[t] = std::max(mnorm[t], nh);
       merr[t] = std::max(merr[t], ne);
     }
@@ -384,36 +461,65 @@ void KnnDatabase::prepare_bf16() {
   bf16_ = std::move(copy);
 }
 
+std::shared_ptr<const std::vector<float>> KnnDatabase::slack(int precision, double a,
+                                                             double b) const {
+  std::lock_guard<std::mutex> guard(cache_m_);
+  if (cache_ && cache_prec_ == precision && cache_a_ == a && cache_b_ == b) return cache_;
+  const float* rnorm = precision == static_cast<int>(Precision::BF16)   ? bf16_norm_.data()
+                       : precision == static_cast<int>(Precision::INT8) ? i8_norm_.data()
+                                                                        : norms_.data();
+  const float* rerr = precision == static_cast<int>(Precision::BF16)   ? bf16_err_.data()
+                      : precision == static_cast<int>(Precision::INT8) ? i8_err_.data()
+                                                                       : nullptr;
+  auto out = std::make_shared<std::vector<float>>(n_);
+  float* o = out->data();
+  parallel_for(detail::ceil_div(n_, 16384), [&](std::size_t t, std::size_t) {
+    for (std::size_t j = t * 16384; j < std::min(n_, (t + 1) * 16384); ++j) {
+      double sl = static_cast<double>(rnorm[j]) * a + (rerr ? static_cast<double>(rerr[j]) * b : 0.0);
+      // the 1e-6 margin exceeds float rounding (6e-8), so the float is still an upper bound
+      o[j] = static_cast<float>(sl * (1 + 1e-6));
+    }
+  });
+  cache_prec_ = precision;
+  cache_a_ = a;
+  cache_b_ = b;
+  cache_ = out;
+  return out;
+}
+
+void KnnDatabase::prepare_int8() {
+  if (has_int8() || n_ == 0) return;
+  dp8_ = detail::round_up(std::max<std::size_t>(d_, 1), 64);
+  if (dp8_ > 60000)
+    throw std::invalid_argument("int8 candidates support at most 60000 dimensions");
+  std::vector<std::int8_t> copy(n_ * dp8_);
+  std::vector<float> scale(n_);
+  std::vector<std::int32_t> sum(n_);
+  const std::size_t chunk = 4096, n_chunks = detail::ceil_div(n_, chunk);
+  std::vector<double> mnorm(n_chunks, 0.0), merr(n_chunks, 0.0);
+  i8_norm_.resize(n_);
+  i8_err_.resize(n_);
+  parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
+    for (std::size_t j = t * chunk; j < std::min(n_, (t + 1) * chunk); ++j) {
+      auto [nh, ne] = row_to_int8(x_ + j * ldx_, d_, dp8_, copy.data() + j * dp8_, &scale[j], &sum[j]);
+      i8_norm_[j] = static_cast<float>(nh * (1 + 1e-6));
+      i8_err_[j] = static_cast<float>(ne * (1 + 1e-6));
+      mnorm[t] = std::max(mnorm[t], nh);
+      merr[t] = std::max(merr[t], ne);
+    }
+  });
+  i8_max_norm_ = *std::max_element(mnorm.begin(), mnorm.end());
+  i8_max_err_ = *std::max_element(merr.begin(), merr.end());
+  i8_scale_ = std::move(scale);
+  i8_sum_ = std::move(sum);
+  i8_ = std::move(copy);
+}
+
 // ---- search --------------------------------------------------------------------------------
 
 double exact_score(const float* q, const float* x, std::size_t d, Metric metric) {
-  // Products and squared differences of floats are exact in double; four partial sums in a
-  // fixed order keep the result identical for every caller.
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  std::size_t c = 0;
-  if (metric == Metric::InnerProduct) {
-    for (; c + 4 <= d; c += 4) {
-      s0 += static_cast<double>(q[c]) * x[c];
-      s1 += static_cast<double>(q[c + 1]) * x[c + 1];
-      s2 += static_cast<double>(q[c + 2]) * x[c + 2];
-      s3 += static_cast<double>(q[c + 3]) * x[c + 3];
-    }
-    for (; c < d; ++c) s0 += static_cast<double>(q[c]) * x[c];
-    return (s0 + s1) + (s2 + s3);
-  }
-  for (; c + 4 <= d; c += 4) {
-    const double e0 = static_cast<double>(q[c]) - x[c], e1 = static_cast<double>(q[c + 1]) - x[c + 1];
-    const double e2 = static_cast<double>(q[c + 2]) - x[c + 2], e3 = static_cast<double>(q[c + 3]) - x[c + 3];
-    s0 += e0 * e0;
-    s1 += e1 * e1;
-    s2 += e2 * e2;
-    s3 += e3 * e3;
-  }
-  for (; c < d; ++c) {
-    const double e = static_cast<double>(q[c]) - x[c];
-    s0 += e * e;
-  }
-  return -0.5 * ((s0 + s1) + (s2 + s3));
+  const IsaKernels& K = kernels();
+  return metric == Metric::InnerProduct ? K.exact_ip(q, x, d) : K.exact_l2(q, x, d);
 }
 
 void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std::size_t ldq,
@@ -437,24 +543,29 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
     }();
     if (force_fp32) precision = Precision::FP32;
   }
-  const bool want_bf16 = precision == Precision::BF16 ||
-                         (precision == Precision::Auto && db.has_bf16() && bf16_kernels());
-  if (want_bf16 && !bf16_kernels())
+  Precision prec = precision;
+  if (prec == Precision::Auto) {
+    // Measured on Zen 4: bf16 tiles beat int8 tiles (int8's larger error bound admits ~15x more
+    // candidates to re-rank), while a few queries are memory-bound and int8 reads half the bytes.
+    const bool i8 = db.has_int8() && int8_kernels(), b16 = db.has_bf16() && bf16_kernels();
+    if (m < 8)
+      prec = i8 ? Precision::INT8 : b16 ? Precision::BF16 : Precision::FP32;
+    else
+      prec = b16 ? Precision::BF16 : i8 ? Precision::INT8 : Precision::FP32;
+  }
+  if ((prec == Precision::BF16 && !bf16_kernels()) || (prec == Precision::INT8 && !int8_kernels()))
     throw std::invalid_argument(
-        "bf16 candidates need the avx512_bf16 SIMD level (this CPU or TOKENSPACE_SIMD lacks it)");
-  if (want_bf16 && !db.has_bf16())
+        "bf16/int8 candidates need the avx512_bf16 SIMD level (this CPU or TOKENSPACE_SIMD "
+        "lacks it); use precision='fp32'");
+  if (prec == Precision::BF16 && !db.has_bf16())
     throw std::invalid_argument("the database has no bf16 copy; call prepare_bf16() first");
+  if (prec == Precision::INT8 && !db.has_int8())
+    throw std::invalid_argument("the database has no int8 copy; call prepare_int8() first");
+  const bool want_bf16 = prec == Precision::BF16;
 
   // Candidate-score bias: the caller's, or -|x|^2 / 2 which turns L2 into an inner product.
-  std::vector<float> l2_bias;
   double max_bias = 0;
   if (metric == Metric::L2) {
-    const IsaKernels& K = kernels();
-    l2_bias.resize(n);
-    parallel_for(detail::ceil_div(n, 4096), [&](std::size_t t, std::size_t) {
-      for (std::size_t j = t * 4096; j < std::min(n, (t + 1) * 4096); ++j)
-        l2_bias[j] = static_cast<float>(-0.5 * K.sum_squares(db.x() + j * db.ldx(), d));
-    });
     max_bias = 0.5 * db.max_norm() * db.max_norm() * (1 + 1e-6);
   } else if (row_bias) {
     for (std::size_t j = 0; j < n; ++j) {
@@ -464,38 +575,125 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
     }
   }
 
-  // eps[i] bounds |candidate score - exact score| for every row (see knn.hpp).
+  // The error bound, split into a per-row slack (folded into the candidate bias) and a
+  // per-query rest. With xhat, qhat the quantised vectors (xhat = x for fp32):
+  //   |approx - x.q| <= |xhat.(qhat - q)| + |(xhat - x).q| + accumulation error
+  //                  <= |xhat_j| |e_q| + |e_x_j| |q| + g |xhat_j| |qhat|      (Cauchy-Schwarz)
+  // The |e_x_j| |q| and g |xhat_j| |qhat| terms become a per-row slack (with the maxima of |q|
+  // and |qhat| over the queries); |xhat_j| |e_q| <= max_j |xhat_j| |e_q| stays per query, so one
+  // badly quantised query does not widen every other query's window.
   const IsaKernels& K = kernels();
-  std::vector<double> eps(m);
   const double R = db.max_norm();
-  for (std::size_t i = 0; i < m; ++i) {
-    const float* q = queries + i * ldq;
-    const double Q = std::sqrt(K.sum_squares(q, d)) * (1 + 1e-12);
-    if (R * Q > kMaxNormProduct)
-      throw std::invalid_argument(
-          "vector norms are too large for float32 scores (|q| |x| > 1e37); rescale the vectors");
-    double e;
-    if (want_bf16) {
-      std::vector<std::uint16_t> tmp(db.bf16_dim());
-      auto [qh, qe] = row_to_bf16(q, d, db.bf16_dim(), tmp.data());
-      const double Rh = db.bf16_max_norm(), Ex = db.bf16_max_error();
-      // xh.qh - x.q = xh.(qh - q) + (xh - x).q ; then fp32 accumulation of 2 dp roundings
-      e = Rh * qe + Ex * Q + gamma(2 * db.bf16_dim() + 64) * Rh * qh;
-      e += 2e-37 * static_cast<double>(db.bf16_dim());  // flushed subnormal products and sums
-    } else {
-      e = gamma(2 * d + 64) * R * Q;  // any summation order, with or without FMA
+  std::vector<double> qn(m), qhn(m), qen(m);
+  {
+    std::vector<std::uint16_t> tmp16(prec == Precision::BF16 ? db.bf16_dim() : 0);
+    std::vector<std::uint8_t> tmp8(prec == Precision::INT8 ? db.int8_dim() : 0);
+    for (std::size_t i = 0; i < m; ++i) {
+      const float* q = queries + i * ldq;
+      qn[i] = std::sqrt(K.sum_squares(q, d)) * (1 + 1e-12);
+      if (R * qn[i] > kMaxNormProduct)
+        throw std::invalid_argument(
+            "vector norms are too large for float32 scores (|q| |x| > 1e37); rescale the vectors");
+      if (prec == Precision::BF16) {
+        std::tie(qhn[i], qen[i]) = row_to_bf16(q, d, db.bf16_dim(), tmp16.data());
+      } else if (prec == Precision::INT8) {
+        float t;
+        std::tie(qhn[i], qen[i]) = row_to_uint8(q, d, db.int8_dim(), tmp8.data(), &t);
+      } else {
+        qhn[i] = qn[i];
+        qen[i] = 0;
+      }
     }
-    e += 2 * kUnitRoundoff * (R * Q + e + max_bias);    // adding the bias, rounding to float
-    e += 1e-12 * (R * Q + max_bias + (metric == Metric::L2 ? 0.5 * Q * Q + 0.5 * R * R : 0.0));
-    eps[i] = e * (1 + 1e-6);
+  }
+  const double Qmax = *std::max_element(qn.begin(), qn.end());
+  const double Qhmax = *std::max_element(qhn.begin(), qhn.end());
+  // accumulation: fp32 sums in any order with or without FMA (2 d roundings); bf16: 2 per pair
+  // plus the reduction; int8: the integer sum is exact, its conversion and 2 scalings round.
+  const double g = prec == Precision::FP32   ? gamma(2 * d + 64)
+                   : prec == Precision::BF16 ? gamma(2 * db.bf16_dim() + 64)
+                                             : 4 * kUnitRoundoff;
+  // Round the query factors up to a coarse grid (<= 9% looser) so that repeated searches reuse
+  // the database's cached slack vector instead of an O(n) pass per call.
+  auto grid_up = [](double v) {
+    if (v <= 0) return 0.0;
+    return std::exp2(std::ceil(8 * std::log2(v)) / 8) * (1 + 1e-12);
+  };
+  const double fa = grid_up(g * Qhmax), fb = grid_up(Qmax);
+  std::shared_ptr<const std::vector<float>> slack_ptr = db.slack(static_cast<int>(prec), fa, fb);
+  const std::vector<float>& slack = *slack_ptr;
+  const float* base_bias = metric == Metric::L2 ? db.half_sq_norms() : row_bias;
+  double max_slack = 0;
+  for (float v : slack) max_slack = std::max(max_slack, static_cast<double>(v));
+  std::vector<float> cand_bias_buf;
+  const float* cand_bias = slack.data();
+  if (base_bias) {
+    cand_bias_buf.resize(n);
+    for (std::size_t j = 0; j < n; ++j) cand_bias_buf[j] = base_bias[j] + slack[j];
+    cand_bias = cand_bias_buf.data();
+  }
+  std::vector<double> rest(m);
+  const double Rh = prec == Precision::BF16 ? db.bf16_max_norm()
+                    : prec == Precision::INT8 ? db.int8_max_norm()
+                                              : R;
+  for (std::size_t i = 0; i < m; ++i) {
+    // adding the bias and rounding to float (twice), flushed bf16 subnormals, and the error of
+    // the double re-rank itself (the reference the proof compares with)
+    double r = Rh * qen[i];
+    r += 4 * kUnitRoundoff * (Rh * qhn[i] + max_bias + 2 * max_slack);
+    r += 2e-37 * static_cast<double>(std::max(db.bf16_dim(), d));
+    r += 1e-12 * (R * qn[i] + max_bias + (metric == Metric::L2 ? 0.5 * (qn[i] * qn[i] + R * R) : 0.0));
+    rest[i] = r * (1 + 1e-6);
   }
 
-  Problem P{&db, queries, m, ldq, k, metric,
-            metric == Metric::L2 ? l2_bias.data() : row_bias,
-            metric == Metric::L2 ? nullptr : row_bias, exclude, n_exclude, eps.data()};
+  Problem P{&db, queries, m, ldq, k, metric, cand_bias,
+            metric == Metric::L2 ? nullptr : row_bias, exclude, n_exclude, slack.data(),
+            rest.data()};
   Parts parts;
   if (m < 8) {
-    search_gemv(P, want_bf16, parts);
+    search_gemv(P, prec, parts);
+  } else if (prec == Precision::INT8) {
+    const Int8Kernels* I8 = int8_kernels();
+    const std::size_t dp8 = db.int8_dim(), NR = I8->nr, MR = I8->mr;
+    const std::size_t units = dp8 / 4;  // one 32-bit slot per k-quad and query
+    // panel p = units x NR uint32 slots (4 query bytes each), then the NR query scales
+    const std::size_t stride = NR * (units + 1);
+    auto pack = [&](std::size_t i0, std::size_t mi, float* dst) {
+      const std::size_t np = detail::ceil_div(mi, NR);
+      std::vector<std::uint8_t> row(dp8);
+      for (std::size_t p = 0; p < np; ++p) {
+        std::uint32_t* panel = reinterpret_cast<std::uint32_t*>(dst + p * stride);
+        std::fill(panel, panel + NR * units, 0x80808080u);  // padded slots: zero after shift
+        std::fill(dst + p * stride + NR * units, dst + (p + 1) * stride, 0.0f);
+      }
+      for (std::size_t i = 0; i < mi; ++i) {
+        float* base = dst + (i / NR) * stride;
+        row_to_uint8(queries + (i0 + i) * ldq, d, dp8, row.data(), base + NR * units + i % NR);
+        std::uint32_t* panel = reinterpret_cast<std::uint32_t*>(base);
+        for (std::size_t p = 0; p < units; ++p) {
+          std::uint32_t v;
+          std::memcpy(&v, row.data() + 4 * p, 4);
+          panel[p * NR + i % NR] = v;
+        }
+      }
+    };
+    // the padded tail group needs scales and sums too
+    const std::size_t tail_rows = db.n() % MR, tail0 = db.n() - tail_rows;
+    std::vector<float> tail_scale(MR, 0.0f);
+    std::vector<std::int32_t> tail_sum(MR, 0);
+    for (std::size_t r = 0; r < tail_rows; ++r) {
+      tail_scale[r] = db.int8_scale()[tail0 + r];
+      tail_sum[r] = db.int8_sum()[tail0 + r];
+    }
+    auto tile = [&](const std::int8_t* a, std::size_t lda, std::size_t r0, bool is_tail,
+                    const float* qp, std::size_t p, const float* bias, const float* thr, float* c,
+                    std::uint32_t* hits) {
+      const float* panel = qp + p * stride;
+      return I8->knn_tile(a, lda, reinterpret_cast<const std::uint32_t*>(panel), dp8,
+                          is_tail ? tail_scale.data() : db.int8_scale() + r0,
+                          is_tail ? tail_sum.data() : db.int8_sum() + r0, panel + NR * units,
+                          bias, thr, c, hits);
+    };
+    search_tiles<std::int8_t>(P, db.int8(), dp8, dp8, MR, NR, units, tile, pack, parts);
   } else if (want_bf16) {
     const Bf16Kernels* B = bf16_kernels();
     const std::size_t dp = db.bf16_dim(), NR = B->nr;
@@ -513,9 +711,11 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
                                    (static_cast<std::uint32_t>(row[2 * p + 1]) << 16);
       }
     };
-    auto tile = [&](const std::uint16_t* a, std::size_t lda, const float* b, const float* bias,
-                    const float* thr, float* c, std::uint32_t* hits) {
-      return B->knn_tile(a, lda, reinterpret_cast<const std::uint32_t*>(b), dp, bias, thr, c, hits);
+    auto tile = [&](const std::uint16_t* a, std::size_t lda, std::size_t, bool, const float* qp,
+                    std::size_t p, const float* bias, const float* thr, float* c,
+                    std::uint32_t* hits) {
+      const auto* b = reinterpret_cast<const std::uint32_t*>(qp) + p * NR * (dp / 2);
+      return B->knn_tile(a, lda, b, dp, bias, thr, c, hits);
     };
     search_tiles<std::uint16_t>(P, db.bf16(), dp, dp, B->mr, NR, dp / 2, tile, pack, parts);
   } else {
@@ -523,9 +723,10 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
     auto pack = [&](std::size_t i0, std::size_t mi, float* dst) {
       detail::pack_panels(queries + i0 * ldq, mi, ldq, d, NR, dst);
     };
-    auto tile = [&](const float* a, std::size_t lda, const float* b, const float* bias,
-                    const float* thr, float* c, std::uint32_t* hits) {
-      return K.knn_tile(a, lda, b, d, bias, thr, c, hits);
+    auto tile = [&](const float* a, std::size_t lda, std::size_t, bool, const float* qp,
+                    std::size_t p, const float* bias, const float* thr, float* c,
+                    std::uint32_t* hits) {
+      return K.knn_tile(a, lda, qp + p * NR * d, d, bias, thr, c, hits);
     };
     search_tiles<float>(P, db.x(), db.ldx(), d, K.mr, NR, d, tile, pack, parts);
   }

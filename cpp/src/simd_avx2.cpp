@@ -145,6 +145,45 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
   return n;
 }
 
+// Canonical exact scores: lanes of acc0..acc3 hold partial sums c mod 16 = 0-3, 4-7, 8-11,
+// 12-15; mul and add stay separate (-ffp-contract=off) to match the scalar definition.
+inline double tree16(__m256d a0, __m256d a1, __m256d a2, __m256d a3) {
+  const __m256d v4 = _mm256_add_pd(_mm256_add_pd(a0, a2), _mm256_add_pd(a1, a3));  // s4
+  alignas(32) double t[4];
+  _mm256_store_pd(t, v4);
+  return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+template <bool L2>
+double exact_score(const float* q, const float* x, std::size_t d) {
+  __m256d a[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  std::size_t c = 0;
+  for (; c + 16 <= d; c += 16) {
+    for (int h = 0; h < 4; ++h) {
+      const __m256d qv = _mm256_cvtps_pd(_mm_loadu_ps(q + c + 4 * h));
+      const __m256d xv = _mm256_cvtps_pd(_mm_loadu_ps(x + c + 4 * h));
+      if (L2) {
+        const __m256d e = _mm256_sub_pd(qv, xv);
+        a[h] = _mm256_add_pd(a[h], _mm256_mul_pd(e, e));
+      } else {
+        a[h] = _mm256_add_pd(a[h], _mm256_mul_pd(qv, xv));
+      }
+    }
+  }
+  alignas(32) double t[16];
+  for (int h = 0; h < 4; ++h) _mm256_store_pd(t + 4 * h, a[h]);
+  for (; c < d; ++c) {
+    const double qv = q[c], xv = x[c];
+    t[c % 16] += L2 ? (qv - xv) * (qv - xv) : qv * xv;
+  }
+  const double s = tree16(_mm256_load_pd(t), _mm256_load_pd(t + 4), _mm256_load_pd(t + 8),
+                          _mm256_load_pd(t + 12));
+  return L2 ? -0.5 * s : s;
+}
+
+double exact_ip(const float* q, const float* x, std::size_t d) { return exact_score<false>(q, x, d); }
+double exact_l2(const float* q, const float* x, std::size_t d) { return exact_score<true>(q, x, d); }
+
 double sum_squares(const float* x, std::size_t d) {
   __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
   std::size_t k = 0;
@@ -165,7 +204,7 @@ double sum_squares(const float* x, std::size_t d) {
 }  // namespace
 
 const IsaKernels kKernels = {"avx2", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, sum_squares};
+                             knn_tile, exact_ip, exact_l2, sum_squares};
 
 }  // namespace isa_avx2
 }  // namespace tokenspace

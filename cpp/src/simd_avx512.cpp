@@ -139,6 +139,44 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
   return n;
 }
 
+// Canonical exact scores: acc0 holds partial sums c mod 16 = 0-7, acc1 = 8-15; mul and add stay
+// separate (-ffp-contract=off) to match the scalar definition bit for bit.
+template <bool L2>
+double exact_score(const float* q, const float* x, std::size_t d) {
+  __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+  std::size_t c = 0;
+  for (; c + 16 <= d; c += 16) {
+    const __m512 qv = _mm512_loadu_ps(q + c), xv = _mm512_loadu_ps(x + c);
+    const __m512d q0 = _mm512_cvtps_pd(_mm512_castps512_ps256(qv));
+    const __m512d q1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(qv), 1)));
+    const __m512d x0 = _mm512_cvtps_pd(_mm512_castps512_ps256(xv));
+    const __m512d x1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1)));
+    if (L2) {
+      const __m512d e0 = _mm512_sub_pd(q0, x0), e1 = _mm512_sub_pd(q1, x1);
+      a0 = _mm512_add_pd(a0, _mm512_mul_pd(e0, e0));
+      a1 = _mm512_add_pd(a1, _mm512_mul_pd(e1, e1));
+    } else {
+      a0 = _mm512_add_pd(a0, _mm512_mul_pd(q0, x0));
+      a1 = _mm512_add_pd(a1, _mm512_mul_pd(q1, x1));
+    }
+  }
+  alignas(64) double t[16];
+  _mm512_store_pd(t, a0);
+  _mm512_store_pd(t + 8, a1);
+  for (; c < d; ++c) {
+    const double qv = q[c], xv = x[c];
+    t[c % 16] += L2 ? (qv - xv) * (qv - xv) : qv * xv;
+  }
+  double s8[8], s4[4];
+  for (int p = 0; p < 8; ++p) s8[p] = t[p] + t[p + 8];
+  for (int p = 0; p < 4; ++p) s4[p] = s8[p] + s8[p + 4];
+  const double s = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+  return L2 ? -0.5 * s : s;
+}
+
+double exact_ip(const float* q, const float* x, std::size_t d) { return exact_score<false>(q, x, d); }
+double exact_l2(const float* q, const float* x, std::size_t d) { return exact_score<true>(q, x, d); }
+
 double sum_squares(const float* x, std::size_t d) {
   __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
   std::size_t k = 0;
@@ -157,7 +195,7 @@ double sum_squares(const float* x, std::size_t d) {
 }  // namespace
 
 const IsaKernels kKernels = {"avx512", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, sum_squares};
+                             knn_tile, exact_ip, exact_l2, sum_squares};
 
 }  // namespace isa_avx512
 }  // namespace tokenspace

@@ -74,6 +74,29 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
   return n;
 }
 
+// Canonical exact scores (see IsaKernels::exact_ip): 16 partial sums, fixed tree.
+inline double tree16(const double* t) {
+  double s8[8], s4[4];
+  for (int p = 0; p < 8; ++p) s8[p] = t[p] + t[p + 8];
+  for (int p = 0; p < 4; ++p) s4[p] = s8[p] + s8[p + 4];
+  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+
+double exact_ip(const float* q, const float* x, std::size_t d) {
+  double t[16] = {};
+  for (std::size_t c = 0; c < d; ++c) t[c % 16] += static_cast<double>(q[c]) * x[c];
+  return tree16(t);
+}
+
+double exact_l2(const float* q, const float* x, std::size_t d) {
+  double t[16] = {};
+  for (std::size_t c = 0; c < d; ++c) {
+    const double e = static_cast<double>(q[c]) - x[c];
+    t[c % 16] += e * e;
+  }
+  return -0.5 * tree16(t);
+}
+
 double sum_squares(const float* x, std::size_t d) {
   double s = 0;
   for (std::size_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
@@ -83,7 +106,7 @@ double sum_squares(const float* x, std::size_t d) {
 }  // namespace
 
 const IsaKernels kKernels = {"scalar", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, sum_squares};
+                             knn_tile, exact_ip, exact_l2, sum_squares};
 
 }  // namespace isa_scalar
 }  // namespace tokenspace

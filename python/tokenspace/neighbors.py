@@ -71,7 +71,7 @@ class Neighbors:
         return "\n".join(rows)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 def knn_arrays(

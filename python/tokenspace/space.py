@@ -204,13 +204,13 @@ class EmbeddingSpace:
             db = self._databases[key] = _core.Database(
                 self.unit_vectors if key == "unit" else self._vectors
             )
-        if (
-            precision != "fp32"
-            and not db.has_bf16
-            and _core.simd_level() == "avx512_bf16"
-            and os.environ.get("TOKENSPACE_PRECISION", "") != "fp32"
-        ):
-            db.prepare_bf16()
+        if _core.simd_level() == "avx512_bf16" and os.environ.get("TOKENSPACE_PRECISION") != "fp32":
+            # both copies together are 3/4 of the float32 matrix: bf16 serves batches,
+            # int8 single queries (see knn.cpp's auto policy)
+            if precision in ("auto", "bf16") and not db.has_bf16:
+                db.prepare_bf16()
+            if precision in ("auto", "int8") and not db.has_int8:
+                db.prepare_int8()
         return db
 
     def _queries(self, queries: Any) -> tuple[np.ndarray, np.ndarray | None, list[Any] | None]:

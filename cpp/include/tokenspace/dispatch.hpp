@@ -8,6 +8,8 @@
 
 namespace tokenspace {
 
+/// AVX512_BF16 stands for the AVX-512 BF16 + VNNI generation (Cooper Lake, Sapphire Rapids,
+/// Zen 4): both low-precision candidate kernels are available from that level on.
 enum class SimdLevel : int { Scalar = 0, AVX2 = 1, AVX512 = 2, AVX512_BF16 = 3 };
 
 /// Function table of the ISA-specific kernels. All matrices are row-major float32.
@@ -31,6 +33,11 @@ struct IsaKernels {
   /// i * nr + j with C[i][j] >= thr[j] are written to hits. Returns the number of hits.
   std::size_t (*knn_tile)(const float* a, std::size_t lda, const float* b, std::size_t d,
                           const float* bias, const float* thr, float* c, std::uint32_t* hits);
+  /// Exact-ranking scores in double: sum q_c x_c and -sum (q_c - x_c)^2 / 2. Every level
+  /// computes them in the same canonical order (16 partial sums by c mod 16, separate multiply
+  /// and add, then a fixed pairwise tree), so they are bit-identical across levels.
+  double (*exact_ip)(const float* q, const float* x, std::size_t d);
+  double (*exact_l2)(const float* q, const float* x, std::size_t d);
   /// Sum of squares of x[0..d) accumulated in double.
   double (*sum_squares)(const float* x, std::size_t d);
 };
@@ -49,11 +56,28 @@ struct Bf16Kernels {
                           std::uint32_t* hits);
 };
 
+/// int8 candidate kernels (AVX-512 VNNI). Database rows are int8 with a float scale per row
+/// (x ~ scale * q8) and padded to a multiple of 64 values; queries are uint8 (q ~ t (u8 - 128)).
+/// Scores come out as (sum u8 * q8 - 128 * rowsum) * scale * t, i.e. <xhat, qhat>.
+struct Int8Kernels {
+  int mr, nr;
+  void (*gemv)(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t n,
+               std::size_t ldx, std::size_t dp, const float* row_scale,
+               const std::int32_t* row_sum, float* out);
+  /// knn_tile contract on int8 rows; b holds dp / 4 k-quads x nr query slots (4 uint8 each),
+  /// qscale the nr query scales.
+  std::size_t (*knn_tile)(const std::int8_t* a, std::size_t lda, const std::uint32_t* b,
+                          std::size_t dp, const float* row_scale, const std::int32_t* row_sum,
+                          const float* qscale, const float* bias, const float* thr, float* c,
+                          std::uint32_t* hits);
+};
+
 namespace isa_scalar { extern const IsaKernels kKernels; }
 #if TS_HAVE_X86
 namespace isa_avx2 { extern const IsaKernels kKernels; }
 namespace isa_avx512 { extern const IsaKernels kKernels; }
 namespace isa_avx512bf16 { extern const Bf16Kernels kBf16Kernels; }
+namespace isa_avx512vnni { extern const Int8Kernels kInt8Kernels; }
 #endif
 
 /// Best level this CPU and OS support.
@@ -71,5 +95,7 @@ std::vector<SimdLevel> supported_simd_levels();
 const IsaKernels& kernels();
 /// bf16 candidate kernels when the active level has them, else null.
 const Bf16Kernels* bf16_kernels();
+/// int8 (VNNI) candidate kernels when the active level has them, else null.
+const Int8Kernels* int8_kernels();
 
 }  // namespace tokenspace

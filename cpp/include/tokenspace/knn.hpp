@@ -1,15 +1,19 @@
 // Exact k-nearest-neighbour search fused with the similarity computation.
 //
 // Every search runs in two stages. A candidate stage scores all pairs quickly (fp32 SIMD tiles,
-// or bf16 on CPUs with AVX-512 BF16) together with a proven bound eps on the difference between
-// each approximate score and the exact one; it keeps every row whose score could still reach the
-// exact top-k (approximate score >= k-th best approximate score - 2 eps). The survivors are then
+// or bf16 / int8 on CPUs with AVX-512 BF16 + VNNI) together with a proven bound eps(i, j) on the
+// difference between each approximate score and the exact one (from the quantisation error
+// norms of row j and query i and the float accumulation error); it keeps every row whose upper
+// bound reaches the k-th largest lower bound, so no row of the exact top-k can be lost. The
+// survivors are then
 // re-scored in double precision (products of floats are exact in double) and the top-k of those
 // exact scores is returned, ties to the lower id. So the answer does not depend on the candidate
 // precision, the SIMD level or the thread count.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 namespace tokenspace {
@@ -22,9 +26,10 @@ enum class Metric : int {
 
 /// Precision of the candidate stage; results are exact either way.
 enum class Precision : int {
-  Auto = 0,  ///< bf16 when the active SIMD level has it and the database has a bf16 copy
+  Auto = 0,  ///< the lowest precision the active SIMD level and the database's copies allow
   FP32 = 1,
   BF16 = 2,
+  INT8 = 3,
 };
 
 /// A database prepared for repeated searches: borrowed fp32 rows (the caller keeps them alive)
@@ -35,24 +40,56 @@ class KnnDatabase {
   /// Builds the bf16 copy (rows padded to a multiple of 32 values) and its error statistics.
   void prepare_bf16();
   bool has_bf16() const { return !bf16_.empty(); }
+  /// Builds the int8 copy (per-row scales, rows padded to a multiple of 64 values).
+  void prepare_int8();
+  bool has_int8() const { return !i8_.empty(); }
 
   const float* x() const { return x_; }
   std::size_t n() const { return n_; }
   std::size_t ldx() const { return ldx_; }
   std::size_t d() const { return d_; }
   double max_norm() const { return max_norm_; }
+  /// Per-row |x_j| (rounded up), and for each low-precision copy |xhat_j| and |x_j - xhat_j|.
+  const float* norms() const { return norms_.data(); }
+  const float* bf16_norms() const { return bf16_norm_.data(); }
+  const float* bf16_errors() const { return bf16_err_.data(); }
+  const float* int8_norms() const { return i8_norm_.data(); }
+  const float* int8_errors() const { return i8_err_.data(); }
   const std::uint16_t* bf16() const { return bf16_.data(); }
   std::size_t bf16_dim() const { return dp_; }
   double bf16_max_norm() const { return bf16_max_norm_; }
   double bf16_max_error() const { return bf16_max_err_; }
+  const std::int8_t* int8() const { return i8_.data(); }
+  std::size_t int8_dim() const { return dp8_; }
+  const float* int8_scale() const { return i8_scale_.data(); }
+  const std::int32_t* int8_sum() const { return i8_sum_.data(); }
+  double int8_max_norm() const { return i8_max_norm_; }
+  double int8_max_error() const { return i8_max_err_; }
+  /// -|x_j|^2 / 2 per row (the L2 candidate bias), computed once.
+  const float* half_sq_norms() const { return l2_bias_.data(); }
+
+  /// Per-row candidate slack for a precision and the query-norm factors (a, b), cached so that
+  /// repeated single-query searches do not pay an O(n) pass (thread-safe).
+  std::shared_ptr<const std::vector<float>> slack(int precision, double a, double b) const;
 
  private:
   const float* x_;
   std::size_t n_, ldx_, d_;
   double max_norm_ = 0;
+  std::vector<float> norms_, bf16_norm_, bf16_err_, i8_norm_, i8_err_;
   std::vector<std::uint16_t> bf16_;
   std::size_t dp_ = 0;
   double bf16_max_norm_ = 0, bf16_max_err_ = 0;
+  std::vector<std::int8_t> i8_;
+  std::vector<float> i8_scale_;
+  std::vector<std::int32_t> i8_sum_;
+  std::size_t dp8_ = 0;
+  double i8_max_norm_ = 0, i8_max_err_ = 0;
+  std::vector<float> l2_bias_;
+  mutable std::mutex cache_m_;
+  mutable int cache_prec_ = -1;
+  mutable double cache_a_ = 0, cache_b_ = 0;
+  mutable std::shared_ptr<const std::vector<float>> cache_;
 };
 
 /// Exact top-k of every query row against every database row.

@@ -204,11 +204,23 @@ class DbscanSweep:
     min_samples_values: np.ndarray
     n_clusters: np.ndarray
     n_noise: np.ndarray
+    n_points: int
 
-    def best(self) -> tuple[float, int]:
-        """The (eps, min_samples) with the most clusters (ties: least noise, then smallest eps)."""
-        order = np.lexsort((self.n_noise.ravel(), -self.n_clusters.ravel()))
-        i, j = np.unravel_index(order[0], self.n_clusters.shape)
+    def best(self, *, max_noise: float = 0.25) -> tuple[float, int]:
+        """A setting worth plotting: the most clusters among the cells whose noise is at most
+        ``max_noise`` of the points (ties: least noise, then smallest eps and min_samples).
+
+        Without the noise cap the answer is nearly always the smallest eps, which shatters the
+        map into pairs. Falls back to the least-noise cell when no cell meets the cap.
+        """
+        nc, nn = self.n_clusters.ravel(), self.n_noise.ravel()
+        ok = nn <= max_noise * self.n_points
+        if not ok.any():
+            k = int(np.argmin(nn))
+        else:
+            order = np.lexsort((nn, -np.where(ok, nc, -1)))
+            k = int(order[0])
+        i, j = np.unravel_index(k, self.n_clusters.shape)
         return float(self.eps_values[i]), int(self.min_samples_values[j])
 
 
@@ -236,4 +248,4 @@ def dbscan_sweep(
             lab = DBSCAN(eps=float(e), min_samples=int(m), metric="precomputed").fit_predict(D)
             nc[i, j] = np.unique(lab[lab >= 0]).size
             nn[i, j] = int((lab < 0).sum())
-    return DbscanSweep(eps_arr, ms_arr.astype(np.int64), nc, nn)
+    return DbscanSweep(eps_arr, ms_arr.astype(np.int64), nc, nn, int(P.shape[0]))

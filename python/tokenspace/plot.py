@@ -53,8 +53,8 @@ def cosine_heatmap(
     n, m = C.shape
     if labels is not None and len(labels) != n:
         raise ValueError(f"{len(labels)} labels for a matrix with {n} rows")
-    size = min(12.0, 2.5 + 0.32 * max(n, m))
-    fig = _figure(size + 1.2, size)
+    size = min(12.0, 2.5 + 0.2 * max(n, m))
+    fig = _figure(size + 1.0, size)
     ax = fig.add_subplot()
     im = ax.imshow(C, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     fig.colorbar(im, ax=ax, shrink=0.8, label="cosine")

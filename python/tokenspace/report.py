@@ -237,11 +237,12 @@ def section_graph(ctx: ReportContext) -> SectionResult:
         figs.append((plot.graph(g, seed=ctx.seed, title=f"{s.name}: cosine graph (threshold {g.threshold:.3f})"),
                      f"{s.name}: edges where cosine > median + std of the distinct off-diagonal cosines"))
         top = g.degree_table(top=8)
-        parts.append(html_table(
-            ["word", "degree"], top,
-            caption=f"{s.name}: {g.n_nodes} nodes, {g.n_edges} edges, density {g.density:.3f}, "
-                    f"threshold {g.threshold:.4f}"))
-    return "Cosine graph", "".join(parts), figs
+        parts.append(f"<div><h4>{_esc(s.name)}</h4>" + _p(
+            f"{g.n_nodes} nodes, {g.n_edges} edges, density {g.density:.3f}, threshold "
+            f"{g.threshold:.4f}") + html_table(["word", "degree"], top) + "</div>")
+    intro = _p("The word set of the heatmap section as a graph: an edge where the cosine exceeds the "
+               "median + standard deviation of the distinct off-diagonal cosines.")
+    return "Cosine graph", intro + '<div class="tables">' + "".join(parts) + "</div>", figs
 
 
 def section_tsne(ctx: ReportContext) -> SectionResult:
@@ -250,7 +251,7 @@ def section_tsne(ctx: ReportContext) -> SectionResult:
 
     figs, parts = [], []
     eps_values = [0.5, 1, 1.5, 2, 3, 4, 5, 6]
-    ms_values = [2, 3, 4, 5, 6, 8]
+    ms_values = [3, 4, 5, 6, 8]
     for s in ctx.models:
         words = select_tokens(s, contains="x", min_len=4, max_len=8, alphabetic=True, limit=300)
         P = tsne(s[words], perplexity=5, seed=ctx.seed)
@@ -504,7 +505,8 @@ table{border-collapse:collapse;margin:1em 0;font-size:.85em}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
-figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:.8em;color:#555;max-width:700px}
+figure img{max-width:560px;border:1px solid #eee}figcaption{font-size:.8em;color:#555;max-width:560px}
+.tables>div{display:inline-block;vertical-align:top;margin-right:2em}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em}
 .failed{background:#fdecea;border-left-color:#d93025}
 nav a{margin-right:1em}

@@ -18,6 +18,7 @@ from .space import EmbeddingSpace
 from . import plot
 from .cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, select_tokens, tsne
 from .graph import CosineGraph, cosine_graph
+from .report import build_report
 from .text import SequenceCosines, color_text, embed_strings, sequence_cosines, token_scores
 
 try:
@@ -69,6 +70,7 @@ __all__ = [
     "unit_rows",
     # ==== clustering, graphs, text, plots, report ====
     "Clusters",
+    "build_report",
     "CosineGraph",
     "DbscanSweep",
     "SequenceCosines",

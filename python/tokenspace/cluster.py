@@ -94,6 +94,7 @@ def tsne(
     metric: str = "euclidean",
     n_components: int = 2,
     max_iter: int = 1000,
+    threads: int | None = None,
 ) -> np.ndarray:
     """Barnes-Hut t-SNE map of the rows of ``X`` (scikit-learn).
 
@@ -106,6 +107,10 @@ def tsne(
         Random state; the same seed gives the same map.
     metric : str, default "euclidean"
         Any scikit-learn metric, e.g. "cosine".
+    threads : int, optional
+        OpenMP/BLAS threads for scikit-learn. Default: 1 below 5000 points (measured here: a
+        300-point map takes 0.7 s on one thread and 3.9 s on two busy cores, because the
+        Barnes-Hut threads spin against each other), all cores above.
 
     Returns
     -------
@@ -130,7 +135,12 @@ def tsne(
     import inspect
 
     kw["max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter"] = max_iter
-    return TSNE(**kw).fit_transform(X.astype(np.float64)).astype(np.float32)
+    if threads is None:
+        threads = 1 if n < 5000 else None
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+
+    with threadpool_limits(threads):
+        return TSNE(**kw).fit_transform(X.astype(np.float64)).astype(np.float32)
 
 
 # -- DBSCAN ------------------------------------------------------------------------------------

@@ -98,13 +98,18 @@ def spectrum(
         raise ValueError("no spectrum given")
     fig = _figure(6.4, 4.0)
     ax = fig.add_subplot()
-    for label, sv in spectra.items():
+    # Distinct markers and dashes: identical spectra (e.g. a row-shuffled null model) would
+    # otherwise hide each other.
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("v", "-."), ("D", "-")]
+    for k, (label, sv) in enumerate(spectra.items()):
         sv = np.sort(np.asarray(sv, dtype=np.float64).ravel())[::-1]
         if sv.size == 0:
             raise ValueError(f"spectrum {label!r} is empty")
         if normalize and sv.sum() > 0:
             sv = sv / sv.sum()
-        ax.plot(np.arange(1, sv.size + 1), sv, marker="o", markersize=3, label=label or None)
+        marker, dash = styles[k % len(styles)]
+        ax.plot(np.arange(1, sv.size + 1), sv, marker=marker, linestyle=dash, markersize=4,
+                markerfacecolor="none", label=label or None)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("component")

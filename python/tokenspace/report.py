@@ -270,7 +270,8 @@ def section_tsne(ctx: ReportContext) -> SectionResult:
             caption=f"{s.name}: {cl.n_clusters} clusters, {cl.n_noise} noise points (largest shown)"))
     intro = _p("Tokens containing 'x' with 4-8 letters (the first 300 in vocabulary order), mapped with "
                "t-SNE (perplexity 5) and clustered with DBSCAN at the sweep's (eps, min_samples) with "
-               "the most clusters.")
+               "the most clusters among the settings that leave at most a quarter of the points as "
+               "noise.")
     return "t-SNE and DBSCAN", intro + "".join(parts), figs
 
 

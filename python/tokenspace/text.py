@@ -225,6 +225,9 @@ def _viridis(t: float) -> tuple[float, float, float]:
     return tuple(a[j] + f * (b[j] - a[j]) for j in range(3))  # type: ignore[return-value]
 
 
+_NO_SPACE_BEFORE = {".", ",", "!", "?", ";", ":", ")", "]", "}", "%", "'s", "n't"}
+
+
 def _display(token: str) -> str:
     """Token as shown in text: WordPiece '##' continuations glued, GPT-2 'Ġ' as a space."""
     if token.startswith("##"):
@@ -270,7 +273,8 @@ def color_text(
     parts = [f'<div class="ts-colored-text" data-score="{html.escape(label)}" style="line-height:2em">']
     for i, (tok, v) in enumerate(zip(tokens, vals)):
         shown = _display(tok)
-        sep = "" if (tok.startswith("##") or i == 0 or shown.startswith(" ")) else " "
+        glued = tok.startswith("##") or shown.startswith(" ") or shown in _NO_SPACE_BEFORE
+        sep = "" if (glued or i == 0) else " "
         if not math.isfinite(v):
             parts.append(f'{sep}<span title="{html.escape(tok)}">{html.escape(shown)}</span>')
             continue

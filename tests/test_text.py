@@ -121,3 +121,15 @@ def test_embed_strings(minilm, tokenizer, words):
         ts.embed_strings(words, ["wolf"])
     with pytest.raises(TypeError):
         ts.embed_strings(words, "king")
+
+
+def test_space_tokenize_method_is_used_and_special_tokens_dropped(words):
+    class Tokenizing(ts.EmbeddingSpace):
+        def tokenize(self, text):
+            return ["<s>"] + text.split() + ["</s>"]
+
+    vocab = words.vocab + ["<s>", "</s>"]
+    s = Tokenizing(np.vstack([words.vectors, np.ones((2, words.dim), np.float32)]), vocab)
+    seq = ts.sequence_cosines(s, "the king dog")
+    assert seq.tokens == ["the", "king", "dog"]
+    np.testing.assert_allclose(seq.cosines, _cos_prev(words[["the", "king", "dog"]]), atol=1e-6)

@@ -24,6 +24,7 @@ from .similarity import unit_rows
 
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
 _TOKENIZER_CACHE: dict[str, Any] = {}
+_SPECIAL_RE = re.compile(r"^(\[(CLS|SEP|PAD|MASK)\]|</?s>|<pad>|<mask>|<\|[^|]*\|>)$")
 
 
 @dataclass
@@ -86,7 +87,9 @@ def _tokenize(s: Any, text: str, tokenizer: Any = None) -> Tokens:
         ids = np.asarray(getattr(out, "ids", out))
         if ids.dtype.kind in "US" or ids.dtype == object:
             ids = s.indices([str(t) for t in ids])
-        ids = ids.astype(np.int64)
+        ids = ids.astype(np.int64).ravel()
+        # Whatever the space's tokenizer adds ([CLS], <s>, <|endoftext|>...) is dropped here too.
+        ids = np.asarray([i for i in ids.tolist() if not _SPECIAL_RE.match(s.vocab[i])], dtype=np.int64)
         return Tokens(ids, [s.vocab[i] for i in ids], [])
     tok = _load_tokenizer(tokenizer) if tokenizer is not None else _default_tokenizer(s)
     if tok is not None:

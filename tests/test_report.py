@@ -122,3 +122,17 @@ def test_full_report_cli_and_chromium(tmp_path, capsys):
     # the check itself works: a missing figure is reported as a broken image
     (out / srcs[0]).unlink()
     assert _broken_images(out / "index.html") == (len(srcs), 1)
+
+
+@pytest.mark.parametrize("how", ["rows", "columns", "elements"])
+def test_null_model_shuffles(how):
+    X = np.arange(24, dtype=np.float32).reshape(6, 4)
+    Y = report._shuffled(X, how, np.random.default_rng(0))
+    assert Y.shape == X.shape and not np.array_equal(X, Y)
+    np.testing.assert_array_equal(np.sort(Y.ravel()), np.sort(X.ravel()))
+    if how == "rows":  # every vector intact, moved to another word
+        assert sorted(map(tuple, Y.tolist())) == sorted(map(tuple, X.tolist()))
+    if how == "columns":  # each dimension keeps its values
+        np.testing.assert_array_equal(np.sort(Y, axis=0), X)
+    with pytest.raises(ValueError, match="unknown shuffle"):
+        report._shuffled(X, "diagonal", np.random.default_rng(0))

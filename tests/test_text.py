@@ -133,3 +133,13 @@ def test_space_tokenize_method_is_used_and_special_tokens_dropped(words):
     seq = ts.sequence_cosines(s, "the king dog")
     assert seq.tokens == ["the", "king", "dog"]
     np.testing.assert_allclose(seq.cosines, _cos_prev(words[["the", "king", "dog"]]), atol=1e-6)
+
+
+def test_word_level_fallback_when_space_tokenize_rejects_words(words):
+    class Strict(ts.EmbeddingSpace):
+        def tokenize(self, text):
+            return self.indices(text.split())  # KeyError on "The" / "dog!"
+
+    s = Strict(words.vectors, words.vocab)
+    seq = ts.sequence_cosines(s, "The king saw a dog!")
+    assert seq.tokens == ["the", "king", "a", "dog", "!"]

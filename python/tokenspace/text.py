@@ -28,7 +28,7 @@ _SPECIAL_RE = re.compile(r"^(\[(CLS|SEP|PAD|MASK)\]|</?s>|<pad>|<mask>|<\|[^|]*\
 
 
 @dataclass
-class Tokens:
+class _TokenIds:
     """A tokenized text: vocabulary ids and token strings, special tokens removed.
 
     ``skipped`` lists the pieces of the text that have no vocabulary entry (word-level spaces
@@ -78,19 +78,26 @@ def _default_tokenizer(s: Any):
     return None
 
 
-def _tokenize(s: Any, text: str, tokenizer: Any = None) -> Tokens:
+def _tokenize(s: Any, text: str, tokenizer: Any = None) -> _TokenIds:
     """Tokenize ``text`` into vocabulary ids of ``s``, special tokens ([CLS], <s> ...) removed."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
+    out = None
     if tokenizer is None and hasattr(s, "tokenize"):
-        out = s.tokenize(text)
+        try:
+            out = s.tokenize(text)
+        except KeyError:
+            # A space without a subword tokenizer may split on whitespace and reject "palace." or
+            # "The"; the word-level path below splits punctuation, lower-cases and skips instead.
+            out = None
+    if out is not None:
         ids = np.asarray(getattr(out, "ids", out))
         if ids.dtype.kind in "US" or ids.dtype == object:
             ids = s.indices([str(t) for t in ids])
         ids = ids.astype(np.int64).ravel()
         # Whatever the space's tokenizer adds ([CLS], <s>, <|endoftext|>...) is dropped here too.
         ids = np.asarray([i for i in ids.tolist() if not _SPECIAL_RE.match(s.vocab[i])], dtype=np.int64)
-        return Tokens(ids, [s.vocab[i] for i in ids], [])
+        return _TokenIds(ids, [s.vocab[i] for i in ids], [])
     tok = _load_tokenizer(tokenizer) if tokenizer is not None else _default_tokenizer(s)
     if tok is not None:
         enc = tok.encode(text)
@@ -101,7 +108,7 @@ def _tokenize(s: Any, text: str, tokenizer: Any = None) -> Tokens:
                 f"the tokenizer produced id {int(ids.max())} but the space has only {len(s)} rows; "
                 "is it the tokenizer of this model?"
             )
-        return Tokens(ids, [s.vocab[i] for i in ids], [])
+        return _TokenIds(ids, [s.vocab[i] for i in ids], [])
     ids: list[int] = []
     skipped: list[str] = []
     for piece in _WORD_RE.findall(text):
@@ -112,7 +119,7 @@ def _tokenize(s: Any, text: str, tokenizer: Any = None) -> Tokens:
         else:
             skipped.append(piece)
     arr = np.asarray(ids, dtype=np.int64)
-    return Tokens(arr, [s.vocab[i] for i in arr], skipped)
+    return _TokenIds(arr, [s.vocab[i] for i in arr], skipped)
 
 
 def embed_strings(s: Any, strings: list[str], *, tokenizer: Any = None) -> np.ndarray:

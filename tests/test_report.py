@@ -136,3 +136,9 @@ def test_null_model_shuffles(how):
         np.testing.assert_array_equal(np.sort(Y, axis=0), X)
     with pytest.raises(ValueError, match="unknown shuffle"):
         report._shuffled(X, "diagonal", np.random.default_rng(0))
+
+
+def test_singular_values_match_numpy():
+    X = np.random.default_rng(0).standard_normal((500, 20)).astype(np.float32) * np.arange(1, 21)
+    ref = np.linalg.svd(X.astype(np.float64) - X.astype(np.float64).mean(0), compute_uv=False)
+    np.testing.assert_allclose(report._singular_values(X), ref, rtol=1e-4)

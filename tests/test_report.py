@@ -142,3 +142,11 @@ def test_singular_values_match_numpy():
     X = np.random.default_rng(0).standard_normal((500, 20)).astype(np.float32) * np.arange(1, 21)
     ref = np.linalg.svd(X.astype(np.float64) - X.astype(np.float64).mean(0), compute_uv=False)
     np.testing.assert_allclose(report._singular_values(X), ref, rtol=1e-4)
+
+
+def test_cli_report_options(tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path), "--sections", "overview", "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == "" and "ok" in cap.out and (tmp_path / "index.html").exists()
+    assert main(["report", "--out", str(tmp_path), "--sections", "nope"]) == 2
+    assert "unknown report sections" in capsys.readouterr().err

@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 what="${1:-}"
 case "$what" in
-  main) extras="models" ;;
-  test) extras="test,models" ;;
+  main) extras="models,viz" ;;
+  test) extras="test,models,viz" ;;
   *) echo "usage: ./run.sh main|test" >&2; exit 2 ;;
 esac
 venv="${TOKENSPACE_VENV:-.venv}"
@@ -18,11 +18,16 @@ py="$venv/bin/python"
 "$py" -m pip install --quiet --disable-pip-version-check ".[$extras]"
 case "$what" in
   main)
-    "$venv/bin/tokenspace" info glove-6b-50d
-    "$venv/bin/tokenspace" knn glove-6b-50d king queen computer --k 10
-    "$venv/bin/tokenspace" knn minilm-l6 king paris --k 10
+    # the course's analyses on the embedded models -> report/index.html
+    "$venv/bin/tokenspace" report --out "${TOKENSPACE_REPORT_DIR:-report}"
     ;;
   test)
+    # The report test renders the page in headless Chromium (Debian's package); install it when
+    # we may (root, as in CI), otherwise that one test skips and says why.
+    if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+        || echo "run.sh: could not install chromium; the page-rendering test will skip" >&2
+    fi
     # run from the repository root against the installed package (not python/ in the tree)
     "$py" -m pytest -q tests
     ;;

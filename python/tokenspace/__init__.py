@@ -14,6 +14,13 @@ from .neighbors import Neighbors, knn
 from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
 from .space import EmbeddingSpace
 
+# ==== clustering, graphs, text, plots, report ====
+from . import plot
+from .cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, select_tokens, tsne
+from .graph import CosineGraph, cosine_graph
+from .report import build_report
+from .text import SequenceCosines, color_text, embed_strings, sequence_cosines, token_scores
+
 try:
     __version__ = version("tokenspace")
 except PackageNotFoundError:  # running from a source tree
@@ -61,4 +68,20 @@ __all__ = [
     "set_simd_level",
     "simd_level",
     "unit_rows",
+    # ==== clustering, graphs, text, plots, report ====
+    "Clusters",
+    "build_report",
+    "CosineGraph",
+    "DbscanSweep",
+    "SequenceCosines",
+    "color_text",
+    "cosine_graph",
+    "dbscan",
+    "dbscan_sweep",
+    "embed_strings",
+    "plot",
+    "select_tokens",
+    "sequence_cosines",
+    "token_scores",
+    "tsne",
 ]

@@ -60,9 +60,35 @@ def run_info(args) -> int:
     return 0
 
 
+# -- report ----------------------------------------------------------------------------
+def add_report(sub) -> None:
+    p = sub.add_parser("report", help="run the course's analyses on the embedded models -> HTML page")
+    p.add_argument("--out", required=True, help="output folder (index.html + PNG figures)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (t-SNE, shuffles; default 0)")
+    p.add_argument("--sections", default=None,
+                   help="comma-separated section keys to run (default: all)")
+    p.add_argument("--models", nargs=2, default=("glove-6b-50d", "minilm-l6"),
+                   metavar=("STATIC", "HF"), help="the two models (default: glove-6b-50d minilm-l6)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_report(args) -> int:
+    from .report import build_report
+
+    sections = [k.strip() for k in args.sections.split(",") if k.strip()] if args.sections else None
+    res = build_report(args.out, models=tuple(args.models), sections=sections, seed=args.seed,
+                       progress=not args.quiet)
+    for r in res.sections:
+        extra = f"  ({r.note})" if r.note else ""
+        print(f"{r.status:8} {r.seconds:6.1f} s  {r.title}{extra}")
+    print(f"wrote {res.index} in {res.seconds:.1f} s")
+    return 1 if any(r.status == "failed" for r in res.sections) else 0
+
+
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "knn": (add_knn, run_knn),
     "info": (add_info, run_info),
+    "report": (add_report, run_report),
 }
 
 

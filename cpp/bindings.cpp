@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <shared_mutex>
@@ -177,6 +178,33 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
   return out;
 }
 
+// Runs one instruction set's peak-rate probe for `seconds` on this thread; returns ops/second.
+double peak_rate(const std::string& kind, double seconds) {
+#if TS_HAVE_X86
+  double (*probe)(std::size_t) = nullptr;
+  SimdLevel need = SimdLevel::AVX512_BF16;
+  if (kind == "fp32_fma_ymm") { probe = isa_avx2::peak_probe; need = SimdLevel::AVX2; }
+  else if (kind == "fp32_fma_zmm") { probe = isa_avx512::peak_probe; need = SimdLevel::AVX512; }
+  else if (kind == "bf16_dpbf16ps_zmm") probe = isa_avx512bf16::peak_probe;
+  else if (kind == "int8_vpdpbusd_zmm") probe = isa_avx512vnni::peak_probe;
+  else throw std::invalid_argument("unknown probe '" + kind + "'");
+  bool ok = false;
+  for (SimdLevel l : supported_simd_levels()) ok = ok || l == need;
+  if (!ok) throw std::invalid_argument("this CPU lacks the instructions of probe '" + kind + "'");
+  py::gil_scoped_release release;
+  const auto t0 = std::chrono::steady_clock::now();
+  double ops = 0, elapsed = 0;
+  do {
+    ops += probe(1u << 20);
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } while (elapsed < seconds);
+  return ops / elapsed;
+#else
+  (void)seconds;
+  throw std::invalid_argument("peak probes exist only on x86-64 (asked for '" + kind + "')");
+#endif
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -224,6 +252,8 @@ PYBIND11_MODULE(_core, m) {
     for (SimdLevel l : supported_simd_levels()) out.emplace_back(simd_level_name(l));
     return out;
   });
+  m.def("peak_rate", &peak_rate, py::arg("kind"), py::arg("seconds") = 0.3,
+        "Benchmarks only: ops/second of one instruction kind on the calling thread.");
   m.def("num_threads", [] { return num_threads(); });
   m.def("set_num_threads", [](std::size_t n) { set_num_threads(n); }, py::arg("n"));
 #define TS_STR2(x) #x

@@ -206,5 +206,17 @@ double sum_squares(const float* x, std::size_t d) {
 const IsaKernels kKernels = {"avx2", MR, NR, micro_kernel, gemv_rows, filter_ge,
                              knn_tile, exact_ip, exact_l2, sum_squares};
 
+/// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
+/// instruction, so throughput (not latency) bounds it. Returns operations done
+/// (16 per instruction: multiply and add counted separately).
+double peak_probe(std::size_t iters) {
+  for (std::size_t i = 0; i < iters; ++i) {
+#define TS_P(j) asm volatile("vfmadd231ps %%ymm12,%%ymm13,%%ymm" #j ::: "xmm" #j);
+    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#undef TS_P
+  }
+  return static_cast<double>(iters) * 12.0 * 16.0;
+}
+
 }  // namespace isa_avx2
 }  // namespace tokenspace

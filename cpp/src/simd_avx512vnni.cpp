@@ -99,5 +99,17 @@ std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t*
 
 const Int8Kernels kInt8Kernels = {MR, NR, gemv, knn_tile};
 
+/// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
+/// instruction, so throughput (not latency) bounds it. Returns operations done
+/// (128 per instruction: multiply and add counted separately).
+double peak_probe(std::size_t iters) {
+  for (std::size_t i = 0; i < iters; ++i) {
+#define TS_P(j) asm volatile("vpdpbusd %%zmm12,%%zmm13,%%zmm" #j ::: "xmm" #j);
+    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#undef TS_P
+  }
+  return static_cast<double>(iters) * 12.0 * 128.0;
+}
+
 }  // namespace isa_avx512vnni
 }  // namespace tokenspace

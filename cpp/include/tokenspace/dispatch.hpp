@@ -80,6 +80,13 @@ namespace isa_avx512bf16 { extern const Bf16Kernels kBf16Kernels; }
 namespace isa_avx512vnni { extern const Int8Kernels kInt8Kernels; }
 #endif
 
+// Peak-rate probes (benchmarks only): each runs `iters` rounds of 12 independent instructions
+// and returns the operations done. Call only when the CPU supports the instruction set.
+namespace isa_avx2 { double peak_probe(std::size_t iters); }
+namespace isa_avx512 { double peak_probe(std::size_t iters); }
+namespace isa_avx512bf16 { double peak_probe(std::size_t iters); }
+namespace isa_avx512vnni { double peak_probe(std::size_t iters); }
+
 /// Best level this CPU and OS support.
 SimdLevel detected_simd_level();
 /// Level in use: TOKENSPACE_SIMD (scalar|avx2|avx512|avx512_bf16) if set, else the detected one.

@@ -1,0 +1,90 @@
+"""Achieved rate of each kernel against the measured peak of its instruction set, same run.
+
+Peaks come from ``_core.peak_rate``: 12 independent register chains of one instruction
+(vfmadd231ps ymm/zmm, vdpbf16ps, vpdpbusd), run on every core at once. Kernels are timed on
+the MiniLM matrix (30522 x 384, unit rows); an operation is a multiply or an add, so a k-NN
+over V x V x d does 2 V^2 d operations whatever the precision of its candidate stage.
+
+Usage: python benchmarks/roofline.py [--repeat 3]
+Writes benchmarks/results/roofline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+import numpy as np
+
+import tokenspace as ts
+from tokenspace import _core
+from _common import median_time, write_json
+
+PROBES = {
+    "fp32_fma_ymm": "avx2",
+    "fp32_fma_zmm": "avx512",
+    "bf16_dpbf16ps_zmm": "avx512_bf16",
+    "int8_vpdpbusd_zmm": "avx512_bf16",
+}
+
+
+def all_core_peak(kind: str, threads: int, seconds: float = 0.5) -> float:
+    rates = [0.0] * threads
+
+    def run(i):
+        rates[i] = _core.peak_rate(kind, seconds)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(rates)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    threads = ts.num_threads()
+    levels = ts.available_simd_levels()
+    peaks = {}
+    for kind, level in PROBES.items():
+        if level in levels:
+            peaks[kind] = max(all_core_peak(kind, threads) for _ in range(3)) / 1e9
+    print(f"{threads} threads; measured peaks (Gops/s): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+
+    s = ts.load("minilm-l6")
+    U = np.ascontiguousarray(s.unit_vectors)
+    V, d = U.shape
+    db = _core.Database(U)
+    rows = []
+
+    def kernel(name, fn, ops, peak_kind):
+        t, _ = median_time(fn, args.repeat)
+        rate = ops / t / 1e9
+        peak = peaks.get(peak_kind, float("nan"))
+        rows.append({"kernel": name, "seconds": t, "gops": rate, "peak_kind": peak_kind,
+                     "peak_gops": peak, "fraction_of_peak": rate / peak})
+        print(f"{name:44s} {t:8.3f} s {rate:8.1f} Gops/s  {rate / peak:6.1%} of {peak_kind}")
+
+    knn_ops = 2.0 * V * V * d
+    kernel("knn_graph k=10, fp32 candidates", lambda: _core.knn_db(db, U, 10, "ip", None, None, "fp32"),
+           knn_ops, "fp32_fma_zmm" if "avx512" in levels else "fp32_fma_ymm")
+    if "avx512_bf16" in levels:
+        db.prepare_bf16()
+        db.prepare_int8()
+        kernel("knn_graph k=10, bf16 candidates", lambda: _core.knn_db(db, U, 10, "ip", None, None, "bf16"),
+               knn_ops, "bf16_dpbf16ps_zmm")
+        kernel("knn_graph k=10, int8 candidates", lambda: _core.knn_db(db, U, 10, "ip", None, None, "int8"),
+               knn_ops, "int8_vpdpbusd_zmm")
+    A = U[:4096]
+    out = np.empty((4096, V), dtype=np.float32)
+    kernel("cosine_matrix 4096 x 30522 (fp32, written out)", lambda: _core.gram(A, U, out),
+           2.0 * 4096 * V * d, "fp32_fma_zmm" if "avx512" in levels else "fp32_fma_ymm")
+    write_json("roofline", {"threads": threads, "peaks_gops": peaks, "kernels": rows})
+
+
+if __name__ == "__main__":
+    main()

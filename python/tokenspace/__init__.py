@@ -14,6 +14,20 @@ from .neighbors import Neighbors, knn
 from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
 from .space import EmbeddingSpace
 
+# ---- loaders ----
+from .interop import ContextualEmbeddings, contextual_embeddings, from_gensim, to_gensim
+from .io import (
+    detect_format,
+    load_glove,
+    load_native,
+    load_word2vec,
+    save_glove,
+    save_native,
+    save_word2vec,
+)
+from .tokenize import SingleTokenWords, Tokens
+# ---- end loaders ----
+
 try:
     __version__ = version("tokenspace")
 except PackageNotFoundError:  # running from a source tree
@@ -61,4 +75,18 @@ __all__ = [
     "set_simd_level",
     "simd_level",
     "unit_rows",
+    # loaders
+    "ContextualEmbeddings",
+    "SingleTokenWords",
+    "Tokens",
+    "contextual_embeddings",
+    "detect_format",
+    "from_gensim",
+    "load_glove",
+    "load_native",
+    "load_word2vec",
+    "save_glove",
+    "save_native",
+    "save_word2vec",
+    "to_gensim",
 ]

@@ -36,8 +36,76 @@ std::string snippet(const char* p, std::size_t n) {
   return out;
 }
 
+constexpr double kPow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// Clinger's fast path for plain decimals ("-0.00066023", "4.0071", "1e-05"): when the digits
+// fit in 53 bits and the power of ten is at most 22, both are exact doubles and one IEEE
+// multiply/divide gives the correctly rounded double, the same value from_chars returns.
+// Returns false (caller falls back to from_chars) for anything else.
+inline bool parse_fast(const char* p, const char* e, double& out) {
+  bool neg = false;
+  if (p < e && (*p == '-' || *p == '+')) {
+    neg = *p == '-';
+    ++p;
+  }
+  std::uint64_t mant = 0;
+  int digits = 0, exp10 = 0;
+  bool any = false;
+  while (p < e && static_cast<unsigned>(*p - '0') < 10) {
+    if (digits < 19) {
+      mant = mant * 10 + static_cast<unsigned>(*p - '0');
+      if (mant) ++digits;
+    } else {
+      return false;
+    }
+    any = true;
+    ++p;
+  }
+  if (p < e && *p == '.') {
+    ++p;
+    while (p < e && static_cast<unsigned>(*p - '0') < 10) {
+      if (digits >= 19) return false;
+      mant = mant * 10 + static_cast<unsigned>(*p - '0');
+      if (mant) ++digits;
+      --exp10;
+      any = true;
+      ++p;
+    }
+  }
+  if (!any) return false;
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    ++p;
+    bool eneg = false;
+    if (p < e && (*p == '-' || *p == '+')) {
+      eneg = *p == '-';
+      ++p;
+    }
+    if (p == e) return false;
+    int ex = 0;
+    while (p < e && static_cast<unsigned>(*p - '0') < 10) {
+      if (ex > 10000) return false;
+      ex = ex * 10 + (*p - '0');
+      ++p;
+    }
+    exp10 += eneg ? -ex : ex;
+  }
+  if (p != e) return false;
+  if (mant > (std::uint64_t(1) << 53) || exp10 < -22 || exp10 > 22) return false;
+  double v = static_cast<double>(mant);
+  v = exp10 < 0 ? v / kPow10[-exp10] : v * kPow10[exp10];
+  out = neg ? -v : v;
+  return true;
+}
+
 // Python's float() accepts a leading '+', std::from_chars does not.
 inline bool parse_value(const char* p, const char* e, float& out) {
+  double fast;
+  if (parse_fast(p, e, fast)) {
+    out = static_cast<float>(fast);
+    return true;
+  }
   const char* q = (p < e && *p == '+') ? p + 1 : p;
   double v;
   auto r = std::from_chars(q, e, v);

@@ -86,7 +86,7 @@ def _parse_header(buf: Any) -> tuple[int, int, int] | None:
 
 
 def _looks_like_text_record(buf: Any, begin: int, dim: int) -> bool:
-    chunk = bytes(buf[begin : begin + 64 + 64 * dim])
+    chunk = bytes(buf[begin : begin + 256 + 64 * dim]).lstrip(b" \t\r\n")
     nl = chunk.find(b"\n")
     if nl < 0 and len(chunk) < len(buf) - begin:
         return False

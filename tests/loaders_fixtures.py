@@ -75,9 +75,48 @@ def build_gpt2_folder(folder: Path, *, dtype: str = "float32", shards: int = 1) 
     return folder
 
 
+def have_transformers() -> bool:
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_gpt2_with_transformers(folder: Path, *, safe: bool = True) -> Path:
+    """The same small GPT-2 made by transformers itself: GPT2Config + GPT2LMHeadModel +
+    save_pretrained (model.safetensors, or pytorch_model.bin when ``safe`` is False)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    build_gpt2_folder(folder)  # trains the tokenizer, writes tokenizer.json
+    for f in ("config.json", "model.safetensors"):
+        (folder / f).unlink()
+    tok = PreTrainedTokenizerFast(
+        tokenizer_file=str(folder / "tokenizer.json"), eos_token="<|endoftext|>",
+        bos_token="<|endoftext|>", unk_token="<|endoftext|>",
+    )
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(tok), n_embd=GPT2_DIM, n_layer=2, n_head=2,
+                        n_positions=128, bos_token_id=0, eos_token_id=0)
+    model = GPT2LMHeadModel(config)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    if not safe:  # a legacy folder (transformers 5 writes only safetensors)
+        torch.save(model.state_dict(), folder / "pytorch_model.bin")
+        (folder / "model.safetensors").unlink()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def gpt2_folder(tmp_path_factory) -> Path:
-    return build_gpt2_folder(tmp_path_factory.mktemp("gpt2-small"))
+    """A small GPT-2 folder: built by transformers when it (and torch) is installed, else
+    written with the same layout by hand."""
+    folder = tmp_path_factory.mktemp("gpt2-small")
+    if have_transformers():
+        return build_gpt2_with_transformers(folder)
+    return build_gpt2_folder(folder)
 
 
 @pytest.fixture(scope="session")

@@ -115,3 +115,16 @@ def test_word_space_embed_and_tokenize():
     t = s.tokenize("the  of")
     assert t.tokens == ["the", "of"] and t.offsets == [(0, 3), (5, 7)]
     np.testing.assert_allclose(s.embed("the of"), (s["the"].astype(np.float64) + s["of"]) / 2, rtol=1e-6)
+
+
+def test_cli_convert_and_tokenize(tmp_path, capsys, minilm_folder):  # noqa: F811
+    from tokenspace.cli import main
+
+    src = gensim_data("lee_fasttext.vec")
+    assert main(["convert", src, str(tmp_path / "lee"), "--to", "native"]) == 0
+    assert main(["convert", str(tmp_path / "lee"), str(tmp_path / "lee.bin"), "--to", "word2vec-binary"]) == 0
+    a, b = ts.load(src), ts.load(tmp_path / "lee.bin")
+    assert a.vocab == b.vocab and np.array_equal(a.vectors, b.vectors)
+    assert main(["tokenize", "minilm-l6", "Tokenization"]) == 0
+    assert "##ization" in capsys.readouterr().out
+    assert main(["convert", str(tmp_path / "missing"), str(tmp_path / "x")]) == 2

@@ -128,3 +128,15 @@ def test_cli_convert_and_tokenize(tmp_path, capsys, minilm_folder):  # noqa: F81
     assert main(["tokenize", "minilm-l6", "Tokenization"]) == 0
     assert "##ization" in capsys.readouterr().out
     assert main(["convert", str(tmp_path / "missing"), str(tmp_path / "x")]) == 2
+
+
+def test_lazy_index():
+    x = np.eye(3, dtype=np.float32)
+    s = ts.EmbeddingSpace(x, ["a", "b", "c"], lazy_index=True)
+    assert "_index" not in vars(s)
+    assert s.index("c") == 2 and "b" in s and "_index" in vars(s)
+    bad = ts.EmbeddingSpace(x, ["a", "b", "a"], lazy_index=True)
+    with pytest.raises(ValueError, match="appears twice"):
+        bad.index("a")
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        s.nope  # noqa: B018

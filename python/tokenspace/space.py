@@ -46,6 +46,10 @@ class EmbeddingSpace:
         first use); enables ``tokenize``, ``embed`` of text, ``single_token_words``.
     model_dir : path, optional
         The Hugging Face folder the space came from (for contextual embeddings).
+    lazy_index : bool, default False
+        Build the word -> row index (and check that words are unique) on the first lookup
+        instead of now; for vocabularies already known to be unique str (native folders), so
+        that opening a 400k space costs only reading its vocabulary.
 
     Examples
     --------
@@ -64,6 +68,7 @@ class EmbeddingSpace:
         check: bool = True,
         tokenizer: Any = None,
         model_dir: str | os.PathLike | None = None,
+        lazy_index: bool = False,
     ) -> None:
         vectors = as_matrix(vectors, "vectors", allow_empty=True, check_finite=check)
         vocab = list(vocab)
@@ -74,18 +79,19 @@ class EmbeddingSpace:
             )
         # Fast path (C-speed dict build, ~10x quicker on 400k words); the loop below only runs
         # to name the offending entry.
-        try:
-            index: dict[str, int] = dict(zip(vocab, range(len(vocab))))
-            fast_ok = len(index) == len(vocab) and all(type(w) is str for w in vocab)
-        except TypeError:
-            fast_ok = False
-        if not fast_ok:
-            index = self._checked_index(vocab)
+        if not lazy_index:
+            try:
+                index: dict[str, int] = dict(zip(vocab, range(len(vocab))))
+                fast_ok = len(index) == len(vocab) and all(type(w) is str for w in vocab)
+            except TypeError:
+                fast_ok = False
+            if not fast_ok:
+                index = self._checked_index(vocab)
+            self._index = index
         view = vectors.view()
         view.flags.writeable = False
         self._vectors = view
         self._vocab = vocab
-        self._index = index
         self.name = name
         self._unit: np.ndarray | None = None
         self._norms: np.ndarray | None = None
@@ -399,6 +405,17 @@ class EmbeddingSpace:
         from .tokenize import display_token
 
         return display_token(self, token)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: builds the index of a lazy_index=True space.
+        if name == "_index" and "_vocab" in self.__dict__:
+            vocab = self.__dict__["_vocab"]
+            index = dict(zip(vocab, range(len(vocab))))
+            if len(index) != len(vocab):
+                self._checked_index(vocab)  # raises, naming the duplicate
+            self._index = index
+            return index
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def to_gensim(self) -> Any:
         """A gensim ``KeyedVectors`` copy of this space (same keys, same order)."""

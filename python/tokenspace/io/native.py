@@ -131,4 +131,6 @@ def load_native(
         name=name or meta.get("name") or path.name,
         check=not mmap,
         tokenizer=(path / tok) if tok else None,
+        # the vocabulary was unique when saved: the word index is built on first lookup
+        lazy_index=True,
     )

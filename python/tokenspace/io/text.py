@@ -125,8 +125,9 @@ def _check_limit(limit: int | None) -> int:
 def _dedupe(
     vectors: np.ndarray, words: list[str], where: np.ndarray | None, source: str, unit: str
 ) -> tuple[np.ndarray, list[str]]:
-    if len(set(words)) == len(words):
-        return vectors, words
+    index = dict(zip(words, range(len(words))))
+    if len(index) == len(words):
+        return vectors, words, index
     first: dict[str, int] = {}
     keep: list[int] = []
     dups: list[tuple[str, int, int]] = []
@@ -145,7 +146,8 @@ def _dedupe(
         stacklevel=4,
     )
     ids = np.asarray(keep, dtype=np.int64)
-    return vectors[ids], [words[k] for k in keep]
+    kept = [words[k] for k in keep]
+    return vectors[ids], kept, dict(zip(kept, range(len(kept))))
 
 
 def _read(
@@ -155,8 +157,8 @@ def _read(
     limit: int | None,
     encoding: str,
     encoding_errors: str,
-) -> tuple[np.ndarray, list[str]]:
-    """Parse a word2vec/GloVe file; ``kind`` None sniffs it."""
+) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    """Parse a word2vec/GloVe file (vectors, words, word -> row); ``kind`` None sniffs it."""
     max_records = _check_limit(limit)
     source = str(path)
     with open_bytes(path) as buf:
@@ -182,7 +184,7 @@ def _read(
             raise ValueError(f"{source}, line 1: the header gives dimension 0")
         want = min(count, max_records)
         if want == 0:
-            return np.zeros((0, dim), np.float32), []
+            return np.zeros((0, dim), np.float32), [], {}
         if kind == "word2vec-text":
             vectors, words, lines = _core.parse_text(buf, begin, want, dim, 2, **kw)
             unit, where = "line", lines
@@ -195,6 +197,14 @@ def _read(
                 f"{len(words)} {unit}s (truncated file, or a wrong header)"
             )
         return _dedupe(vectors, words, where, source, unit)
+
+
+def _space(vectors: np.ndarray, words: list[str], index: dict[str, int], name: str) -> EmbeddingSpace:
+    # The parser checked the values (finite) and the words (unique str, index built while
+    # deduplicating): hand the index over instead of building it a second time.
+    s = EmbeddingSpace(vectors, words, name=name, check=False, lazy_index=True)
+    s._index = index
+    return s
 
 
 def load_word2vec(
@@ -230,10 +240,10 @@ def load_word2vec(
         Vectors equal bit for bit to gensim's ``KeyedVectors.load_word2vec_format``.
     """
     kind = None if binary is None else ("word2vec-binary" if binary else "word2vec-text")
-    vectors, words = _read(
+    vectors, words, index = _read(
         path, kind=kind, limit=limit, encoding=encoding, encoding_errors=encoding_errors
     )
-    return EmbeddingSpace(vectors, words, name=name or Path(path).name, check=False)
+    return _space(vectors, words, index, name=name or Path(path).name)
 
 
 def load_glove(
@@ -249,10 +259,10 @@ def load_glove(
     Words such as ``"null"`` and ``"nan"`` stay words. Options as in :func:`load_word2vec`.
     A file that does start with a ``"count dim"`` header is read as word2vec.
     """
-    vectors, words = _read(
+    vectors, words, index = _read(
         path, kind="glove", limit=limit, encoding=encoding, encoding_errors=encoding_errors
     )
-    return EmbeddingSpace(vectors, words, name=name or Path(path).name, check=False)
+    return _space(vectors, words, index, name=name or Path(path).name)
 
 
 def _write(space: Any, path: str | os.PathLike, *, header: bool, binary: bool) -> Path:

@@ -125,7 +125,7 @@ def _check_limit(limit: int | None) -> int:
 def _dedupe(
     vectors: np.ndarray, words: list[str], where: np.ndarray | None, source: str, unit: str
 ) -> tuple[np.ndarray, list[str]]:
-    index = dict(zip(words, range(len(words))))
+    index = _core.word_index(words)
     if len(index) == len(words):
         return vectors, words, index
     first: dict[str, int] = {}

@@ -267,3 +267,32 @@ def test_fuzz_decimal_parsing_equals_python_float(texts):
         return
     v, _, _ = _core.parse_text(line)
     assert v[0].tobytes() == expect32.tobytes()
+
+
+record = st.tuples(st.text(st.characters(blacklist_characters=" \n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), min_size=1, max_size=6),
+                   st.lists(st.sampled_from(["0", "1.5", "-2e-3", "nan", "x", "", "+.5"]), max_size=4))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.binary(max_size=300),
+                 st.lists(record, max_size=6).map(
+                     lambda rs: "\n".join(w + " " + " ".join(v) for w, v in rs).encode())),
+       st.sampled_from([b"", b"3 2\n", b"2 1\n", b"1 0\n"]),
+       st.booleans())
+def test_fuzz_files_through_load(body, header, compress):
+    """Whole files (random bytes or near-valid text, with or without header, gzipped or not)
+    through the public loader: a space or ValueError, nothing else."""
+    import tempfile
+    from pathlib import Path
+
+    data = header + body
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "f.txt"
+        p.write_bytes(gzip.compress(data) if compress else data)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = ts.load(p)
+        except ValueError:
+            return
+        assert np.isfinite(s.vectors).all() and len(set(s.vocab)) == len(s)

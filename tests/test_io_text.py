@@ -296,3 +296,22 @@ def test_fuzz_files_through_load(body, header, compress):
         except ValueError:
             return
         assert np.isfinite(s.vectors).all() and len(set(s.vocab)) == len(s)
+
+
+def test_atheris_fuzz_parsers(tmp_path):
+    """Coverage-guided fuzzing (libFuzzer via atheris) for a bounded time, in a subprocess
+    (atheris exits the process when done)."""
+    pytest.importorskip("atheris")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    harness = Path(__file__).with_name("fuzz_parsers_atheris.py")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run(
+        [sys.executable, str(harness), "-max_total_time=10", "-runs=200000", "-seed=1"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Done" in out.stderr

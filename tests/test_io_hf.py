@@ -204,3 +204,28 @@ def test_pytorch_model_bin_through_torch(tmp_path, gpt2_folder):  # noqa: F811
     ref = ts.load(build_gpt2_with_transformers(tmp_path / "safe"))
     assert s.vocab == ref.vocab
     np.testing.assert_array_equal(s.vectors, ref.vectors)  # same seed, same weights
+
+
+def test_folders_without_tokenizer_json(tmp_path, gpt2_folder, minilm_folder):  # noqa: F811
+    """Older folders: vocab.json + merges.txt (GPT-2) or vocab.txt (BERT) only."""
+    ref = ts.load(gpt2_folder)
+    legacy = tmp_path / "gpt2-legacy"
+    shutil.copytree(gpt2_folder, legacy)
+    tok = tokenizers.Tokenizer.from_file(str(legacy / "tokenizer.json"))
+    tok.model.save(str(legacy))  # writes vocab.json and merges.txt
+    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (legacy / f).unlink(missing_ok=True)
+    s = ts.load(legacy)
+    assert s.vocab == ref.vocab
+    text = "The government said on Tuesday 🙂"
+    assert s.tokenize(text).tokens == ref.tokenize(text).tokens
+    assert s.single_token_words(["said", "government"]).words == ref.single_token_words(["said", "government"]).words
+
+    bert = tmp_path / "bert-legacy"
+    shutil.copytree(minilm_folder, bert)
+    (bert / "tokenizer.json").unlink()
+    b, bref = ts.load(bert), ts.load(minilm_folder)
+    assert b.vocab == bref.vocab
+    text = "Tokenization of Café names, un-affable!"
+    assert b.tokenize(text).tokens == bref.tokenize(text).tokens
+    assert b.tokenize(text, special_tokens=True).tokens == bref.tokenize(text, special_tokens=True).tokens

@@ -6,6 +6,7 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -189,13 +190,24 @@ def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
             by_id = {i: entry[0] for i, entry in enumerate(vocab)}
         for added in spec.get("added_tokens", []):
             by_id[int(added["id"])] = added["content"]
+    elif (folder / "vocab.json").exists():  # GPT-2-style folders without tokenizer.json
+        try:
+            vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+            by_id = {int(i): t for t, i in vocab.items()}
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as e:
+            raise ValueError(f"{folder / 'vocab.json'}: expected a JSON object token -> id ({e})") from None
+        added = folder / "added_tokens.json"
+        if added.exists():
+            by_id.update({int(i): t for t, i in json.loads(added.read_text(encoding="utf-8")).items()})
     elif (folder / "vocab.txt").exists():
         lines = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         by_id = dict(enumerate(lines))
     else:
-        raise FileNotFoundError(f"{folder}: no tokenizer.json or vocab.txt to name the tokens")
+        raise FileNotFoundError(
+            f"{folder}: no tokenizer.json, vocab.json or vocab.txt to name the tokens"
+        )
     beyond = [i for i in by_id if i >= n_rows]
     if beyond:
         warnings.warn(
@@ -212,6 +224,36 @@ def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
         seen.add(tok)
         out.append(tok)
     return out
+
+
+def legacy_tokenizer(folder: Path) -> Any:
+    """A `tokenizers.Tokenizer` for folders that predate tokenizer.json: byte-level BPE from
+    vocab.json + merges.txt (GPT-2, RoBERTa) or WordPiece from vocab.txt (BERT; lowercasing
+    from tokenizer_config.json). None when neither applies."""
+    cfg_path = folder / "tokenizer_config.json"
+    cfg = {}
+    if cfg_path.exists():
+        try:
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            cfg = {}
+    try:
+        from tokenizers import implementations
+    except ImportError:
+        return None
+    if (folder / "vocab.json").exists() and (folder / "merges.txt").exists():
+        impl = implementations.ByteLevelBPETokenizer(
+            str(folder / "vocab.json"), str(folder / "merges.txt"),
+            add_prefix_space=bool(cfg.get("add_prefix_space", False)),
+        )
+        return impl._tokenizer
+    if (folder / "vocab.txt").exists():
+        impl = implementations.BertWordPieceTokenizer(
+            str(folder / "vocab.txt"), lowercase=bool(cfg.get("do_lower_case", True)),
+            strip_accents=cfg.get("strip_accents"), unk_token=cfg.get("unk_token", "[UNK]"),
+        )
+        return impl._tokenizer
+    return None
 
 
 def load_hf(folder: str | os.PathLike, *, name: str | None = None) -> EmbeddingSpace:
@@ -253,12 +295,14 @@ def load_hf(folder: str | os.PathLike, *, name: str | None = None) -> EmbeddingS
     if bad >= 0:
         raise ValueError(f"{where}: row {bad} (token id {bad}) contains NaN or Inf")
     vocab = read_tokenizer_vocab(folder, matrix.shape[0])
-    tok = folder / "tokenizer.json"
+    tok: Any = folder / "tokenizer.json"
+    if not tok.exists():
+        tok = legacy_tokenizer(folder)
     return EmbeddingSpace(
         matrix,
         vocab,
         name=name or folder.name,
         check=False,
-        tokenizer=tok if tok.exists() else None,
+        tokenizer=tok,
         model_dir=folder,
     )

@@ -315,3 +315,21 @@ def test_atheris_fuzz_parsers(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Done" in out.stderr
+
+
+@FUZZ
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=" \n\t\r"),
+                        min_size=1, max_size=8), min_size=1, max_size=12, unique=True),
+       st.integers(1, 5), st.booleans())
+def test_fuzz_round_trip_unicode_words(words, dim, binary):
+    """Any words without separators survive a write/read cycle in both formats."""
+    rng = np.random.default_rng(len(words))
+    x = rng.standard_normal((len(words), dim)).astype(np.float32)
+    body = b"".join(_core.format_word_vectors(words, x, binary))
+    header = f"{len(words)} {dim}\n".encode()
+    if binary:
+        v, w = _core.parse_binary(header + body, len(header), len(words), dim)
+    else:
+        v, w, _ = _core.parse_text(header + body, len(header), len(words), dim, 2)
+    assert w == words
+    assert v.tobytes() == x.tobytes()

@@ -20,6 +20,19 @@ from .cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, select_tokens,
 from .graph import CosineGraph, cosine_graph
 from .report import build_report
 from .text import SequenceCosines, color_text, embed_strings, sequence_cosines, token_scores
+# ---- loaders ----
+from .interop import ContextualEmbeddings, contextual_embeddings, from_gensim, to_gensim
+from .io import (
+    detect_format,
+    load_glove,
+    load_native,
+    load_word2vec,
+    save_glove,
+    save_native,
+    save_word2vec,
+)
+from .tokenize import SingleTokenWords, Tokens
+# ---- end loaders ----
 
 try:
     __version__ = version("tokenspace")
@@ -84,4 +97,18 @@ __all__ = [
     "sequence_cosines",
     "token_scores",
     "tsne",
+    # loaders
+    "ContextualEmbeddings",
+    "SingleTokenWords",
+    "Tokens",
+    "contextual_embeddings",
+    "detect_format",
+    "from_gensim",
+    "load_glove",
+    "load_native",
+    "load_word2vec",
+    "save_glove",
+    "save_native",
+    "save_word2vec",
+    "to_gensim",
 ]

@@ -48,3 +48,26 @@ def available_simd_levels() -> list[str]: ...
 def num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 def peak_rate(kind: str, seconds: float = 0.3) -> float: ...
+
+# ---- loaders ----
+def parse_text(
+    buffer: bytes | memoryview,
+    begin: int = 0,
+    max_records: int = ...,
+    dim: int = 0,
+    first_line_no: int = 1,
+    source: str = "<buffer>",
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> tuple[np.ndarray, list[str], np.ndarray]: ...
+def parse_binary(
+    buffer: bytes | memoryview,
+    begin: int,
+    max_records: int,
+    dim: int,
+    source: str = "<buffer>",
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> tuple[np.ndarray, list[str]]: ...
+def format_word_vectors(words: list[str], vectors: ArrayLike, binary: bool = False) -> list[bytes]: ...
+def word_index(words: list[str]) -> dict[str, int]: ...

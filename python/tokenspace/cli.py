@@ -83,12 +83,54 @@ def run_report(args) -> int:
         print(f"{r.status:8} {r.seconds:6.1f} s  {r.title}{extra}")
     print(f"wrote {res.index} in {res.seconds:.1f} s")
     return 1 if any(r.status == "failed" for r in res.sections) else 0
+# -- convert (loaders) -----------------------------------------------------------------
+def add_convert(sub) -> None:
+    p = sub.add_parser("convert", help="convert between word2vec, GloVe, HF folders and native")
+    p.add_argument("source", help="embedded model name or a path (format detected)")
+    p.add_argument("dest", help="output path (a folder for --to native)")
+    p.add_argument("--to", default="native",
+                   choices=["native", "word2vec", "word2vec-binary", "glove"])
+    p.add_argument("--limit", type=int, default=None, help="first N vectors of a text/binary file")
+    p.add_argument("--encoding-errors", default="strict",
+                   help="strict (default), replace, ignore or backslashreplace")
+
+
+def run_convert(args) -> int:
+    from .io import load, save_glove, save_native, save_word2vec
+
+    s = load(args.source, limit=args.limit, encoding_errors=args.encoding_errors)
+    if args.to == "native":
+        out = save_native(s, args.dest)
+    elif args.to == "glove":
+        out = save_glove(s, args.dest)
+    else:
+        out = save_word2vec(s, args.dest, binary=args.to == "word2vec-binary")
+    print(f"wrote {out} ({len(s)} x {s.dim}, {args.to})")
+    return 0
+
+
+# -- tokenize (loaders) ----------------------------------------------------------------
+def add_tokenize(sub) -> None:
+    p = sub.add_parser("tokenize", help="tokens and ids of a text in a model's tokenizer")
+    p.add_argument("model", help="embedded model name or a Hugging Face folder")
+    p.add_argument("text", help="the text to tokenize")
+    p.add_argument("--special-tokens", action="store_true", help="add [CLS]/[SEP] etc.")
+
+
+def run_tokenize(args) -> int:
+    s = _load(args.model)
+    t = s.tokenize(args.text, special_tokens=args.special_tokens)
+    for tok, i in zip(t.tokens, t.ids.tolist()):
+        print(f"{i:>8d}  {tok!r:24s}  {s.display_token(i)!r}")
+    return 0
 
 
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "knn": (add_knn, run_knn),
     "info": (add_info, run_info),
     "report": (add_report, run_report),
+    "convert": (add_convert, run_convert),
+    "tokenize": (add_tokenize, run_tokenize),
 }
 
 

@@ -41,6 +41,15 @@ class EmbeddingSpace:
         A label used in reports and ``repr``.
     check : bool, default True
         Reject NaN/Inf values up front (one fast pass). Turn off only for data already checked.
+    tokenizer : tokenizers.Tokenizer or path, optional
+        The tokenizer whose ids index the rows (a ``tokenizer.json`` path is opened lazily on
+        first use); enables ``tokenize``, ``embed`` of text, ``single_token_words``.
+    model_dir : path, optional
+        The Hugging Face folder the space came from (for contextual embeddings).
+    lazy_index : bool, default False
+        Build the word -> row index (and check that words are unique) on the first lookup
+        instead of now; for vocabularies already known to be unique str (native folders), so
+        that opening a 400k space costs only reading its vocabulary.
 
     Examples
     --------
@@ -57,6 +66,9 @@ class EmbeddingSpace:
         *,
         name: str | None = None,
         check: bool = True,
+        tokenizer: Any = None,
+        model_dir: str | os.PathLike | None = None,
+        lazy_index: bool = False,
     ) -> None:
         vectors = as_matrix(vectors, "vectors", allow_empty=True, check_finite=check)
         vocab = list(vocab)
@@ -65,6 +77,37 @@ class EmbeddingSpace:
                 f"vocab has {len(vocab)} entries but vectors has {vectors.shape[0]} rows; "
                 "they must match one to one"
             )
+        # Fast path (C-speed dict build, ~10x quicker on 400k words); the loop below only runs
+        # to name the offending entry.
+        if not lazy_index:
+            try:
+                index: dict[str, int] = dict(zip(vocab, range(len(vocab))))
+                fast_ok = len(index) == len(vocab) and all(type(w) is str for w in vocab)
+            except TypeError:
+                fast_ok = False
+            if not fast_ok:
+                index = self._checked_index(vocab)
+            self._index = index
+        view = vectors.view()
+        view.flags.writeable = False
+        self._vectors = view
+        self._vocab = vocab
+        self.name = name
+        self._unit: np.ndarray | None = None
+        self._norms: np.ndarray | None = None
+        self._faiss: dict[str, Any] = {}
+        self._databases: dict[str, _core.Database] = {}
+        # loaders: the tokenizer is opened lazily (importing `tokenizers` costs ~100 ms)
+        self._tokenizer: Any = None
+        self._tokenizer_path: str | None = None
+        if isinstance(tokenizer, (str, os.PathLike)):
+            self._tokenizer_path = os.fspath(tokenizer)
+        else:
+            self._tokenizer = tokenizer
+        self.model_dir = None if model_dir is None else os.fspath(model_dir)
+
+    @staticmethod
+    def _checked_index(vocab: list[Any]) -> dict[str, int]:
         index: dict[str, int] = {}
         for i, w in enumerate(vocab):
             if not isinstance(w, str):
@@ -75,16 +118,7 @@ class EmbeddingSpace:
                     f"vocab entry {w!r} appears twice (rows {j} and {i}); deduplicate the "
                     "vocabulary (the loaders keep the first occurrence)"
                 )
-        view = vectors.view()
-        view.flags.writeable = False
-        self._vectors = view
-        self._vocab = vocab
-        self._index = index
-        self.name = name
-        self._unit: np.ndarray | None = None
-        self._norms: np.ndarray | None = None
-        self._faiss: dict[str, Any] = {}
-        self._databases: dict[str, _core.Database] = {}
+        return index
 
     # -- container protocol -------------------------------------------------------------
     def __len__(self) -> int:
@@ -351,3 +385,75 @@ class EmbeddingSpace:
             I = np.take_along_axis(I, order, 1)
             D = np.take_along_axis(D, order, 1)
         return I[:, :k].astype(np.int64), D[:, :k].astype(np.float32)
+
+    # ---- loaders: save, tokenization, gensim (logic in io/native.py, tokenize.py, interop.py) ----
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Any:
+        """Write the space to a folder in the native format (reopen with ``ts.load(path)``).
+
+        A ``.npy`` matrix (memory-mapped on load), the vocabulary, and the tokenizer when the
+        space has one. See :func:`tokenspace.save_native`.
+        """
+        from .io.native import save_native
+
+        return save_native(self, path, overwrite=overwrite)
+
+    def tokenize(self, text: str, *, special_tokens: bool = False) -> Any:
+        """Tokens, ids and character offsets of ``text`` (:class:`tokenspace.Tokens`).
+
+        Uses the space's Hugging Face tokenizer; spaces without one split on whitespace (and
+        raise ``KeyError`` for unknown words). ``special_tokens=True`` adds [CLS]/[SEP] etc.
+        """
+        from .tokenize import tokenize
+
+        return tokenize(self, text, special_tokens=special_tokens)
+
+    def embed(
+        self, text: str | Sequence[str], *, pool: str | None = "mean", special_tokens: bool = False
+    ) -> np.ndarray:
+        """Vector of a word, emoji or text: its token vectors pooled (``"mean"`` by default).
+
+        Parameters
+        ----------
+        text : str or list of str
+            A list gives one row per text, shape (n, d).
+        pool : {"mean", "sum", "max", "first", "last", None}
+            ``None`` returns the (n_tokens, d) token vectors of a single text.
+        """
+        from .tokenize import embed
+
+        return embed(self, text, pool=pool, special_tokens=special_tokens)
+
+    def single_token_words(self, words: Iterable[str], *, leading_space: bool | None = None) -> Any:
+        """The words that are exactly one token (the "1 word = 1 token" filter).
+
+        Handles GPT-2's leading-space marker "Ġ" (by default a word is tested as " word", the way
+        it appears inside text) and BERT's "##" continuations. Returns
+        :class:`tokenspace.SingleTokenWords` (``words``, ``ids``, ``tokens``, ``rejected``).
+        """
+        from .tokenize import single_token_words
+
+        return single_token_words(self, list(words), leading_space=leading_space)
+
+    def display_token(self, token: int | str) -> str:
+        """Readable form of a token id or token: "Ġking" -> " king", "Ċ" -> "\\n", "▁a" -> " a"."""
+        from .tokenize import display_token
+
+        return display_token(self, token)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: builds the index of a lazy_index=True space.
+        if name == "_index" and "_vocab" in self.__dict__:
+            vocab = self.__dict__["_vocab"]
+            index = dict(zip(vocab, range(len(vocab))))
+            if len(index) != len(vocab):
+                self._checked_index(vocab)  # raises, naming the duplicate
+            self._index = index
+            return index
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def to_gensim(self) -> Any:
+        """A gensim ``KeyedVectors`` copy of this space (same keys, same order)."""
+        from .interop import to_gensim
+
+        return to_gensim(self)
+    # ---- end loaders ----

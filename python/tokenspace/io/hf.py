@@ -6,9 +6,11 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .. import _core
 from ..space import EmbeddingSpace
 from .safetensors import read_header, read_tensor
 
@@ -24,39 +26,150 @@ _EMBEDDING_SUFFIXES = (
 )
 
 
-def _safetensors_files(folder: Path) -> list[Path]:
+# model_type (config.json) -> the input-embedding tensor's name suffix.
+_BY_MODEL_TYPE = {
+    **dict.fromkeys(
+        ("bert", "roberta", "xlm-roberta", "distilbert", "electra", "albert", "mpnet", "camembert",
+         "deberta", "deberta-v2", "ernie", "bloom", "falcon", "megatron-bert", "nomic_bert"),
+        "word_embeddings.weight",
+    ),
+    **dict.fromkeys(("gpt2", "gptj", "gpt_bigcode", "codegen", "gpt_neo"), "wte.weight"),
+    **dict.fromkeys(
+        ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi", "phi3", "opt",
+         "bart", "mbart", "marian", "pegasus", "olmo", "stablelm", "starcoder2", "cohere"),
+        "embed_tokens.weight",
+    ),
+    **dict.fromkeys(("t5", "mt5", "umt5", "longt5"), "shared.weight"),
+    "gpt_neox": "embed_in.weight",
+}
+
+
+def read_config(folder: Path) -> dict:
+    """config.json as a dict ({} when absent)."""
+    path = folder / "config.json"
+    if not path.exists():
+        return {}
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: unreadable JSON ({e})") from None
+    return cfg if isinstance(cfg, dict) else {}
+
+
+def _tensor_table(folder: Path) -> dict[str, Path]:
+    """Every tensor name -> the safetensors file holding it (sharded folders via the index)."""
     single = folder / "model.safetensors"
     if single.exists():
-        return [single]
+        return {n: single for n in read_header(single)[0]}
     index = folder / "model.safetensors.index.json"
     if index.exists():
-        weight_map = json.loads(index.read_text())["weight_map"]
-        return sorted({folder / f for f in weight_map.values()})
-    return sorted(folder.glob("*.safetensors"))
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ValueError(f"{index}: not a safetensors index (needs 'weight_map'): {e}") from None
+        table = {n: folder / f for n, f in weight_map.items()}
+        missing = sorted({str(p.name) for p in table.values() if not p.exists()})
+        if missing:
+            raise FileNotFoundError(f"{index} names shard(s) that are missing: {', '.join(missing)}")
+        return table
+    table = {}
+    for f in sorted(folder.glob("*.safetensors")):
+        table.update({n: f for n in read_header(f)[0]})
+    return table
+
+
+def _hidden_size(cfg: dict) -> int | None:
+    for key in ("word_embed_proj_dim", "embedding_size", "hidden_size", "n_embd", "d_model", "dim"):
+        if isinstance(cfg.get(key), int):
+            return cfg[key]
+    return None
+
+
+def _pick_tensor(names: list[str], shapes: dict[str, tuple] | None, cfg: dict, where: Path) -> str:
+    def ending(suffix: str) -> list[str]:
+        return [n for n in names if n == suffix or n.endswith("." + suffix)]
+
+    model_type = cfg.get("model_type")
+    preferred = _BY_MODEL_TYPE.get(model_type)
+    for suffix in ((preferred,) if preferred else ()) + _EMBEDDING_SUFFIXES:
+        hits = ending(suffix)
+        if hits:
+            return min(hits, key=len)
+    vocab_size, hidden = cfg.get("vocab_size"), _hidden_size(cfg)
+    if shapes is not None and vocab_size and hidden:
+        same = [n for n in names if tuple(shapes.get(n, ())) == (vocab_size, hidden)
+                and "lm_head" not in n and "output" not in n]
+        if len(same) == 1:
+            return same[0]
+    candidates = [n for n in names if "emb" in n.lower()]
+    if shapes is not None and vocab_size:
+        candidates += [n for n in names if shapes.get(n, (0,))[0] == vocab_size and n not in candidates]
+    candidates = candidates or names[:20]
+    raise ValueError(
+        f"{where}: cannot tell which tensor is the input embedding"
+        + (f" (model_type {model_type!r} is not one tokenspace knows)" if model_type else "")
+        + f"; candidates: {', '.join(candidates) or '(none)'}. Load it yourself with "
+        "tokenspace.io.safetensors.read_tensor(file, name) and build ts.EmbeddingSpace"
+    )
 
 
 def find_embedding_tensor(folder: str | os.PathLike) -> tuple[Path, str]:
-    """Locate the input-embedding matrix: (file, tensor name)."""
+    """Locate the input-embedding matrix: (safetensors file, tensor name).
+
+    The name comes from config.json's ``model_type`` when known, else from the usual names
+    (``embeddings.word_embeddings.weight``, ``wte.weight``, ``embed_tokens.weight``, ...), else
+    from the one 2-D tensor of shape (vocab_size, hidden size); otherwise ``ValueError`` lists
+    the candidates.
+    """
     folder = Path(folder)
-    files = _safetensors_files(folder)
-    if not files:
+    table = _tensor_table(folder)
+    if not table:
         raise FileNotFoundError(
-            f"{folder}: no model.safetensors (or sharded *.safetensors) found; a "
-            "pytorch_model.bin folder needs transformers + torch"
+            f"{folder}: no model.safetensors (or sharded *.safetensors) found"
+            + ("; its pytorch_model.bin needs torch" if _bin_files(folder) else "")
         )
-    names: list[tuple[Path, str]] = []
-    for f in files:
+    cfg = read_config(folder)
+    shapes: dict[str, tuple] = {}
+    for f in set(table.values()):
         header, _ = read_header(f)
-        names += [(f, n) for n in header]
-    for suffix in _EMBEDDING_SUFFIXES:
-        hits = [(f, n) for f, n in names if n == suffix or n.endswith("." + suffix)]
-        if hits:
-            return min(hits, key=lambda fn: len(fn[1]))
-    candidates = [n for _, n in names if "emb" in n.lower()] or [n for _, n in names][:20]
-    raise ValueError(
-        f"{folder}: cannot tell which tensor is the input embedding; candidates: "
-        f"{', '.join(candidates)}"
-    )
+        shapes.update({n: tuple(v.get("shape", ())) for n, v in header.items()})
+    name = _pick_tensor(list(table), shapes, cfg, folder)
+    return table[name], name
+
+
+def _bin_files(folder: Path) -> list[Path]:
+    single = folder / "pytorch_model.bin"
+    if single.exists():
+        return [single]
+    index = folder / "pytorch_model.bin.index.json"
+    if index.exists():
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        return sorted({folder / f for f in weight_map.values()})
+    return []
+
+
+def _read_torch_bin(folder: Path, files: list[Path]) -> tuple[np.ndarray, str]:
+    """The embedding from pytorch_model.bin: needs torch, imported only here."""
+    try:
+        import torch
+    except ImportError:
+        raise ModuleNotFoundError(
+            f"{folder} holds only pytorch_model.bin (pickled torch tensors); reading it needs torch "
+            "and transformers: pip install 'tokenspace[context]', or convert the folder to "
+            "safetensors"
+        ) from None
+    cfg = read_config(folder)
+    for f in files:
+        state = torch.load(f, map_location="cpu", weights_only=True)
+        shapes = {n: tuple(t.shape) for n, t in state.items()}
+        try:
+            name = _pick_tensor(list(state), shapes, cfg, f)
+        except ValueError:
+            if f is files[-1]:
+                raise
+            continue
+        return state[name].to(torch.float32).numpy(), f"{f.name}:{name}"
+    raise ValueError(f"{folder}: no input embedding found")  # pragma: no cover
 
 
 def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
@@ -77,13 +190,24 @@ def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
             by_id = {i: entry[0] for i, entry in enumerate(vocab)}
         for added in spec.get("added_tokens", []):
             by_id[int(added["id"])] = added["content"]
+    elif (folder / "vocab.json").exists():  # GPT-2-style folders without tokenizer.json
+        try:
+            vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+            by_id = {int(i): t for t, i in vocab.items()}
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as e:
+            raise ValueError(f"{folder / 'vocab.json'}: expected a JSON object token -> id ({e})") from None
+        added = folder / "added_tokens.json"
+        if added.exists():
+            by_id.update({int(i): t for t, i in json.loads(added.read_text(encoding="utf-8")).items()})
     elif (folder / "vocab.txt").exists():
         lines = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         by_id = dict(enumerate(lines))
     else:
-        raise FileNotFoundError(f"{folder}: no tokenizer.json or vocab.txt to name the tokens")
+        raise FileNotFoundError(
+            f"{folder}: no tokenizer.json, vocab.json or vocab.txt to name the tokens"
+        )
     beyond = [i for i in by_id if i >= n_rows]
     if beyond:
         warnings.warn(
@@ -102,19 +226,83 @@ def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
     return out
 
 
+def legacy_tokenizer(folder: Path) -> Any:
+    """A `tokenizers.Tokenizer` for folders that predate tokenizer.json: byte-level BPE from
+    vocab.json + merges.txt (GPT-2, RoBERTa) or WordPiece from vocab.txt (BERT; lowercasing
+    from tokenizer_config.json). None when neither applies."""
+    cfg_path = folder / "tokenizer_config.json"
+    cfg = {}
+    if cfg_path.exists():
+        try:
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            cfg = {}
+    try:
+        from tokenizers import implementations
+    except ImportError:
+        return None
+    if (folder / "vocab.json").exists() and (folder / "merges.txt").exists():
+        impl = implementations.ByteLevelBPETokenizer(
+            str(folder / "vocab.json"), str(folder / "merges.txt"),
+            add_prefix_space=bool(cfg.get("add_prefix_space", False)),
+        )
+        return impl._tokenizer
+    if (folder / "vocab.txt").exists():
+        impl = implementations.BertWordPieceTokenizer(
+            str(folder / "vocab.txt"), lowercase=bool(cfg.get("do_lower_case", True)),
+            strip_accents=cfg.get("strip_accents"), unk_token=cfg.get("unk_token", "[UNK]"),
+        )
+        return impl._tokenizer
+    return None
+
+
 def load_hf(folder: str | os.PathLike, *, name: str | None = None) -> EmbeddingSpace:
     """The input-embedding matrix of a local Hugging Face model folder, with its vocabulary.
 
-    Reads the tensor straight from ``model.safetensors`` (F16/BF16 widened to float32);
-    torch is never imported. ``s.vocab[i]`` is token id ``i``.
+    Parameters
+    ----------
+    folder : path
+        A model folder (``config.json``, ``model.safetensors`` or sharded
+        ``model-0000x-of-0000n.safetensors`` + ``model.safetensors.index.json``,
+        ``tokenizer.json`` or ``vocab.txt``), e.g. one written by ``save_pretrained``.
+    name : str, optional
+        Label of the space (default: the folder name).
+
+    Returns
+    -------
+    EmbeddingSpace
+        ``s.vocab[i]`` is token id ``i``; F16/BF16 weights are widened to float32. torch is never
+        imported for safetensors folders; ``pytorch_model.bin`` folders need torch.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder (expected a Hugging Face model folder)")
-    path, tensor = find_embedding_tensor(folder)
-    matrix = read_tensor(path, tensor)
+    try:
+        path, tensor = find_embedding_tensor(folder)
+        # mapped, not copied: the file cache serves the pages (a 30522 x 384 read drops from
+        # ~50 ms to the cost of the NaN scan)
+        matrix = read_tensor(path, tensor, mmap=True)
+        where = f"{path}: tensor {tensor!r}"
+    except FileNotFoundError:
+        bins = _bin_files(folder)
+        if not bins:
+            raise
+        matrix, where = _read_torch_bin(folder, bins)
     if matrix.ndim != 2:
-        raise ValueError(f"{path}: tensor {tensor!r} has shape {matrix.shape}, expected 2-D")
+        raise ValueError(f"{where} has shape {matrix.shape}, expected 2-D")
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    bad = _core.first_nonfinite_row(matrix) if matrix.size else -1
+    if bad >= 0:
+        raise ValueError(f"{where}: row {bad} (token id {bad}) contains NaN or Inf")
     vocab = read_tokenizer_vocab(folder, matrix.shape[0])
-    return EmbeddingSpace(matrix, vocab, name=name or folder.name)
+    tok: Any = folder / "tokenizer.json"
+    if not tok.exists():
+        tok = legacy_tokenizer(folder)
+    return EmbeddingSpace(
+        matrix,
+        vocab,
+        name=name or folder.name,
+        check=False,
+        tokenizer=tok,
+        model_dir=folder,
+    )

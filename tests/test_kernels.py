@@ -51,6 +51,23 @@ def test_cosine_matrix_self_zero_rows_and_out(simd_level, rng):
     assert np.isnan(full[:3]).all() and np.isnan(full[36:]).all()  # untouched around the slice
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_cosine_matrix_low_precision_within_bound(dtype, rng):
+    from tokenspace.similarity import LOW_PRECISION_BOUND
+
+    if dtype == "bfloat16":
+        pytest.importorskip("ml_dtypes")
+    a = rng.standard_normal((70, 30)).astype(np.float32)
+    b = rng.standard_normal((45, 30)).astype(np.float32)
+    got = ts.cosine_matrix(a, b, dtype=dtype, chunk_rows=16)
+    assert got.dtype.name == dtype and got.shape == (70, 45)
+    err = np.abs(got.astype(np.float64) - ref_cosine(a, b)).max()
+    assert err <= LOW_PRECISION_BOUND[dtype]
+    assert err > 0  # it really is lower precision
+    with pytest.raises(ValueError, match="dtype"):
+        ts.cosine_matrix(a, b, dtype="int8")
+
+
 def test_cosine_matrix_chunks_cover_the_matrix(rng):
     a = rng.standard_normal((50, 9)).astype(np.float32)
     b = rng.standard_normal((21, 9)).astype(np.float32)

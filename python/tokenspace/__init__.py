@@ -14,6 +14,19 @@ from .neighbors import Neighbors, knn
 from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
 from .space import EmbeddingSpace
 
+# analogies, evaluations, semantic axes, spectra, null models
+from .analogies import AnalogyResult, solve_analogies
+from .axes import AxisExtremes, extremes, project, semantic_axis
+from .evaluate import (
+    AnalogyEvaluation,
+    AnalogySection,
+    WordPairEvaluation,
+    evaluate_analogies,
+    evaluate_word_pairs,
+)
+from .null import shuffle
+from .spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
+
 try:
     __version__ = version("tokenspace")
 except PackageNotFoundError:  # running from a source tree
@@ -61,4 +74,21 @@ __all__ = [
     "set_simd_level",
     "simd_level",
     "unit_rows",
+    # analogies, evaluations, semantic axes, spectra, null models
+    "AnalogyEvaluation",
+    "AnalogyResult",
+    "AnalogySection",
+    "AxisExtremes",
+    "WordPairEvaluation",
+    "evaluate_analogies",
+    "evaluate_word_pairs",
+    "extremes",
+    "group_mean_correlation",
+    "principal_axes",
+    "project",
+    "random_subset",
+    "semantic_axis",
+    "shuffle",
+    "solve_analogies",
+    "svd_spectrum",
 ]

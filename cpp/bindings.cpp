@@ -130,21 +130,32 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
 // ==== analogies ====
 namespace {
 
-py::tuple cosmul(FloatArray terms, std::size_t n_pos, std::size_t n_neg, FloatArray base,
-                 std::size_t k, float eps, py::object exclude) {
+py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t k,
+                  const std::string& method, py::object weights, std::size_t n_pos, float eps,
+                  py::object exclude) {
   require_matrix(terms, "terms");
   require_matrix(base, "base");
-  const std::size_t T = n_pos + n_neg, d = base.shape(1), n = base.shape(0);
-  if (n_pos == 0) throw std::invalid_argument("3CosMul needs at least one positive word");
+  if (qterms.ndim() != 2) throw std::invalid_argument("qterms must be a 2-D (n_queries, n_terms) array");
+  const std::size_t u = terms.shape(0), m = qterms.shape(0), T = qterms.shape(1);
+  const std::size_t d = base.shape(1), n = base.shape(0);
   if (static_cast<std::size_t>(terms.shape(1)) != d)
     throw std::invalid_argument("terms have dimension " + std::to_string(terms.shape(1)) +
                                 " but the database has " + std::to_string(d));
-  if (terms.shape(0) % T != 0)
-    throw std::invalid_argument("terms must hold n_pos + n_neg rows per query");
-  const std::size_t m = terms.shape(0) / T;
+  AnalogyMode mode;
+  if (method == "3cosadd") mode = AnalogyMode::Linear;
+  else if (method == "3cosmul") mode = AnalogyMode::CosMul;
+  else throw std::invalid_argument("method must be '3cosadd' or '3cosmul'");
   if (k == 0 || k > n)
     throw std::invalid_argument("k must be between 1 and the number of database rows (" +
                                 std::to_string(n) + ")");
+  FloatArray w;
+  if (!weights.is_none()) {
+    w = FloatArray::ensure(weights);
+    if (!w || w.ndim() != 1 || static_cast<std::size_t>(w.shape(0)) != T)
+      throw std::invalid_argument("weights must be a float array with one value per term");
+  } else if (mode == AnalogyMode::Linear) {
+    throw std::invalid_argument("3cosadd needs weights");
+  }
   IdArray ex;
   std::size_t n_ex = 0;
   if (!exclude.is_none()) {
@@ -157,8 +168,9 @@ py::tuple cosmul(FloatArray terms, std::size_t n_pos, std::size_t n_neg, FloatAr
   py::array_t<float> scores({m, k});
   {
     py::gil_scoped_release release;
-    cosmul_search(terms.data(), m, n_pos, n_neg, base.data(), n, d, d, k, eps,
-                  n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(), scores.mutable_data());
+    analogy_search(terms.data(), u, qterms.data(), m, T, mode,
+                   weights.is_none() ? nullptr : w.data(), n_pos, eps, base.data(), n, d, d, k,
+                   n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(), scores.mutable_data());
   }
   return py::make_tuple(idx, scores);
 }
@@ -202,9 +214,10 @@ PYBIND11_MODULE(_core, m) {
   m.def("num_threads", [] { return num_threads(); });
   m.def("set_num_threads", [](std::size_t n) { set_num_threads(n); }, py::arg("n"));
   // ==== analogies ====
-  m.def("cosmul", &cosmul, py::arg("terms"), py::arg("n_pos"), py::arg("n_neg"), py::arg("base"),
-        py::arg("k"), py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(),
-        "Fused exact top-k of the 3CosMul objective (unit terms and base rows): (ids, scores).");
+  m.def("analogy", &analogy, py::arg("terms"), py::arg("qterms"), py::arg("base"), py::arg("k"),
+        py::arg("method") = "3cosadd", py::arg("weights") = py::none(), py::arg("n_pos") = 1,
+        py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(),
+        "Fused exact top-k of batched analogy queries over shared terms: (ids, combined scores).");
   m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
         "x @ axis - offset in one multithreaded pass.");
   // ==== end analogies ====

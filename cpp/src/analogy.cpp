@@ -12,6 +12,16 @@
 #include "tokenspace/thread_pool.hpp"
 
 namespace tokenspace {
+#if TS_HAVE_X86
+namespace analogy_avx2 {
+void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
+void combine_cosmul(const float* const*, std::size_t, std::size_t, float, std::size_t, float*, float*);
+}  // namespace analogy_avx2
+namespace analogy_avx512 {
+void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
+void combine_cosmul(const float* const*, std::size_t, std::size_t, float, std::size_t, float*, float*);
+}  // namespace analogy_avx512
+#endif
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -79,38 +89,37 @@ class Heap {
   std::size_t size_ = 0;
 };
 
-struct Cosmul {
+namespace analogy_portable {
+#include "analogy_combine.inc"
+}  // namespace analogy_portable
+
+using CombineLinear = void (*)(const float* const*, const float*, std::size_t, std::size_t, float*);
+using CombineCosmul = void (*)(const float* const*, std::size_t, std::size_t, float, std::size_t,
+                               float*, float*);
+
+struct Problem {
   const float* terms;
-  std::size_t m, n_pos, n_neg;
+  std::size_t u;
+  const std::int64_t* qterms;
+  std::size_t m, T;
+  AnalogyMode mode;
+  const float* w;
+  std::size_t n_pos;
+  float eps;
   const float* x;
   std::size_t n, ldx, d, k;
-  float eps;
   const std::int64_t* exclude;
   std::size_t n_exclude;
-  std::size_t n_terms() const { return n_pos + n_neg; }
-};
+  CombineLinear linear;
+  CombineCosmul cosmul;
 
-// s[j] = prod_pos (1 + c)/2 / (prod_neg (1 + c)/2 + eps) for the cosine rows c of one query;
-// den is scratch of the same length. Separate passes per term keep the loops vectorisable.
-inline void combine(const float* const* rows, const Cosmul& P, std::size_t nj, float* s,
-                    float* den) {
-  for (std::size_t j = 0; j < nj; ++j) s[j] = (1.0f + rows[0][j]) / 2.0f;
-  for (std::size_t t = 1; t < P.n_pos; ++t) {
-    const float* r = rows[t];
-    for (std::size_t j = 0; j < nj; ++j) s[j] *= (1.0f + r[j]) / 2.0f;
+  void combine(const float* const* rows, std::size_t nj, float* s, float* scratch) const {
+    if (mode == AnalogyMode::Linear)
+      linear(rows, w, T, nj, s);
+    else
+      cosmul(rows, n_pos, T - n_pos, eps, nj, s, scratch);
   }
-  if (P.n_neg == 0) {
-    const float inv = 1.0f + P.eps;
-    for (std::size_t j = 0; j < nj; ++j) s[j] /= inv;
-    return;
-  }
-  for (std::size_t j = 0; j < nj; ++j) den[j] = (1.0f + rows[P.n_pos][j]) / 2.0f;
-  for (std::size_t t = P.n_pos + 1; t < P.n_terms(); ++t) {
-    const float* r = rows[t];
-    for (std::size_t j = 0; j < nj; ++j) den[j] *= (1.0f + r[j]) / 2.0f;
-  }
-  for (std::size_t j = 0; j < nj; ++j) s[j] /= den[j] + P.eps;
-}
+};
 
 inline void offer(const IsaKernels& K, Heap& heap, const float* s, std::size_t n,
                   std::int64_t id0, const std::int64_t* ex, std::size_t n_ex,
@@ -125,10 +134,10 @@ inline void offer(const IsaKernels& K, Heap& heap, const float* s, std::size_t n
 }
 
 // Few queries: stream the database as it is, one gemv per term over an L2-sized chunk.
-void cosmul_gemv(const Cosmul& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
+void search_gemv(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
                  std::size_t& n_parts) {
   const IsaKernels& K = kernels();
-  const std::size_t T = P.n_terms();
+  const std::size_t T = P.T;
   const std::size_t chunk = std::max<std::size_t>(64, (192 * 1024) / (P.d * sizeof(float) + 1));
   const std::size_t n_chunks = detail::ceil_div(P.n, chunk);
   n_parts = std::min(num_threads(), n_chunks);
@@ -146,32 +155,35 @@ void cosmul_gemv(const Cosmul& P, std::vector<float>& hs, std::vector<std::int64
     std::vector<const float*> rows(T);
     for (std::size_t i = 0; i < P.m; ++i) {
       for (std::size_t t = 0; t < T; ++t) {
-        K.gemv_rows(P.terms + (i * T + t) * P.d, P.x + j0 * P.ldx, nj, P.ldx, P.d, b + t * chunk);
+        const std::size_t tid = static_cast<std::size_t>(P.qterms[i * T + t]);
+        K.gemv_rows(P.terms + tid * P.d, P.x + j0 * P.ldx, nj, P.ldx, P.d, b + t * chunk);
         rows[t] = b + t * chunk;
       }
       float* s = b + T * chunk;
-      combine(rows.data(), P, nj, s, s + chunk);
+      P.combine(rows.data(), nj, s, s + chunk);
       offer(K, heaps[w][i], s, nj, static_cast<std::int64_t>(j0),
             P.exclude ? P.exclude + i * P.n_exclude : nullptr, P.n_exclude, cand[w].data());
     }
   });
 }
 
-// Many queries: the database is packed once into NR-wide panels; a task takes a block of
-// queries (all their term rows) against a range of database blocks; GEMM micro-tiles of the
-// term rows are combined per query and fed to the filtered top-k.
-void cosmul_gemm(const Cosmul& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
+// Many queries: the database is packed once into NR-wide panels and the distinct terms into
+// MR-wide panels. A task takes one database block: one GEMM tile of every term against it,
+// then every query combines its T rows of the tile and updates this worker's heaps.
+void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
                  std::size_t& n_parts) {
   const IsaKernels& K = kernels();
-  const std::size_t MR = K.mr, NR = K.nr, d = P.d, T = P.n_terms();
-  const std::size_t MQ = std::max<std::size_t>(1, 48 / T);  // queries per block
-  const std::size_t rows_pad = detail::round_up(MQ * T, MR);
+  const std::size_t MR = K.mr, NR = K.nr, d = P.d, T = P.T;
+  const std::size_t u_pad = detail::round_up(P.u, MR);
+  // The tile (u_pad x NB) should stay in L2 while all queries read it.
   const std::size_t NB = detail::round_up(
-      std::max<std::size_t>(NR, std::min<std::size_t>((384 * 1024) / (d * 4 + 1),
-                                                      (256 * 1024) / (rows_pad * 4))),
+      std::max<std::size_t>(NR, std::min<std::size_t>({(256 * 1024) / u_pad,
+                                                       (384 * 1024) / (d * 4 + 1),
+                                                       std::size_t{4096}})),
       NR);
   const std::size_t n_panels = detail::ceil_div(P.n, NR);
-  AlignedFloats packed(n_panels * NR * d);
+  AlignedFloats packed(n_panels * NR * d), tpack(u_pad * d);
+  detail::pack_panels(P.terms, P.u, d, d, MR, tpack.data());
   {
     const std::size_t per_task = 64;
     parallel_for(detail::ceil_div(n_panels, per_task), [&](std::size_t t, std::size_t) {
@@ -180,51 +192,44 @@ void cosmul_gemm(const Cosmul& P, std::vector<float>& hs, std::vector<std::int64
       detail::pack_panels(P.x + r0 * P.ldx, r1 - r0, P.ldx, d, NR, packed.data() + p0 * NR * d);
     });
   }
-  const std::size_t n_qblocks = detail::ceil_div(P.m, MQ);
   const std::size_t n_dblocks = detail::ceil_div(P.n, NB);
-  n_parts = std::min(n_dblocks,
-                     std::max<std::size_t>(1, detail::ceil_div(num_threads(), n_qblocks)));
+  n_parts = std::min(num_threads(), n_dblocks);
   hs.assign(n_parts * P.m * P.k, kNegInf);
   hid.assign(n_parts * P.m * P.k, -1);
-  const std::size_t dblocks_per_part = detail::ceil_div(n_dblocks, n_parts);
-  const std::size_t workers = std::min(num_threads(), n_qblocks * n_parts);
-  std::vector<AlignedFloats> apack(workers), ctile(workers), sbuf(workers);
-  std::vector<std::vector<std::uint32_t>> cand(workers, std::vector<std::uint32_t>(NB));
-  for (std::size_t w = 0; w < workers; ++w) {
-    apack[w].reset(rows_pad * d);
-    ctile[w].reset(rows_pad * NB);
+  std::vector<std::vector<Heap>> heaps(n_parts);
+  for (std::size_t w = 0; w < n_parts; ++w) {
+    heaps[w].reserve(P.m);
+    for (std::size_t i = 0; i < P.m; ++i)
+      heaps[w].emplace_back(&hs[(w * P.m + i) * P.k], &hid[(w * P.m + i) * P.k], P.k);
+  }
+  std::vector<AlignedFloats> ctile(n_parts), sbuf(n_parts);
+  std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(NB));
+  for (std::size_t w = 0; w < n_parts; ++w) {
+    ctile[w].reset(u_pad * NB);
     sbuf[w].reset(2 * NB);
   }
-  parallel_for(n_qblocks * n_parts, [&](std::size_t task, std::size_t w) {
-    const std::size_t qb = task / n_parts, part = task % n_parts;
-    const std::size_t q0 = qb * MQ, mq = std::min(MQ, P.m - q0);
-    const std::size_t rows = mq * T;
-    detail::pack_panels(P.terms + q0 * T * d, rows, d, d, MR, apack[w].data());
-    std::vector<Heap> heaps;
-    heaps.reserve(mq);
-    for (std::size_t i = 0; i < mq; ++i) {
-      const std::size_t off = (part * P.m + q0 + i) * P.k;
-      heaps.emplace_back(&hs[off], &hid[off], P.k);
-    }
+  // Blocks are handed out in n_parts contiguous ranges so each worker keeps its own heaps.
+  const std::size_t per_part = detail::ceil_div(n_dblocks, n_parts);
+  parallel_for(n_parts, [&](std::size_t part, std::size_t) {
+    const std::size_t w = part;
     std::vector<const float*> trow(T);
     float* C = ctile[w].data();
-    const std::size_t db0 = part * dblocks_per_part;
-    const std::size_t db1 = std::min(n_dblocks, db0 + dblocks_per_part);
-    for (std::size_t db = db0; db < db1; ++db) {
+    float* s = sbuf[w].data();
+    const std::size_t db1 = std::min(n_dblocks, (part + 1) * per_part);
+    for (std::size_t db = part * per_part; db < db1; ++db) {
       const std::size_t j0 = db * NB, nj = std::min(NB, P.n - j0);
       const std::size_t np = detail::ceil_div(nj, NR);
       const float* bblock = packed.data() + (j0 / NR) * NR * d;
-      for (std::size_t ip = 0; ip * MR < rows; ++ip)
+      for (std::size_t ip = 0; ip * MR < P.u; ++ip)
         for (std::size_t p = 0; p < np; ++p)
-          K.micro_kernel(apack[w].data() + ip * MR * d, bblock + p * NR * d, d,
+          K.micro_kernel(tpack.data() + ip * MR * d, bblock + p * NR * d, d,
                          C + ip * MR * NB + p * NR, NB);
-      for (std::size_t i = 0; i < mq; ++i) {
-        for (std::size_t t = 0; t < T; ++t) trow[t] = C + (i * T + t) * NB;
-        float* s = sbuf[w].data();
-        combine(trow.data(), P, nj, s, s + NB);
-        const std::size_t qi = q0 + i;
-        offer(K, heaps[i], s, nj, static_cast<std::int64_t>(j0),
-              P.exclude ? P.exclude + qi * P.n_exclude : nullptr, P.n_exclude, cand[w].data());
+      for (std::size_t i = 0; i < P.m; ++i) {
+        const std::int64_t* qt = P.qterms + i * T;
+        for (std::size_t t = 0; t < T; ++t) trow[t] = C + static_cast<std::size_t>(qt[t]) * NB;
+        P.combine(trow.data(), nj, s, s + NB);
+        offer(K, heaps[w][i], s, nj, static_cast<std::int64_t>(j0),
+              P.exclude ? P.exclude + i * P.n_exclude : nullptr, P.n_exclude, cand[w].data());
       }
     }
   });
@@ -232,25 +237,48 @@ void cosmul_gemm(const Cosmul& P, std::vector<float>& hs, std::vector<std::int64
 
 }  // namespace
 
-void cosmul_search(const float* terms, std::size_t m, std::size_t n_pos, std::size_t n_neg,
-                   const float* base, std::size_t n, std::size_t ldb, std::size_t d,
-                   std::size_t k, float eps, const std::int64_t* exclude, std::size_t n_exclude,
-                   std::int64_t* out_idx, float* out_score) {
-  if (n_pos == 0) throw std::invalid_argument("3CosMul needs at least one positive term");
+void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
+                    std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
+                    float eps, const float* base, std::size_t n, std::size_t ldb, std::size_t d,
+                    std::size_t k, const std::int64_t* exclude, std::size_t n_exclude,
+                    std::int64_t* out_idx, float* out_score) {
+  if (T == 0) throw std::invalid_argument("every analogy query needs at least one term");
+  if (mode == AnalogyMode::CosMul && (n_pos == 0 || n_pos > T))
+    throw std::invalid_argument("3CosMul needs at least one positive term");
+  if (mode == AnalogyMode::Linear && !weights)
+    throw std::invalid_argument("3CosAdd needs one weight per term");
   if (k == 0) throw std::invalid_argument("k must be >= 1");
   if (n == 0) throw std::invalid_argument("the database is empty");
   if (k > n) throw std::invalid_argument("k is larger than the number of database rows");
   if (d == 0) throw std::invalid_argument("vectors have dimension 0");
   if (!(eps >= 0.0f)) throw std::invalid_argument("eps must be >= 0");
   if (m == 0) return;
-  Cosmul P{terms, m, n_pos, n_neg, base, n, ldb, d, k, eps, exclude, n_exclude};
+  for (std::size_t i = 0; i < m * T; ++i)
+    if (qterms[i] < 0 || static_cast<std::size_t>(qterms[i]) >= u)
+      throw std::invalid_argument("a query term index is out of range of the terms matrix");
+  Problem P{terms, u, qterms, m, T, mode, weights, n_pos, eps, base, n, ldb, d, k, exclude,
+            n_exclude, analogy_portable::combine_linear, analogy_portable::combine_cosmul};
+#if TS_HAVE_X86
+  switch (active_simd_level()) {
+    case SimdLevel::AVX512:
+      P.linear = analogy_avx512::combine_linear;
+      P.cosmul = analogy_avx512::combine_cosmul;
+      break;
+    case SimdLevel::AVX2:
+      P.linear = analogy_avx2::combine_linear;
+      P.cosmul = analogy_avx2::combine_cosmul;
+      break;
+    default:
+      break;
+  }
+#endif
   std::vector<float> hs;
   std::vector<std::int64_t> hid;
   std::size_t n_parts = 1;
   if (m < 4)
-    cosmul_gemv(P, hs, hid, n_parts);
+    search_gemv(P, hs, hid, n_parts);
   else
-    cosmul_gemm(P, hs, hid, n_parts);
+    search_gemm(P, hs, hid, n_parts);
   parallel_for(detail::ceil_div(m, 256), [&](std::size_t t, std::size_t) {
     std::vector<float> ms(k);
     std::vector<std::int64_t> mid(k);

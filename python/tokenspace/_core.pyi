@@ -23,12 +23,14 @@ def available_simd_levels() -> list[str]: ...
 def num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 # ---- analogies ----
-def cosmul(
+def analogy(
     terms: ArrayLike,
-    n_pos: int,
-    n_neg: int,
+    qterms: ArrayLike,
     base: ArrayLike,
     k: int,
+    method: str = "3cosadd",
+    weights: ArrayLike | None = None,
+    n_pos: int = 1,
     eps: float = 1e-6,
     exclude: ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]: ...

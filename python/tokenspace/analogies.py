@@ -1,10 +1,13 @@
 """Word analogies (3CosAdd, 3CosMul) with gensim's semantics, answered in batches by C++ kernels.
 
-3CosAdd batches go through the fused exact top-k (``_core.knn``) with each query's input ids
-masked; 3CosMul has its own fused kernel (``_core.cosmul``: three cosines per candidate combined
-inside the GEMM tile loop). Neither ever builds the queries x vocabulary matrix. The few best
-candidates are then re-scored in float64 so that rankings and reported scores are the exact
-cosines of the stored float32 vectors (gensim computes the same quantities in float32).
+Both methods run in one fused kernel (``_core.analogy``): a GEMM tile of the batch's distinct
+words against a block of the vocabulary, each query's three rows of that tile combined (sum for
+3CosAdd, Levy & Goldberg's product for 3CosMul), then a SIMD-filtered top-k with the query's
+input ids masked. The queries x vocabulary matrix is never built, and the GEMM work is
+(distinct words) x V instead of (questions x 3) x V. The few best candidates are re-scored in
+float64, so rankings and reported scores are the exact cosines of the stored float32 vectors
+against gensim's query (gensim computes the same quantities in float32); 3CosAdd answers carry
+a certificate that the float32 candidate set contained the exact answer.
 """
 
 from __future__ import annotations
@@ -101,6 +104,12 @@ def cosadd_queries(terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (mean64 * (1.0 / safe)[:, None]).astype(np.float32)
 
 
+def unique_terms(s: EmbeddingSpace, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct words of a batch as gensim-unit rows, and each query's indices into them."""
+    uniq, inv = np.unique(ids, return_inverse=True)
+    return gensim_unit(s.vectors, uniq), inv.reshape(ids.shape).astype(np.int64)
+
+
 def _prefix(s: EmbeddingSpace, restrict_vocab: int | None) -> int:
     if restrict_vocab is None or restrict_vocab == 0:
         return len(s)
@@ -111,9 +120,55 @@ def _prefix(s: EmbeddingSpace, restrict_vocab: int | None) -> int:
     return min(int(restrict_vocab), len(s))
 
 
+def _rescore(s, cand, method, q, tq, n_pos):
+    """Exact float64 scores of candidate ids (-1 = none -> -inf), chunked to bound memory."""
+    vec = s.vectors
+    scores = np.full(cand.shape, -np.inf)
+    for q0 in range(0, cand.shape[0], 4096):
+        c = cand[q0 : q0 + 4096]
+        ok = c >= 0
+        rows = vec[np.where(ok, c, 0)].astype(np.float64)  # (mq, k, d)
+        rn = np.sqrt(np.einsum("qkd,qkd->qk", rows, rows))
+        rn[rn == 0] = np.inf  # zero rows have cosine 0 with everything
+        if method == "3cosadd":
+            sc = np.einsum("qkd,qd->qk", rows, q[q0 : q0 + 4096].astype(np.float64)) / rn
+        else:
+            t64 = tq[q0 : q0 + 4096].astype(np.float64)
+            cos = np.einsum("qkd,qtd->qkt", rows, t64) / rn[..., None]
+            sh = (1.0 + cos) / 2.0
+            num = np.prod(sh[..., :n_pos], axis=-1)
+            den = np.prod(sh[..., n_pos:], axis=-1)
+            sc = num / (den + COSMUL_EPS)
+        scores[q0 : q0 + 4096] = np.where(ok, sc, -np.inf)
+    return scores
+
+
+def _sort_candidates(cand, scores):
+    """Best first by exact score, ties by lower id, missing (-1) last."""
+    key_id = np.where(cand >= 0, cand, np.iinfo(np.int64).max)
+    order = np.lexsort((key_id, -scores), axis=-1)
+    return np.take_along_axis(cand, order, -1), np.take_along_axis(scores, order, -1)
+
+
+def _brute_force_cosadd(s, q, n, exclude):
+    """Exact float64 3CosAdd scores of one query against the first n rows (last resort)."""
+    sc = np.empty(n)
+    q64 = q.astype(np.float64)
+    for j in range(0, n, 65536):
+        X = s.vectors[j : min(n, j + 65536)].astype(np.float64)
+        nr = np.sqrt(np.einsum("ij,ij->i", X, X))
+        nr[nr == 0] = np.inf
+        sc[j : j + X.shape[0]] = (X @ q64) / nr
+    if exclude is not None:
+        ex = exclude[(exclude >= 0) & (exclude < n)]
+        sc[ex] = -np.inf
+    return sc
+
+
 def search(
     s: EmbeddingSpace,
     terms: np.ndarray,
+    qterms: np.ndarray,
     n_pos: int,
     *,
     weights: np.ndarray | None = None,
@@ -126,10 +181,10 @@ def search(
 
     Parameters
     ----------
-    terms : (m, T, d) float32
-        Per query, the positive terms then the negative ones (unit rows for words).
-    n_pos : int
-        How many of the T terms are positive.
+    terms : (u, d) float32
+        The distinct terms of all queries (gensim-unit rows for words, raw for vectors).
+    qterms : (m, T) int64
+        Per query, indices into ``terms``: the ``n_pos`` positive terms then the negative ones.
     weights : (T,) float64, optional
         3CosAdd weights (default +1 for positives, -1 for negatives).
     exclude : (m, e) int64, optional
@@ -138,47 +193,67 @@ def search(
     Returns
     -------
     (indices, scores) : int64 (m, topn), float64 (m, topn)
+        3CosAdd results are certified: the float32 kernel's candidate set provably contains
+        the exact top ``topn`` (float64 cosines of the stored vectors against gensim's query),
+        otherwise the query is searched again with more candidates, then by brute force.
     """
     method = canonical_method(method)
-    m, T, d = terms.shape
+    qterms = np.ascontiguousarray(qterms, dtype=np.int64)
+    m, T = qterms.shape
     n = len(s) if limit is None else limit
     unit = s.unit_vectors[:n]
-    k_fetch = min(n, topn + _MARGIN)
+    tq = terms[qterms]  # (m, T, d)
+    q = None
     if method == "3cosadd":
         if weights is None:
             weights = np.concatenate([np.ones(n_pos), -np.ones(T - n_pos)])
-        q = cosadd_queries(terms, weights)
-        cand, _ = _core.knn(q, unit, k_fetch, "ip", exclude)
+        weights = np.asarray(weights, dtype=np.float64)
+        q = cosadd_queries(tq, weights)
+        w32 = weights.astype(np.float32)
     else:
         if n_pos < 1:
             raise ValueError("3CosMul needs at least one positive word")
-        cand, _ = _core.cosmul(
-            np.ascontiguousarray(terms.reshape(m * T, d)), n_pos, T - n_pos, unit, k_fetch,
-            COSMUL_EPS, exclude,
-        )
-    # Exact re-scoring of the candidates in float64, chunked to bound memory.
-    vec = s.vectors
-    scores = np.full(cand.shape, -np.inf)
-    for q0 in range(0, m, 4096):
-        c = cand[q0 : q0 + 4096]
-        ok = c >= 0
-        rows = vec[np.where(ok, c, 0)].astype(np.float64)  # (mq, k, d)
-        rn = np.sqrt(np.einsum("qkd,qkd->qk", rows, rows))
-        rn[rn == 0] = np.inf  # zero rows have cosine 0 with everything
-        if method == "3cosadd":
-            sc = np.einsum("qkd,qd->qk", rows, q[q0 : q0 + 4096].astype(np.float64)) / rn
-        else:
-            t64 = terms[q0 : q0 + 4096].astype(np.float64)
-            cos = np.einsum("qkd,qtd->qkt", rows, t64) / rn[..., None]
-            sh = (1.0 + cos) / 2.0
-            num = np.prod(sh[..., :n_pos], axis=-1)
-            den = np.prod(sh[..., n_pos:], axis=-1)
-            sc = num / (den + COSMUL_EPS)
-        scores[q0 : q0 + 4096] = np.where(ok, sc, -np.inf)
-    order = np.lexsort((np.where(cand >= 0, cand, np.iinfo(np.int64).max), -scores), axis=-1)
-    cand = np.take_along_axis(cand, order, -1)[:, :topn]
-    scores = np.take_along_axis(scores, order, -1)[:, :topn]
-    return cand, scores
+        w32 = None
+
+    def run(rows: np.ndarray, k: int):
+        ex = None if exclude is None else np.ascontiguousarray(exclude[rows])
+        cand, approx = _core.analogy(terms, qterms[rows], unit, k, method, w32, n_pos,
+                                     COSMUL_EPS, ex)
+        sc = _rescore(s, cand, method, None if q is None else q[rows], tq[rows], n_pos)
+        cand, sc = _sort_candidates(cand, sc)
+        return cand, sc, approx
+
+    all_rows = np.arange(m)
+    cand, scores, approx = run(all_rows, min(n, topn + _MARGIN))
+    out_idx, out_sc = cand[:, :topn].copy(), scores[:, :topn].copy()
+    if method == "3cosadd":
+        # Certificate: every row the kernel left out has approximate (normalised) score <= tau,
+        # hence exact score <= tau + delta; the answer stands if the topn-th exact score beats it.
+        tn = np.einsum("mtd,t->md", tq.astype(np.float64), weights)
+        scale = np.sqrt(np.einsum("md,md->m", tn, tn))
+        delta_dot = (s.dim + 8) * 2.0**-23  # float32 dot of unit rows, plus normalisation
+        delta = (np.abs(weights).sum() * delta_dot) / np.where(scale > 0, scale, 1e-30) + 1e-6
+
+        def uncertified(rows, cand, scores, approx):
+            full = cand[:, -1] < 0  # fewer candidates than asked: nothing was left out
+            tau = approx[:, -1] / np.where(scale[rows] > 0, scale[rows], 1e-30)
+            kth = scores[:, topn - 1] if scores.shape[1] >= topn else np.full(len(rows), -np.inf)
+            return rows[~full & ~(kth > tau + delta[rows])]
+
+        todo = uncertified(all_rows, cand, scores, approx)
+        for k in (64, 512):
+            if todo.size == 0 or k <= topn + _MARGIN or k > n:
+                continue
+            c2, s2, a2 = run(todo, k)
+            out_idx[todo], out_sc[todo] = c2[:, :topn], s2[:, :topn]
+            todo = uncertified(todo, c2, s2, a2)
+        for i in todo.tolist():
+            sc = _brute_force_cosadd(s, q[i], n, None if exclude is None else exclude[i])
+            order = np.lexsort((np.arange(n), -sc))[:topn]
+            ok = np.isfinite(sc[order])
+            out_idx[i] = np.where(ok, order, -1)
+            out_sc[i] = np.where(ok, sc[order], -np.inf)
+    return out_idx, out_sc
 
 
 # -- single query with gensim's argument conventions --------------------------------------
@@ -235,18 +310,19 @@ def most_similar(
             i = s._resolve(item)
             input_ids.append(i)
             vecs.append(gensim_unit(s.vectors, np.array([i]))[0])
-    terms = np.stack(vecs)[None]
+    terms = np.ascontiguousarray(np.stack(vecs), dtype=np.float32)
+    qterms = np.arange(len(vecs), dtype=np.int64)[None]
     n = _prefix(s, restrict_vocab)
     ex_ids = sorted(set(input_ids)) if exclude_inputs else []
     if topn is None:
-        return _all_scores(s, terms, len(pos), weights, method, n)
+        return _all_scores(s, terms[None], len(pos), weights, method, n)
     available = n - sum(1 for i in ex_ids if i < n)
     k = min(int(topn), available)
     if k < 1:
         return []
     exclude = np.array([ex_ids], dtype=np.int64) if ex_ids else None
-    idx, sc = search(s, terms, len(pos), weights=weights, method=method, topn=k, limit=n,
-                     exclude=exclude)
+    idx, sc = search(s, terms, qterms, len(pos), weights=weights, method=method, topn=k,
+                     limit=n, exclude=exclude)
     vocab = s.vocab
     return [(vocab[j], float(v)) for j, v in zip(idx[0].tolist(), sc[0].tolist()) if j >= 0]
 
@@ -306,9 +382,9 @@ def solve_analogies(
         raise ValueError(f"topn must be between 1 and {n - (3 if exclude_inputs else 0)}")
     # term order as gensim's evaluation: positive=[b, c], negative=[a]
     order = ids[:, [1, 2, 0]]
-    terms = gensim_unit(s.vectors, order)
+    terms, qterms = unique_terms(s, order)
     exclude = order if exclude_inputs else None
-    idx, sc = search(s, terms, 2, method=method, topn=topn, limit=n, exclude=exclude)
+    idx, sc = search(s, terms, qterms, 2, method=method, topn=topn, limit=n, exclude=exclude)
     vocab = s.vocab
     words = [[vocab[j] if j >= 0 else "" for j in row] for row in idx.tolist()]
     return AnalogyResult(idx, sc, words, method)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .analogies import _prefix, canonical_method, gensim_unit, search
+from .analogies import _prefix, canonical_method, search, unique_terms
 
 if TYPE_CHECKING:  # pragma: no cover
     from .space import EmbeddingSpace
@@ -227,9 +227,9 @@ def evaluate_analogies(
         n = _prefix(s, restrict_vocab)
         # gensim: most_similar(positive=[b, c], negative=[a], topn=5, restrict_vocab=...)
         order = ids[:, [1, 2, 0]]
-        terms = gensim_unit(s.vectors, order)
+        terms, qterms = unique_terms(s, order)
         topn = min(5, n)
-        idx, _ = search(s, terms, 2, method=method, topn=topn, limit=n, exclude=order)
+        idx, _ = search(s, terms, qterms, 2, method=method, topn=topn, limit=n, exclude=order)
         vocab = s.vocab
         for r, qi in enumerate(eval_pos.tolist()):
             a, b, c, expected = questions[qi]

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -16,10 +17,14 @@ namespace tokenspace {
 namespace analogy_avx2 {
 void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
 void combine_cosmul(const float* const*, std::size_t, std::size_t, float, std::size_t, float*, float*);
+std::size_t combine3_filter(const float*, const float*, const float*, float, float, float, int,
+                            float, std::size_t, float, float*, std::uint32_t*);
 }  // namespace analogy_avx2
 namespace analogy_avx512 {
 void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
 void combine_cosmul(const float* const*, std::size_t, std::size_t, float, std::size_t, float*, float*);
+std::size_t combine3_filter(const float*, const float*, const float*, float, float, float, int,
+                            float, std::size_t, float, float*, std::uint32_t*);
 }  // namespace analogy_avx512
 #endif
 namespace {
@@ -91,11 +96,28 @@ class Heap {
 
 namespace analogy_portable {
 #include "analogy_combine.inc"
+
+std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
+                            float wc, int cosmul, float eps, std::size_t n, float thr, float* s,
+                            std::uint32_t* idx) {
+  std::size_t cnt = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const float v = cosmul ? ((1.0f + a[j]) * 0.5f) * ((1.0f + b[j]) * 0.5f) /
+                                 ((1.0f + c[j]) * 0.5f + eps)
+                           : wa * a[j] + wb * b[j] + wc * c[j];
+    s[j] = v;
+    if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
+  }
+  return cnt;
+}
 }  // namespace analogy_portable
 
 using CombineLinear = void (*)(const float* const*, const float*, std::size_t, std::size_t, float*);
 using CombineCosmul = void (*)(const float* const*, std::size_t, std::size_t, float, std::size_t,
                                float*, float*);
+using Combine3Filter = std::size_t (*)(const float*, const float*, const float*, float, float,
+                                       float, int, float, std::size_t, float, float*,
+                                       std::uint32_t*);
 
 struct Problem {
   const float* terms;
@@ -112,6 +134,7 @@ struct Problem {
   std::size_t n_exclude;
   CombineLinear linear;
   CombineCosmul cosmul;
+  Combine3Filter fused3;
 
   void combine(const float* const* rows, std::size_t nj, float* s, float* scratch) const {
     if (mode == AnalogyMode::Linear)
@@ -121,16 +144,32 @@ struct Problem {
   }
 };
 
-inline void offer(const IsaKernels& K, Heap& heap, const float* s, std::size_t n,
-                  std::int64_t id0, const std::int64_t* ex, std::size_t n_ex,
-                  std::uint32_t* cand) {
-  std::size_t c = K.filter_ge(s, nullptr, n, heap.threshold(), cand);
+inline void push_candidates(Heap& heap, const float* s, const std::uint32_t* cand,
+                            std::size_t c, std::int64_t id0, const std::int64_t* ex,
+                            std::size_t n_ex) {
   for (std::size_t t = 0; t < c; ++t) {
     const std::int64_t id = id0 + static_cast<std::int64_t>(cand[t]);
     bool skip = false;
     for (std::size_t e = 0; e < n_ex; ++e) skip |= ex[e] == id;
     if (!skip) heap.push(s[cand[t]], id);
   }
+}
+
+// Scores one query against nj rows (its term cosines in rows[0..T)) and updates its heap;
+// three-term queries (every analogy question) take the fused combine + filter pass.
+inline void score_block(const IsaKernels& K, const Problem& P, Heap& heap,
+                        const float* const* rows, std::size_t nj, std::int64_t id0,
+                        const std::int64_t* ex, float* s, std::uint32_t* cand) {
+  std::size_t c;
+  if (P.T == 3) {
+    const bool lin = P.mode == AnalogyMode::Linear;
+    c = P.fused3(rows[0], rows[1], rows[2], lin ? P.w[0] : 0.0f, lin ? P.w[1] : 0.0f,
+                 lin ? P.w[2] : 0.0f, lin ? 0 : 1, P.eps, nj, heap.threshold(), s, cand);
+  } else {
+    P.combine(rows, nj, s, s + nj);
+    c = K.filter_ge(s, nullptr, nj, heap.threshold(), cand);
+  }
+  push_candidates(heap, s, cand, c, id0, ex, P.n_exclude);
 }
 
 // Few queries: stream the database as it is, one gemv per term over an L2-sized chunk.
@@ -159,12 +198,21 @@ void search_gemv(const Problem& P, std::vector<float>& hs, std::vector<std::int6
         K.gemv_rows(P.terms + tid * P.d, P.x + j0 * P.ldx, nj, P.ldx, P.d, b + t * chunk);
         rows[t] = b + t * chunk;
       }
-      float* s = b + T * chunk;
-      P.combine(rows.data(), nj, s, s + chunk);
-      offer(K, heaps[w][i], s, nj, static_cast<std::int64_t>(j0),
-            P.exclude ? P.exclude + i * P.n_exclude : nullptr, P.n_exclude, cand[w].data());
+      score_block(K, P, heaps[w][i], rows.data(), nj, static_cast<std::int64_t>(j0),
+                  P.exclude ? P.exclude + i * P.n_exclude : nullptr, b + T * chunk,
+                  cand[w].data());
     }
   });
+}
+
+// Floats of one term x database tile (TOKENSPACE_ANALOGY_TILE_KB overrides, for tuning).
+std::size_t tile_budget() {
+  static const std::size_t kb = [] {
+    const char* e = std::getenv("TOKENSPACE_ANALOGY_TILE_KB");
+    long v = e ? std::atol(e) : 0;
+    return v > 0 ? static_cast<std::size_t>(v) : std::size_t{1024};
+  }();
+  return kb * 1024 / sizeof(float);
 }
 
 // Many queries: the database is packed once into NR-wide panels and the distinct terms into
@@ -177,7 +225,7 @@ void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int6
   const std::size_t u_pad = detail::round_up(P.u, MR);
   // The tile (u_pad x NB) should stay in L2 while all queries read it.
   const std::size_t NB = detail::round_up(
-      std::max<std::size_t>(NR, std::min<std::size_t>({(256 * 1024) / u_pad,
+      std::max<std::size_t>(NR, std::min<std::size_t>({tile_budget() / u_pad,
                                                        (384 * 1024) / (d * 4 + 1),
                                                        std::size_t{4096}})),
       NR);
@@ -227,9 +275,8 @@ void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int6
       for (std::size_t i = 0; i < P.m; ++i) {
         const std::int64_t* qt = P.qterms + i * T;
         for (std::size_t t = 0; t < T; ++t) trow[t] = C + static_cast<std::size_t>(qt[t]) * NB;
-        P.combine(trow.data(), nj, s, s + NB);
-        offer(K, heaps[w][i], s, nj, static_cast<std::int64_t>(j0),
-              P.exclude ? P.exclude + i * P.n_exclude : nullptr, P.n_exclude, cand[w].data());
+        score_block(K, P, heaps[w][i], trow.data(), nj, static_cast<std::int64_t>(j0),
+                    P.exclude ? P.exclude + i * P.n_exclude : nullptr, s, cand[w].data());
       }
     }
   });
@@ -257,16 +304,19 @@ void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterm
     if (qterms[i] < 0 || static_cast<std::size_t>(qterms[i]) >= u)
       throw std::invalid_argument("a query term index is out of range of the terms matrix");
   Problem P{terms, u, qterms, m, T, mode, weights, n_pos, eps, base, n, ldb, d, k, exclude,
-            n_exclude, analogy_portable::combine_linear, analogy_portable::combine_cosmul};
+            n_exclude, analogy_portable::combine_linear, analogy_portable::combine_cosmul,
+            analogy_portable::combine3_filter};
 #if TS_HAVE_X86
   switch (active_simd_level()) {
     case SimdLevel::AVX512:
       P.linear = analogy_avx512::combine_linear;
       P.cosmul = analogy_avx512::combine_cosmul;
+      P.fused3 = analogy_avx512::combine3_filter;
       break;
     case SimdLevel::AVX2:
       P.linear = analogy_avx2::combine_linear;
       P.cosmul = analogy_avx2::combine_cosmul;
+      P.fused3 = analogy_avx2::combine3_filter;
       break;
     default:
       break;

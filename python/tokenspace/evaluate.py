@@ -26,11 +26,9 @@ def _ok_vocab(s: EmbeddingSpace, restrict_vocab: int | None, case_insensitive: b
     (most frequent) entry wins; a dict built from the reversed list does the same.
     """
     keys = s.vocab[:restrict_vocab]
-    n = len(keys)
-    ids = range(n - 1, -1, -1)
-    if case_insensitive:
-        return {k.upper(): i for i, k in zip(ids, reversed(keys))}
-    return {k: i for i, k in zip(ids, reversed(keys))}
+    ids = range(len(keys) - 1, -1, -1)
+    rev = reversed(keys)
+    return dict(zip(map(str.upper, rev) if case_insensitive else rev, ids))
 
 
 def _check_path(path: str | os.PathLike) -> str:

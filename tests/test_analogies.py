@@ -348,6 +348,8 @@ def test_semantic_axis_project_and_extremes(small):
     assert e.top_ids.tolist() == order[:5]
     assert e.bottom_ids.tolist() == sorted(kept, key=lambda i: (sc[i], i))[:5]
     assert "top" in e.table()
+    e = ts.extremes(s, sc, 3, restrict_vocab=50)
+    assert e.top_ids.tolist() == sorted(range(50), key=lambda i: (-sc[i], i))[:3]
     with pytest.raises(ValueError, match="zero vector"):
         ts.semantic_axis(s, ["w1"], ["w1"])
     with pytest.raises(ValueError, match="length"):

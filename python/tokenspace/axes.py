@@ -150,6 +150,7 @@ def extremes(
     min_length: int = 0,
     exclude: Iterable[str] = (),
     predicate: Any = None,
+    restrict_vocab: int | None = None,
 ) -> AxisExtremes:
     """Top and bottom ``n`` vocabulary entries by ``scores`` (e.g. the output of ``project``).
 
@@ -165,6 +166,9 @@ def extremes(
         Tokens to leave out (e.g. the words that defined the axis).
     predicate : callable, optional
         Any further filter ``f(token) -> bool``.
+    restrict_vocab : int, optional
+        Consider only the first ``restrict_vocab`` entries (the most frequent ones in
+        frequency-sorted vocabularies such as GloVe's); rare tokens otherwise dominate the ends.
 
     Ties are broken by the lower id.
     """
@@ -174,7 +178,8 @@ def extremes(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     ex = set(_words(exclude) if isinstance(exclude, str) else exclude)
-    vocab = s.vocab
+    limit = len(s) if restrict_vocab is None else max(0, min(int(restrict_vocab), len(s)))
+    vocab = s.vocab[:limit]
     if alphabetic or min_length or ex or predicate is not None:
         keep = np.fromiter(
             ((not alphabetic or w.isalpha()) and len(w) >= min_length and w not in ex
@@ -183,12 +188,12 @@ def extremes(
         )
         ids = np.flatnonzero(keep)
     else:
-        ids = np.arange(len(vocab))
+        ids = np.arange(limit)
     if ids.size == 0:
         raise ValueError("no vocabulary entry passes the filters")
     sc = scores[ids].astype(np.float64)
     k = min(int(n), ids.size)
     top = ids[np.lexsort((ids, -sc))[:k]]
     bot = ids[np.lexsort((ids, sc))[:k]]
-    return AxisExtremes(top, scores[top].astype(np.float32), [vocab[i] for i in top],
-                        bot, scores[bot].astype(np.float32), [vocab[i] for i in bot])
+    return AxisExtremes(top, scores[top].astype(np.float32), [s.vocab[i] for i in top],
+                        bot, scores[bot].astype(np.float32), [s.vocab[i] for i in bot])

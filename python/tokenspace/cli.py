@@ -139,6 +139,8 @@ def add_axis(sub) -> None:
     p.add_argument("--raw", action="store_true", help="average raw vectors, not unit ones")
     p.add_argument("--alphabetic", action="store_true", help="only alphabetic tokens")
     p.add_argument("--min-length", type=int, default=0)
+    p.add_argument("--restrict-vocab", type=int, default=None,
+                   help="list only words among the first N entries (the most frequent)")
 
 
 def run_axis(args) -> int:
@@ -149,7 +151,8 @@ def run_axis(args) -> int:
     src = s.vectors if args.raw else s.unit_vectors
     sc = project(src, ax)
     ext = extremes(s, sc, args.n, alphabetic=args.alphabetic, min_length=args.min_length,
-                   exclude=list(args.positive) + list(args.negative))
+                   exclude=list(args.positive) + list(args.negative),
+                   restrict_vocab=args.restrict_vocab)
     print(f"# axis {' + '.join(args.positive)} - ({' + '.join(args.negative) or '0'})  ({s.name})")
     print(ext.table())
     return 0

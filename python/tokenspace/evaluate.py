@@ -143,8 +143,8 @@ class AnalogyEvaluation:
 def evaluate_analogies(
     s: EmbeddingSpace,
     path: str | os.PathLike,
-    restrict_vocab: int | None = 300000,
     *,
+    restrict_vocab: int | None = 300000,
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
     method: str = "3cosadd",

@@ -445,3 +445,27 @@ def test_cli_subcommands(capsys, tmp_path):
     assert "bottom" in capsys.readouterr().out
     assert cli_main(["svd", "minilm-l6", *[str(i) for i in range(10)], "--n", "3"]) == 0
     assert "group spectrum" in capsys.readouterr().out
+
+
+def test_certificate_fallback_on_exact_ties(monkeypatch):
+    """600 identical rows tie exactly: the float32 candidate set cannot be certified, so the
+    search widens, then falls back to brute force, and returns the lowest ids (as faiss would)."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((1000, 16)).astype(np.float32)
+    X[300:900] = X[299]
+    words = [f"t{i}" for i in range(1000)]
+    s = ts.EmbeddingSpace(X, words)
+    from tokenspace import analogies
+
+    calls = []
+    real = analogies._brute_force_cosadd
+    monkeypatch.setattr(analogies, "_brute_force_cosadd",
+                        lambda *a: calls.append(1) or real(*a))
+    res = s.most_similar(positive=["t299"], topn=5)
+    assert calls == [1]
+    assert [w for w, _ in res] == ["t300", "t301", "t302", "t303", "t304"]
+    assert all(abs(sc - 1.0) < 1e-6 for _, sc in res)
+    assert len(s.most_similar(positive=["t1"], topn=5)) == 5 and calls == [1]  # certified
+    kv = _kv(s)
+    g = kv.most_similar(positive=["t299"], topn=5)
+    assert all(abs(sc - 1.0) < 1e-6 for _, sc in g)  # gensim: same scores, arbitrary tie order

@@ -114,9 +114,13 @@ def _prefix(s: EmbeddingSpace, restrict_vocab: int | None) -> int:
     if restrict_vocab is None or restrict_vocab == 0:
         return len(s)
     if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, Integral):
-        raise TypeError(f"restrict_vocab must be an int or None, got {type(restrict_vocab).__name__}")
+        raise TypeError(
+            f"restrict_vocab must be an int or None, got {type(restrict_vocab).__name__}"
+        )
     if restrict_vocab < 0:
-        raise ValueError(f"restrict_vocab must be >= 1 (or None for the whole vocabulary), got {restrict_vocab}")
+        raise ValueError(
+            f"restrict_vocab must be >= 1 (or None for the whole vocabulary), got {restrict_vocab}"
+        )
     return min(int(restrict_vocab), len(s))
 
 
@@ -299,7 +303,8 @@ def most_similar(
             if method == "3cosmul":
                 raise ValueError("3CosMul takes no weights; pass plain words")
             item, weights[t] = item[0], float(item[1])
-        if isinstance(item, np.ndarray) or (isinstance(item, Sequence) and not isinstance(item, str)):
+        is_vector = isinstance(item, Sequence) and not isinstance(item, str)
+        if isinstance(item, np.ndarray) or is_vector:
             v = np.asarray(item, dtype=np.float32)
             if v.shape != (s.dim,):
                 raise ValueError(f"vector inputs must have shape ({s.dim},), got {v.shape}")

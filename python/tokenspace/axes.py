@@ -105,7 +105,9 @@ def project(
         else:
             c = np.asarray(center, dtype=np.float64).reshape(-1)
             if c.shape[0] != d:
-                raise ValueError(f"center has length {c.shape[0]} but the vectors have dimension {d}")
+                raise ValueError(
+                    f"center has length {c.shape[0]} but the vectors have dimension {d}"
+                )
         offset = float(c @ a)
     return _core.project(X, a.astype(np.float32), offset)
 
@@ -174,7 +176,8 @@ def extremes(
     """
     scores = np.asarray(scores)
     if scores.shape != (len(s),):
-        raise ValueError(f"scores must have one value per vocabulary entry ({len(s)}), got shape {scores.shape}")
+        raise ValueError(f"scores must have one value per vocabulary entry ({len(s)}), "
+                         f"got shape {scores.shape}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     ex = set(_words(exclude) if isinstance(exclude, str) else exclude)

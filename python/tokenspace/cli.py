@@ -160,7 +160,8 @@ def run_axis(args) -> int:
 
 # -- svd -------------------------------------------------------------------------------
 def add_svd(sub) -> None:
-    p = sub.add_parser("svd", help="spectrum of a word group vs a random group; project on its top axis")
+    p = sub.add_parser(
+        "svd", help="spectrum of a word group vs a random group; project on its top axis")
     p.add_argument("model", help="embedded model name or a path")
     p.add_argument("words", nargs="+", help="the group (each a vocabulary entry)")
     p.add_argument("--n", type=int, default=30, help="tokens listed at each end")
@@ -182,7 +183,8 @@ def run_svd(args) -> int:
     print(f"# {len(args.words)} words of {s.name}, {'mean-centred' if center else 'raw'}")
     print("group spectrum  ", svd_spectrum(G, center=center))
     print("random spectrum ", svd_spectrum(R.vectors, center=center))
-    print(f"group-mean correlation with the random group: {group_mean_correlation(G, R.vectors):+.4f}")
+    corr = group_mean_correlation(G, R.vectors)
+    print(f"group-mean correlation with the random group: {corr:+.4f}")
     ax = principal_axes(G, 1, center=center)[0]
     sc = project(s, ax, center=G.mean(axis=0) if center else None)
     print(extremes(s, sc, args.n, exclude=args.words).table())

@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .space import EmbeddingSpace
 
 
-def _ok_vocab(s: EmbeddingSpace, restrict_vocab: int | None, case_insensitive: bool) -> dict[str, int]:
+def _ok_vocab(
+    s: EmbeddingSpace, restrict_vocab: int | None, case_insensitive: bool
+) -> dict[str, int]:
     """Lookup table of the first ``restrict_vocab`` words; upper-cased keys map to the lowest id.
 
     gensim builds it from ``reversed(ok_keys)`` so that, among case variants, the first
@@ -133,10 +135,13 @@ class AnalogyEvaluation:
         """Plain-text per-section report (used by the CLI)."""
         rows = [f"{'section':<32} {'correct':>8} {'total':>7} {'accuracy':>9}"]
         for sec in self.sections:
-            rows.append(f"{sec.name:<32} {sec.correct:>8} {sec.total:>7} {100 * sec.accuracy:>8.1f}%")
+            acc = 100 * sec.accuracy
+            rows.append(f"{sec.name:<32} {sec.correct:>8} {sec.total:>7} {acc:>8.1f}%")
         total = self.n_correct + self.n_incorrect
-        rows.append(f"{'Total accuracy':<32} {self.n_correct:>8} {total:>7} {100 * self.accuracy:>8.1f}%")
-        rows.append(f"questions with OOV words: {self.n_oov} / {self.n_questions} ({self.oov_ratio:.1f}%)")
+        acc = 100 * self.accuracy
+        rows.append(f"{'Total accuracy':<32} {self.n_correct:>8} {total:>7} {acc:>8.1f}%")
+        rows.append(f"questions with OOV words: {self.n_oov} / {self.n_questions} "
+                    f"({self.oov_ratio:.1f}%)")
         return "\n".join(rows)
 
 

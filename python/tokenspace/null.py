@@ -38,4 +38,5 @@ def shuffle(s: EmbeddingSpace, how: str = "rows", *, seed: int | None = None) ->
     else:
         raise ValueError(f"unknown shuffle {how!r}; expected one of {', '.join(HOWS)}")
     name = f"{s.name}[shuffled {how}]" if s.name else f"shuffled {how}"
-    return EmbeddingSpace(np.ascontiguousarray(Y, dtype=np.float32), s.vocab, name=name, check=False)
+    Y = np.ascontiguousarray(Y, dtype=np.float32)
+    return EmbeddingSpace(Y, s.vocab, name=name, check=False)

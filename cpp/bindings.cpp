@@ -10,6 +10,7 @@
 #include <shared_mutex>
 #include <string>
 
+#include "tokenspace/analogy.hpp"
 #include "tokenspace/cosine.hpp"
 #include "tokenspace/dispatch.hpp"
 #include "tokenspace/knn.hpp"
@@ -367,6 +368,70 @@ py::dict word_index(const py::list& words) {
 }  // namespace
 // ==== end loaders ====
 
+// ==== analogies ====
+namespace {
+
+py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t k,
+                  const std::string& method, py::object weights, std::size_t n_pos, float eps,
+                  py::object exclude) {
+  require_matrix(terms, "terms");
+  require_matrix(base, "base");
+  if (qterms.ndim() != 2) throw std::invalid_argument("qterms must be a 2-D (n_queries, n_terms) array");
+  const std::size_t u = terms.shape(0), m = qterms.shape(0), T = qterms.shape(1);
+  const std::size_t d = base.shape(1), n = base.shape(0);
+  if (static_cast<std::size_t>(terms.shape(1)) != d)
+    throw std::invalid_argument("terms have dimension " + std::to_string(terms.shape(1)) +
+                                " but the database has " + std::to_string(d));
+  AnalogyMode mode;
+  if (method == "3cosadd") mode = AnalogyMode::Linear;
+  else if (method == "3cosmul") mode = AnalogyMode::CosMul;
+  else throw std::invalid_argument("method must be '3cosadd' or '3cosmul'");
+  if (k == 0 || k > n)
+    throw std::invalid_argument("k must be between 1 and the number of database rows (" +
+                                std::to_string(n) + ")");
+  FloatArray w;
+  if (!weights.is_none()) {
+    w = FloatArray::ensure(weights);
+    if (!w || w.ndim() != 1 || static_cast<std::size_t>(w.shape(0)) != T)
+      throw std::invalid_argument("weights must be a float array with one value per term");
+  } else if (mode == AnalogyMode::Linear) {
+    throw std::invalid_argument("3cosadd needs weights");
+  }
+  IdArray ex;
+  std::size_t n_ex = 0;
+  if (!exclude.is_none()) {
+    ex = IdArray::ensure(exclude);
+    if (!ex || ex.ndim() != 2 || static_cast<std::size_t>(ex.shape(0)) != m)
+      throw std::invalid_argument("exclude must be an integer array of shape (n_queries, n_excluded)");
+    n_ex = ex.shape(1);
+  }
+  py::array_t<std::int64_t> idx({m, k});
+  py::array_t<float> scores({m, k});
+  {
+    py::gil_scoped_release release;
+    analogy_search(terms.data(), u, qterms.data(), m, T, mode,
+                   weights.is_none() ? nullptr : w.data(), n_pos, eps, base.data(), n, d, d, k,
+                   n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(), scores.mutable_data());
+  }
+  return py::make_tuple(idx, scores);
+}
+
+py::array_t<float> project(FloatArray x, FloatArray axis, float offset) {
+  require_matrix(x, "x");
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  if (axis.ndim() != 1 || static_cast<std::size_t>(axis.shape(0)) != d)
+    throw std::invalid_argument("axis must be a 1-D array of length " + std::to_string(d));
+  py::array_t<float> out(n);
+  {
+    py::gil_scoped_release release;
+    project_rows(x.data(), n, d, d, axis.data(), offset, out.mutable_data());
+  }
+  return out;
+}
+
+}  // namespace
+// ==== end analogies ====
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "tokenspace compiled kernels (private: use the tokenspace package)";
   py::class_<PyDatabase>(m, "Database", "Rows prepared for repeated exact k-NN searches.")
@@ -430,6 +495,14 @@ PYBIND11_MODULE(_core, m) {
   m.def("word_index", &word_index, py::arg("words"),
         "{word: first row} (duplicates keep their first row).");
   // ==== end loaders ====
+  // ==== analogies ====
+  m.def("analogy", &analogy, py::arg("terms"), py::arg("qterms"), py::arg("base"), py::arg("k"),
+        py::arg("method") = "3cosadd", py::arg("weights") = py::none(), py::arg("n_pos") = 1,
+        py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(),
+        "Fused exact top-k of batched analogy queries over shared terms: (ids, combined scores).");
+  m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
+        "x @ axis - offset in one multithreaded pass.");
+  // ==== end analogies ====
 #define TS_STR2(x) #x
 #define TS_STR(x) TS_STR2(x)
 #ifdef TS_VERSION_INFO

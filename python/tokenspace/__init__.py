@@ -33,6 +33,19 @@ from .tokenize import SingleTokenWords, Tokens
 # ---- end loaders ----
 
 
+# analogies, evaluations, semantic axes, spectra, null models
+from .analogies import AnalogyResult, solve_analogies
+from .axes import AxisExtremes, extremes, project, semantic_axis
+from .evaluate import (
+    AnalogyEvaluation,
+    AnalogySection,
+    WordPairEvaluation,
+    evaluate_analogies,
+    evaluate_word_pairs,
+)
+from .null import shuffle
+from .spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
+
 
 def __getattr__(name: str):
     # __version__ is looked up lazily: importlib.metadata costs ~40 ms of import time, a good
@@ -118,4 +131,21 @@ __all__ = [
     "save_native",
     "save_word2vec",
     "to_gensim",
+    # analogies, evaluations, semantic axes, spectra, null models
+    "AnalogyEvaluation",
+    "AnalogyResult",
+    "AnalogySection",
+    "AxisExtremes",
+    "WordPairEvaluation",
+    "evaluate_analogies",
+    "evaluate_word_pairs",
+    "extremes",
+    "group_mean_correlation",
+    "principal_axes",
+    "project",
+    "random_subset",
+    "semantic_axis",
+    "shuffle",
+    "solve_analogies",
+    "svd_spectrum",
 ]

@@ -71,3 +71,16 @@ def parse_binary(
 ) -> tuple[np.ndarray, list[str]]: ...
 def format_word_vectors(words: list[str], vectors: ArrayLike, binary: bool = False) -> list[bytes]: ...
 def word_index(words: list[str]) -> dict[str, int]: ...
+# ---- analogies ----
+def analogy(
+    terms: ArrayLike,
+    qterms: ArrayLike,
+    base: ArrayLike,
+    k: int,
+    method: str = "3cosadd",
+    weights: ArrayLike | None = None,
+    n_pos: int = 1,
+    eps: float = 1e-6,
+    exclude: ArrayLike | None = None,
+) -> tuple[np.ndarray, np.ndarray]: ...
+def project(x: ArrayLike, axis: ArrayLike, offset: float = 0.0) -> np.ndarray: ...

@@ -125,12 +125,148 @@ def run_tokenize(args) -> int:
     return 0
 
 
+# -- analogy ---------------------------------------------------------------------------
+def add_analogy(sub) -> None:
+    p = sub.add_parser("analogy", help="a is to b as c is to ? (b - a + c)",
+                       description="Solve 'a : b :: c : ?', e.g. 'man king woman' -> queen.")
+    p.add_argument("model", help="embedded model name or a path")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("c")
+    p.add_argument("--topn", type=int, default=10)
+    p.add_argument("--method", default="3cosadd", choices=["3cosadd", "3cosmul"])
+    p.add_argument("--restrict-vocab", type=int, default=None)
+    p.add_argument("--keep-inputs", action="store_true", help="allow the input words as answers")
+
+
+def run_analogy(args) -> int:
+    s = _load(args.model)
+    res = s.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.topn,
+                         method=args.method, restrict_vocab=args.restrict_vocab,
+                         exclude_inputs=not args.keep_inputs)
+    print(f"# {args.a} : {args.b} :: {args.c} : ?   ({s.name}, {args.method})")
+    for r, (w, sc) in enumerate(res, 1):
+        print(f"{r:>4}  {sc:>8.4f}  {w}")
+    return 0
+
+
+# -- eval ------------------------------------------------------------------------------
+def add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="Google analogies + WordSim353 + SimLex-999 (gensim's data)")
+    p.add_argument("model", help="embedded model name or a path")
+    p.add_argument("--analogies", default=None, help="questions-words.txt path (default: gensim's)")
+    p.add_argument("--pairs", nargs="*", default=None,
+                   help="word-pair files (default: gensim's wordsim353.tsv and simlex999.txt)")
+    p.add_argument("--restrict-vocab", type=int, default=300000)
+    p.add_argument("--method", default="3cosadd", choices=["3cosadd", "3cosmul"])
+    p.add_argument("--case-sensitive", action="store_true")
+
+
+def _gensim_data(name: str) -> str:
+    try:
+        from gensim.test.utils import datapath
+    except ImportError:
+        raise ModuleNotFoundError(
+            f"the default evaluation files come with gensim (pip install gensim); "
+            f"or pass the path of {name} explicitly"
+        ) from None
+    return datapath(name)
+
+
+def run_eval(args) -> int:
+    from .evaluate import evaluate_analogies, evaluate_word_pairs
+
+    s = _load(args.model)
+    ci = not args.case_sensitive
+    path = args.analogies or _gensim_data("questions-words.txt")
+    r = evaluate_analogies(s, path, restrict_vocab=args.restrict_vocab, case_insensitive=ci,
+                           method=args.method)
+    print(f"# analogies: {path}  ({s.name}, {args.method}, restrict_vocab={args.restrict_vocab})")
+    print(r.table())
+    pairs = args.pairs if args.pairs is not None else [
+        _gensim_data("wordsim353.tsv"), _gensim_data("simlex999.txt")]
+    for pp in pairs:
+        w = evaluate_word_pairs(s, pp, restrict_vocab=args.restrict_vocab, case_insensitive=ci)
+        print(f"\n# word pairs: {pp}")
+        print(f"pearson   {w.pearson:.4f}  (p={w.pearson_pvalue:.3g})")
+        print(f"spearman  {w.spearman:.4f}  (p={w.spearman_pvalue:.3g})")
+        print(f"oov       {w.oov_ratio:.1f}%  ({w.n_oov} pairs)")
+    return 0
+
+
+# -- axis ------------------------------------------------------------------------------
+def add_axis(sub) -> None:
+    p = sub.add_parser("axis", help="project the vocabulary onto positive - negative words")
+    p.add_argument("model", help="embedded model name or a path")
+    p.add_argument("--positive", nargs="+", required=True)
+    p.add_argument("--negative", nargs="*", default=[])
+    p.add_argument("--n", type=int, default=20, help="words listed at each end")
+    p.add_argument("--raw", action="store_true", help="average raw vectors, not unit ones")
+    p.add_argument("--alphabetic", action="store_true", help="only alphabetic tokens")
+    p.add_argument("--min-length", type=int, default=0)
+    p.add_argument("--restrict-vocab", type=int, default=None,
+                   help="list only words among the first N entries (the most frequent)")
+
+
+def run_axis(args) -> int:
+    from .axes import extremes, project, semantic_axis
+
+    s = _load(args.model)
+    ax = semantic_axis(s, args.positive, args.negative, normalize=not args.raw)
+    src = s.vectors if args.raw else s.unit_vectors
+    sc = project(src, ax)
+    ext = extremes(s, sc, args.n, alphabetic=args.alphabetic, min_length=args.min_length,
+                   exclude=list(args.positive) + list(args.negative),
+                   restrict_vocab=args.restrict_vocab)
+    print(f"# axis {' + '.join(args.positive)} - ({' + '.join(args.negative) or '0'})  ({s.name})")
+    print(ext.table())
+    return 0
+
+
+# -- svd -------------------------------------------------------------------------------
+def add_svd(sub) -> None:
+    p = sub.add_parser(
+        "svd", help="spectrum of a word group vs a random group; project on its top axis")
+    p.add_argument("model", help="embedded model name or a path")
+    p.add_argument("words", nargs="+", help="the group (each a vocabulary entry)")
+    p.add_argument("--n", type=int, default=30, help="tokens listed at each end")
+    p.add_argument("--no-center", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def run_svd(args) -> int:
+    import numpy as np
+
+    from .axes import extremes, project
+    from .spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
+
+    s = _load(args.model)
+    center = not args.no_center
+    G = s[args.words]
+    R = random_subset(s, len(args.words), seed=args.seed, exclude=args.words)
+    np.set_printoptions(precision=4, suppress=True, linewidth=100)
+    print(f"# {len(args.words)} words of {s.name}, {'mean-centred' if center else 'raw'}")
+    print("group spectrum  ", svd_spectrum(G, center=center))
+    print("random spectrum ", svd_spectrum(R.vectors, center=center))
+    corr = group_mean_correlation(G, R.vectors)
+    print(f"group-mean correlation with the random group: {corr:+.4f}")
+    ax = principal_axes(G, 1, center=center)[0]
+    sc = project(s, ax, center=G.mean(axis=0) if center else None)
+    print(extremes(s, sc, args.n, exclude=args.words).table())
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "knn": (add_knn, run_knn),
     "info": (add_info, run_info),
     "report": (add_report, run_report),
     "convert": (add_convert, run_convert),
     "tokenize": (add_tokenize, run_tokenize),
+    # analogies
+    "analogy": (add_analogy, run_analogy),
+    "eval": (add_eval, run_eval),
+    "axis": (add_axis, run_axis),
+    "svd": (add_svd, run_svd),
 }
 
 

@@ -457,3 +457,48 @@ class EmbeddingSpace:
 
         return to_gensim(self)
     # ---- end loaders ----
+    # ---- analogies: most_similar (logic in analogies.py) ----
+    def most_similar(
+        self,
+        positive: Any = None,
+        negative: Any = None,
+        topn: int | None = 10,
+        *,
+        method: str = "3cosadd",
+        restrict_vocab: int | None = None,
+        exclude_inputs: bool = True,
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """Words nearest to ``sum(positive) - sum(negative)``, with gensim's semantics.
+
+        Parameters
+        ----------
+        positive, negative : word, id, vector, or a list of them
+            3CosAdd also accepts ``(word, weight)`` pairs. Words are unit-normalised first;
+            raw vectors are used as given (as gensim does).
+        topn : int or None, default 10
+            Number of answers; ``None`` returns the score of every entry (within
+            ``restrict_vocab``) as an array; ``topn < 1`` returns ``[]``.
+        method : {"3cosadd", "3cosmul"}
+            3CosAdd: cosine with the normalised weighted mean of the unit inputs
+            (gensim ``most_similar``). 3CosMul: Levy & Goldberg's multiplicative objective
+            with cosines shifted to [0, 1] and epsilon 1e-6 (gensim ``most_similar_cosmul``).
+        restrict_vocab : int, optional
+            Search only the first ``restrict_vocab`` entries. (gensim's
+            ``most_similar_cosmul`` ignores this argument; here it applies to both methods.)
+        exclude_inputs : bool, default True
+            Leave the input words out of the answers (gensim always does).
+
+        Returns
+        -------
+        list of (word, score)
+            Best first; ties broken by the lower id.
+
+        Examples
+        --------
+        >>> s.most_similar(positive=["king", "woman"], negative=["man"], topn=1)  # doctest: +SKIP
+        [('queen', 0.8523...)]
+        """
+        from .analogies import most_similar
+
+        return most_similar(self, positive, negative, topn, method=method,
+                            restrict_vocab=restrict_vocab, exclude_inputs=exclude_inputs)

@@ -1,0 +1,43 @@
+// Analogy search (3CosAdd, 3CosMul) and one-pass projections of a whole vocabulary.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace tokenspace {
+
+/// How an analogy query combines the cosines of its terms with a candidate row.
+enum class AnalogyMode : int {
+  Linear = 0,  ///< sum_t w_t <t, x>: 3CosAdd up to the positive factor 1 / |sum_t w_t t|
+  CosMul = 1,  ///< prod_pos (1 + <t, x>)/2 / (prod_neg (1 + <t, x>)/2 + eps): 3CosMul
+};
+
+/// Exact top-k of m analogy queries over n database rows, fused with the similarity
+/// computation (the m x n score matrix is never materialised).
+///
+/// Queries share their terms: `terms` holds the u distinct term vectors and query i uses rows
+/// qterms[i*T .. i*T+T) of it (for CosMul the first n_pos are positive). The batched path
+/// computes one GEMM tile of all u terms against a block of database rows, then combines each
+/// query's T rows of that tile and feeds the filtered top-k: the GEMM costs u*n*d instead of
+/// m*T*n*d (an analogy test set has ~900 distinct words for ~20k questions).
+///
+/// @param terms     u x d row-major, contiguous (unit rows for cosine semantics)
+/// @param qterms    m x T indices into terms
+/// @param weights   T weights (Linear mode only; may be null for CosMul)
+/// @param base      n x d row-major (row stride ldb)
+/// @param k         1 <= k <= n
+/// @param exclude   m x n_exclude ids to skip per query (-1 = no id), may be null
+/// @param out_idx   m x k ids, best first; ties broken by lower id; -1 past the candidates
+/// @param out_score m x k combined scores (-inf past the candidates)
+void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
+                    std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
+                    float eps, const float* base, std::size_t n, std::size_t ldb, std::size_t d,
+                    std::size_t k, const std::int64_t* exclude, std::size_t n_exclude,
+                    std::int64_t* out_idx, float* out_score);
+
+/// out[j] = <x_j, axis> - offset for the n rows of x (row stride ldx), multithreaded.
+/// With offset = <center, axis> this is the projection of x_j - center onto axis; one
+/// streaming pass over x (memory-bandwidth bound).
+void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
+                  const float* axis, float offset, float* out);
+
+}  // namespace tokenspace

@@ -1,0 +1,362 @@
+#include "tokenspace/analogy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "blocking.hpp"
+#include "tokenspace/common.hpp"
+#include "tokenspace/dispatch.hpp"
+#include "tokenspace/thread_pool.hpp"
+
+namespace tokenspace {
+#if TS_HAVE_X86
+namespace analogy_avx2 {
+void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
+void combine_cosmul(const float* const*, std::size_t, std::size_t, float, std::size_t, float*, float*);
+std::size_t combine3_filter(const float*, const float*, const float*, float, float, float, int,
+                            float, std::size_t, float, float*, std::uint32_t*);
+}  // namespace analogy_avx2
+namespace analogy_avx512 {
+void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
+void combine_cosmul(const float* const*, std::size_t, std::size_t, float, std::size_t, float*, float*);
+std::size_t combine3_filter(const float*, const float*, const float*, float, float, float, int,
+                            float, std::size_t, float, float*, std::uint32_t*);
+}  // namespace analogy_avx512
+#endif
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Higher score first, then lower id (the order knn_search and faiss use).
+inline bool better(float a, std::int64_t ia, float b, std::int64_t ib) {
+  return a > b || (a == b && ia < ib);
+}
+
+// Bounded heap of the k best candidates; the root is the worst kept one (admission threshold).
+class Heap {
+ public:
+  Heap(float* s, std::int64_t* id, std::size_t k) : s_(s), id_(id), k_(k) {}
+  float threshold() const { return size_ < k_ ? kNegInf : s_[0]; }
+  void push(float sc, std::int64_t id) {
+    if (size_ < k_) {
+      std::size_t i = size_++;
+      while (i > 0) {
+        std::size_t p = (i - 1) / 2;
+        if (!better(s_[p], id_[p], sc, id)) break;
+        s_[i] = s_[p];
+        id_[i] = id_[p];
+        i = p;
+      }
+      s_[i] = sc;
+      id_[i] = id;
+      return;
+    }
+    if (!better(sc, id, s_[0], id_[0])) return;
+    std::size_t i = 0;
+    for (;;) {
+      std::size_t l = 2 * i + 1, r = l + 1, w = i;
+      float ws = sc;
+      std::int64_t wi = id;
+      if (l < k_ && better(ws, wi, s_[l], id_[l])) { w = l; ws = s_[l]; wi = id_[l]; }
+      if (r < k_ && better(ws, wi, s_[r], id_[r])) { w = r; ws = s_[r]; wi = id_[r]; }
+      if (w == i) break;
+      s_[i] = s_[w];
+      id_[i] = id_[w];
+      i = w;
+    }
+    s_[i] = sc;
+    id_[i] = id;
+  }
+  void write_sorted(float* out_s, std::int64_t* out_id) const {
+    std::vector<std::size_t> order(size_);
+    for (std::size_t i = 0; i < size_; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return better(s_[a], id_[a], s_[b], id_[b]);
+    });
+    for (std::size_t i = 0; i < size_; ++i) {
+      out_s[i] = s_[order[i]];
+      out_id[i] = id_[order[i]];
+    }
+    for (std::size_t i = size_; i < k_; ++i) {
+      out_s[i] = kNegInf;
+      out_id[i] = -1;
+    }
+  }
+
+ private:
+  float* s_;
+  std::int64_t* id_;
+  std::size_t k_;
+  std::size_t size_ = 0;
+};
+
+namespace analogy_portable {
+#include "analogy_combine.inc"
+
+std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
+                            float wc, int cosmul, float eps, std::size_t n, float thr, float* s,
+                            std::uint32_t* idx) {
+  std::size_t cnt = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const float v = cosmul ? ((1.0f + a[j]) * 0.5f) * ((1.0f + b[j]) * 0.5f) /
+                                 ((1.0f + c[j]) * 0.5f + eps)
+                           : wa * a[j] + wb * b[j] + wc * c[j];
+    s[j] = v;
+    if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
+  }
+  return cnt;
+}
+}  // namespace analogy_portable
+
+using CombineLinear = void (*)(const float* const*, const float*, std::size_t, std::size_t, float*);
+using CombineCosmul = void (*)(const float* const*, std::size_t, std::size_t, float, std::size_t,
+                               float*, float*);
+using Combine3Filter = std::size_t (*)(const float*, const float*, const float*, float, float,
+                                       float, int, float, std::size_t, float, float*,
+                                       std::uint32_t*);
+
+struct Problem {
+  const float* terms;
+  std::size_t u;
+  const std::int64_t* qterms;
+  std::size_t m, T;
+  AnalogyMode mode;
+  const float* w;
+  std::size_t n_pos;
+  float eps;
+  const float* x;
+  std::size_t n, ldx, d, k;
+  const std::int64_t* exclude;
+  std::size_t n_exclude;
+  CombineLinear linear;
+  CombineCosmul cosmul;
+  Combine3Filter fused3;
+
+  void combine(const float* const* rows, std::size_t nj, float* s, float* scratch) const {
+    if (mode == AnalogyMode::Linear)
+      linear(rows, w, T, nj, s);
+    else
+      cosmul(rows, n_pos, T - n_pos, eps, nj, s, scratch);
+  }
+};
+
+inline void push_candidates(Heap& heap, const float* s, const std::uint32_t* cand,
+                            std::size_t c, std::int64_t id0, const std::int64_t* ex,
+                            std::size_t n_ex) {
+  for (std::size_t t = 0; t < c; ++t) {
+    const std::int64_t id = id0 + static_cast<std::int64_t>(cand[t]);
+    bool skip = false;
+    for (std::size_t e = 0; e < n_ex; ++e) skip |= ex[e] == id;
+    if (!skip) heap.push(s[cand[t]], id);
+  }
+}
+
+// Scores one query against nj rows (its term cosines in rows[0..T)) and updates its heap;
+// three-term queries (every analogy question) take the fused combine + filter pass.
+inline void score_block(const IsaKernels& K, const Problem& P, Heap& heap,
+                        const float* const* rows, std::size_t nj, std::int64_t id0,
+                        const std::int64_t* ex, float* s, std::uint32_t* cand) {
+  std::size_t c;
+  if (P.T == 3) {
+    const bool lin = P.mode == AnalogyMode::Linear;
+    c = P.fused3(rows[0], rows[1], rows[2], lin ? P.w[0] : 0.0f, lin ? P.w[1] : 0.0f,
+                 lin ? P.w[2] : 0.0f, lin ? 0 : 1, P.eps, nj, heap.threshold(), s, cand);
+  } else {
+    P.combine(rows, nj, s, s + nj);
+    c = K.filter_ge(s, nullptr, nj, heap.threshold(), cand);
+  }
+  push_candidates(heap, s, cand, c, id0, ex, P.n_exclude);
+}
+
+// Few queries: stream the database as it is, one gemv per term over an L2-sized chunk.
+void search_gemv(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
+                 std::size_t& n_parts) {
+  const IsaKernels& K = kernels();
+  const std::size_t T = P.T;
+  const std::size_t chunk = std::max<std::size_t>(64, (192 * 1024) / (P.d * sizeof(float) + 1));
+  const std::size_t n_chunks = detail::ceil_div(P.n, chunk);
+  n_parts = std::min(num_threads(), n_chunks);
+  hs.assign(n_parts * P.m * P.k, kNegInf);
+  hid.assign(n_parts * P.m * P.k, -1);
+  std::vector<std::vector<Heap>> heaps(n_parts);
+  for (std::size_t w = 0; w < n_parts; ++w)
+    for (std::size_t i = 0; i < P.m; ++i)
+      heaps[w].emplace_back(&hs[(w * P.m + i) * P.k], &hid[(w * P.m + i) * P.k], P.k);
+  std::vector<std::vector<float>> buf(n_parts, std::vector<float>((T + 2) * chunk));
+  std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(chunk));
+  parallel_for(n_chunks, [&](std::size_t c, std::size_t w) {
+    const std::size_t j0 = c * chunk, nj = std::min(chunk, P.n - j0);
+    float* b = buf[w].data();
+    std::vector<const float*> rows(T);
+    for (std::size_t i = 0; i < P.m; ++i) {
+      for (std::size_t t = 0; t < T; ++t) {
+        const std::size_t tid = static_cast<std::size_t>(P.qterms[i * T + t]);
+        K.gemv_rows(P.terms + tid * P.d, P.x + j0 * P.ldx, nj, P.ldx, P.d, b + t * chunk);
+        rows[t] = b + t * chunk;
+      }
+      score_block(K, P, heaps[w][i], rows.data(), nj, static_cast<std::int64_t>(j0),
+                  P.exclude ? P.exclude + i * P.n_exclude : nullptr, b + T * chunk,
+                  cand[w].data());
+    }
+  });
+}
+
+// Floats of one term x database tile (TOKENSPACE_ANALOGY_TILE_KB overrides, for tuning).
+std::size_t tile_budget() {
+  static const std::size_t kb = [] {
+    const char* e = std::getenv("TOKENSPACE_ANALOGY_TILE_KB");
+    long v = e ? std::atol(e) : 0;
+    return v > 0 ? static_cast<std::size_t>(v) : std::size_t{1024};
+  }();
+  return kb * 1024 / sizeof(float);
+}
+
+// Many queries: the database is packed once into NR-wide panels and the distinct terms into
+// MR-wide panels. A task takes one database block: one GEMM tile of every term against it,
+// then every query combines its T rows of the tile and updates this worker's heaps.
+void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
+                 std::size_t& n_parts) {
+  const IsaKernels& K = kernels();
+  const std::size_t MR = K.mr, NR = K.nr, d = P.d, T = P.T;
+  const std::size_t u_pad = detail::round_up(P.u, MR);
+  // The tile (u_pad x NB) should stay in L2 while all queries read it.
+  const std::size_t NB = detail::round_up(
+      std::max<std::size_t>(NR, std::min<std::size_t>({tile_budget() / u_pad,
+                                                       (384 * 1024) / (d * 4 + 1),
+                                                       std::size_t{4096}})),
+      NR);
+  const std::size_t n_panels = detail::ceil_div(P.n, NR);
+  AlignedFloats packed(n_panels * NR * d), tpack(u_pad * d);
+  detail::pack_panels(P.terms, P.u, d, d, MR, tpack.data());
+  {
+    const std::size_t per_task = 64;
+    parallel_for(detail::ceil_div(n_panels, per_task), [&](std::size_t t, std::size_t) {
+      const std::size_t p0 = t * per_task, p1 = std::min(n_panels, p0 + per_task);
+      const std::size_t r0 = p0 * NR, r1 = std::min(P.n, p1 * NR);
+      detail::pack_panels(P.x + r0 * P.ldx, r1 - r0, P.ldx, d, NR, packed.data() + p0 * NR * d);
+    });
+  }
+  const std::size_t n_dblocks = detail::ceil_div(P.n, NB);
+  n_parts = std::min(num_threads(), n_dblocks);
+  hs.assign(n_parts * P.m * P.k, kNegInf);
+  hid.assign(n_parts * P.m * P.k, -1);
+  std::vector<std::vector<Heap>> heaps(n_parts);
+  for (std::size_t w = 0; w < n_parts; ++w) {
+    heaps[w].reserve(P.m);
+    for (std::size_t i = 0; i < P.m; ++i)
+      heaps[w].emplace_back(&hs[(w * P.m + i) * P.k], &hid[(w * P.m + i) * P.k], P.k);
+  }
+  std::vector<AlignedFloats> ctile(n_parts), sbuf(n_parts);
+  std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(NB));
+  for (std::size_t w = 0; w < n_parts; ++w) {
+    ctile[w].reset(u_pad * NB);
+    sbuf[w].reset(2 * NB);
+  }
+  // Blocks are handed out in n_parts contiguous ranges so each worker keeps its own heaps.
+  const std::size_t per_part = detail::ceil_div(n_dblocks, n_parts);
+  parallel_for(n_parts, [&](std::size_t part, std::size_t) {
+    const std::size_t w = part;
+    std::vector<const float*> trow(T);
+    float* C = ctile[w].data();
+    float* s = sbuf[w].data();
+    const std::size_t db1 = std::min(n_dblocks, (part + 1) * per_part);
+    for (std::size_t db = part * per_part; db < db1; ++db) {
+      const std::size_t j0 = db * NB, nj = std::min(NB, P.n - j0);
+      const std::size_t np = detail::ceil_div(nj, NR);
+      const float* bblock = packed.data() + (j0 / NR) * NR * d;
+      for (std::size_t ip = 0; ip * MR < P.u; ++ip)
+        for (std::size_t p = 0; p < np; ++p)
+          K.micro_kernel(tpack.data() + ip * MR * d, bblock + p * NR * d, d,
+                         C + ip * MR * NB + p * NR, NB);
+      for (std::size_t i = 0; i < P.m; ++i) {
+        const std::int64_t* qt = P.qterms + i * T;
+        for (std::size_t t = 0; t < T; ++t) trow[t] = C + static_cast<std::size_t>(qt[t]) * NB;
+        score_block(K, P, heaps[w][i], trow.data(), nj, static_cast<std::int64_t>(j0),
+                    P.exclude ? P.exclude + i * P.n_exclude : nullptr, s, cand[w].data());
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
+                    std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
+                    float eps, const float* base, std::size_t n, std::size_t ldb, std::size_t d,
+                    std::size_t k, const std::int64_t* exclude, std::size_t n_exclude,
+                    std::int64_t* out_idx, float* out_score) {
+  if (T == 0) throw std::invalid_argument("every analogy query needs at least one term");
+  if (mode == AnalogyMode::CosMul && (n_pos == 0 || n_pos > T))
+    throw std::invalid_argument("3CosMul needs at least one positive term");
+  if (mode == AnalogyMode::Linear && !weights)
+    throw std::invalid_argument("3CosAdd needs one weight per term");
+  if (k == 0) throw std::invalid_argument("k must be >= 1");
+  if (n == 0) throw std::invalid_argument("the database is empty");
+  if (k > n) throw std::invalid_argument("k is larger than the number of database rows");
+  if (d == 0) throw std::invalid_argument("vectors have dimension 0");
+  if (!(eps >= 0.0f)) throw std::invalid_argument("eps must be >= 0");
+  if (m == 0) return;
+  for (std::size_t i = 0; i < m * T; ++i)
+    if (qterms[i] < 0 || static_cast<std::size_t>(qterms[i]) >= u)
+      throw std::invalid_argument("a query term index is out of range of the terms matrix");
+  Problem P{terms, u, qterms, m, T, mode, weights, n_pos, eps, base, n, ldb, d, k, exclude,
+            n_exclude, analogy_portable::combine_linear, analogy_portable::combine_cosmul,
+            analogy_portable::combine3_filter};
+#if TS_HAVE_X86
+  switch (active_simd_level()) {
+    case SimdLevel::AVX512_BF16:
+    case SimdLevel::AVX512:
+      P.linear = analogy_avx512::combine_linear;
+      P.cosmul = analogy_avx512::combine_cosmul;
+      P.fused3 = analogy_avx512::combine3_filter;
+      break;
+    case SimdLevel::AVX2:
+      P.linear = analogy_avx2::combine_linear;
+      P.cosmul = analogy_avx2::combine_cosmul;
+      P.fused3 = analogy_avx2::combine3_filter;
+      break;
+    default:
+      break;
+  }
+#endif
+  std::vector<float> hs;
+  std::vector<std::int64_t> hid;
+  std::size_t n_parts = 1;
+  if (m < 4)
+    search_gemv(P, hs, hid, n_parts);
+  else
+    search_gemm(P, hs, hid, n_parts);
+  parallel_for(detail::ceil_div(m, 256), [&](std::size_t t, std::size_t) {
+    std::vector<float> ms(k);
+    std::vector<std::int64_t> mid(k);
+    for (std::size_t i = t * 256; i < std::min(m, (t + 1) * 256); ++i) {
+      Heap heap(ms.data(), mid.data(), k);
+      for (std::size_t part = 0; part < n_parts; ++part) {
+        const std::size_t off = (part * m + i) * k;
+        for (std::size_t e = 0; e < k; ++e)
+          if (hid[off + e] >= 0) heap.push(hs[off + e], hid[off + e]);
+      }
+      heap.write_sorted(out_score + i * k, out_idx + i * k);
+    }
+  });
+}
+
+void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
+                  const float* axis, float offset, float* out) {
+  if (d == 0) throw std::invalid_argument("vectors have dimension 0");
+  const IsaKernels& K = kernels();
+  // Chunks large enough to amortise task dispatch, small enough to balance 2+ threads.
+  const std::size_t chunk = 16384;
+  parallel_for(detail::ceil_div(n, chunk), [&](std::size_t t, std::size_t) {
+    const std::size_t j0 = t * chunk, nj = std::min(chunk, n - j0);
+    K.gemv_rows(axis, x + j0 * ldx, nj, ldx, d, out + j0);
+    if (offset != 0.0f)
+      for (std::size_t j = j0; j < j0 + nj; ++j) out[j] -= offset;
+  });
+}
+
+}  // namespace tokenspace

@@ -1,0 +1,395 @@
+"""Word analogies (3CosAdd, 3CosMul) with gensim's semantics, answered in batches by C++ kernels.
+
+Both methods run in one fused kernel (``_core.analogy``): a GEMM tile of the batch's distinct
+words against a block of the vocabulary, each query's three rows of that tile combined (sum for
+3CosAdd, Levy & Goldberg's product for 3CosMul), then a SIMD-filtered top-k with the query's
+input ids masked. The queries x vocabulary matrix is never built, and the GEMM work is
+(distinct words) x V instead of (questions x 3) x V. The few best candidates are re-scored in
+float64, so rankings and reported scores are the exact cosines of the stored float32 vectors
+against gensim's query (gensim computes the same quantities in float32); 3CosAdd answers carry
+a certificate that the float32 candidate set contained the exact answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _core
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .space import EmbeddingSpace
+
+METHODS = ("3cosadd", "3cosmul")
+#: Levy & Goldberg's epsilon, the value gensim uses in most_similar_cosmul.
+COSMUL_EPS = 1e-6
+# Extra candidates fetched by the float32 kernels before the exact float64 re-ranking: they
+# cover reorderings among near-ties (float32 scores differ from exact ones by ~1e-7).
+_MARGIN = 4
+
+
+def canonical_method(method: str) -> str:
+    m = str(method).lower().replace("_", "").replace("-", "")
+    if m in ("3cosadd", "cosadd", "add"):
+        return "3cosadd"
+    if m in ("3cosmul", "cosmul", "mul"):
+        return "3cosmul"
+    raise ValueError(f"unknown analogy method {method!r}; expected '3cosadd' or '3cosmul'")
+
+
+@dataclass(frozen=True)
+class AnalogyResult:
+    """Answers of a batch of analogy queries, best first.
+
+    Attributes
+    ----------
+    indices : np.ndarray
+        int64 (n_queries, topn) vocabulary ids; -1 where fewer candidates exist.
+    scores : np.ndarray
+        float64 (n_queries, topn): cosine with the normalised query (3CosAdd) or the 3CosMul
+        objective; -inf where ``indices`` is -1.
+    words : list of list of str
+    method : str
+    """
+
+    indices: np.ndarray
+    scores: np.ndarray
+    words: list[list[str]]
+    method: str
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    def __getitem__(self, i: int) -> list[tuple[str, float]]:
+        return [(w, float(s)) for w, s in zip(self.words[i], self.scores[i].tolist())]
+
+
+# -- gensim-exact building blocks ---------------------------------------------------------
+def gensim_unit(vectors: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``vectors[ids] / norms[ids]`` computed as gensim's ``get_vector(norm=True)`` does.
+
+    gensim divides in float32 by ``np.linalg.norm(vectors, axis=1)``; the row norm of a row
+    subset is bit-identical to the full one, so only the needed rows are touched.
+    """
+    rows = vectors[ids]
+    norms = np.linalg.norm(rows, axis=-1)
+    if np.any(norms == 0):
+        raise ValueError("an input word has a zero vector: its direction (and any analogy "
+                         "through it) is undefined")
+    return rows / norms[..., None]
+
+
+def cosadd_queries(terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """gensim's ``get_mean_vector(pre_normalize=True, post_normalize=True)`` for a batch.
+
+    ``terms`` is (m, T, d) float32 (already unit rows for words, raw for vectors), ``weights``
+    (T,) float64. Each accumulation step is computed in float64 and stored in float32, the
+    division by the total weight and the normalisation happen in float64, as in gensim.
+    """
+    m, T, d = terms.shape
+    mean = np.zeros((m, d), dtype=np.float32)
+    total = 0.0
+    for t in range(T):
+        mean += weights[t] * terms[:, t, :].astype(np.float64)
+        total += abs(float(weights[t]))
+    mean64 = mean.astype(np.float64)
+    if total > 0:
+        mean64 /= total
+    norm = np.sqrt(np.einsum("ij,ij->i", mean64, mean64))
+    safe = np.where(norm > 0, norm, 1.0)
+    return (mean64 * (1.0 / safe)[:, None]).astype(np.float32)
+
+
+def unique_terms(s: EmbeddingSpace, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct words of a batch as gensim-unit rows, and each query's indices into them."""
+    uniq, inv = np.unique(ids, return_inverse=True)
+    return gensim_unit(s.vectors, uniq), inv.reshape(ids.shape).astype(np.int64)
+
+
+def _prefix(s: EmbeddingSpace, restrict_vocab: int | None) -> int:
+    if restrict_vocab is None or restrict_vocab == 0:
+        return len(s)
+    if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, Integral):
+        raise TypeError(
+            f"restrict_vocab must be an int or None, got {type(restrict_vocab).__name__}"
+        )
+    if restrict_vocab < 0:
+        raise ValueError(
+            f"restrict_vocab must be >= 1 (or None for the whole vocabulary), got {restrict_vocab}"
+        )
+    return min(int(restrict_vocab), len(s))
+
+
+def _rescore(s, cand, method, q, tq, n_pos):
+    """Exact float64 scores of candidate ids (-1 = none -> -inf), chunked to bound memory."""
+    vec = s.vectors
+    scores = np.full(cand.shape, -np.inf)
+    for q0 in range(0, cand.shape[0], 4096):
+        c = cand[q0 : q0 + 4096]
+        ok = c >= 0
+        rows = vec[np.where(ok, c, 0)].astype(np.float64)  # (mq, k, d)
+        rn = np.sqrt(np.einsum("qkd,qkd->qk", rows, rows))
+        rn[rn == 0] = np.inf  # zero rows have cosine 0 with everything
+        if method == "3cosadd":
+            sc = np.einsum("qkd,qd->qk", rows, q[q0 : q0 + 4096].astype(np.float64)) / rn
+        else:
+            t64 = tq[q0 : q0 + 4096].astype(np.float64)
+            cos = np.einsum("qkd,qtd->qkt", rows, t64) / rn[..., None]
+            sh = (1.0 + cos) / 2.0
+            num = np.prod(sh[..., :n_pos], axis=-1)
+            den = np.prod(sh[..., n_pos:], axis=-1)
+            sc = num / (den + COSMUL_EPS)
+        scores[q0 : q0 + 4096] = np.where(ok, sc, -np.inf)
+    return scores
+
+
+def _sort_candidates(cand, scores):
+    """Best first by exact score, ties by lower id, missing (-1) last."""
+    key_id = np.where(cand >= 0, cand, np.iinfo(np.int64).max)
+    order = np.lexsort((key_id, -scores), axis=-1)
+    return np.take_along_axis(cand, order, -1), np.take_along_axis(scores, order, -1)
+
+
+def _brute_force_cosadd(s, q, n, exclude):
+    """Exact float64 3CosAdd scores of one query against the first n rows (last resort)."""
+    sc = np.empty(n)
+    q64 = q.astype(np.float64)
+    for j in range(0, n, 65536):
+        X = s.vectors[j : min(n, j + 65536)].astype(np.float64)
+        nr = np.sqrt(np.einsum("ij,ij->i", X, X))
+        nr[nr == 0] = np.inf
+        sc[j : j + X.shape[0]] = (X @ q64) / nr
+    if exclude is not None:
+        ex = exclude[(exclude >= 0) & (exclude < n)]
+        sc[ex] = -np.inf
+    return sc
+
+
+def search(
+    s: EmbeddingSpace,
+    terms: np.ndarray,
+    qterms: np.ndarray,
+    n_pos: int,
+    *,
+    weights: np.ndarray | None = None,
+    method: str = "3cosadd",
+    topn: int = 10,
+    limit: int | None = None,
+    exclude: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Batched analogy search over the first ``limit`` rows of ``s`` (kernel + exact re-rank).
+
+    Parameters
+    ----------
+    terms : (u, d) float32
+        The distinct terms of all queries (gensim-unit rows for words, raw for vectors).
+    qterms : (m, T) int64
+        Per query, indices into ``terms``: the ``n_pos`` positive terms then the negative ones.
+    weights : (T,) float64, optional
+        3CosAdd weights (default +1 for positives, -1 for negatives).
+    exclude : (m, e) int64, optional
+        Ids never returned for each query (-1 = none).
+
+    Returns
+    -------
+    (indices, scores) : int64 (m, topn), float64 (m, topn)
+        3CosAdd results are certified: the float32 kernel's candidate set provably contains
+        the exact top ``topn`` (float64 cosines of the stored vectors against gensim's query),
+        otherwise the query is searched again with more candidates, then by brute force.
+    """
+    method = canonical_method(method)
+    qterms = np.ascontiguousarray(qterms, dtype=np.int64)
+    m, T = qterms.shape
+    n = len(s) if limit is None else limit
+    unit = s.unit_vectors[:n]
+    tq = terms[qterms]  # (m, T, d)
+    q = None
+    if method == "3cosadd":
+        if weights is None:
+            weights = np.concatenate([np.ones(n_pos), -np.ones(T - n_pos)])
+        weights = np.asarray(weights, dtype=np.float64)
+        q = cosadd_queries(tq, weights)
+        w32 = weights.astype(np.float32)
+    else:
+        if n_pos < 1:
+            raise ValueError("3CosMul needs at least one positive word")
+        w32 = None
+
+    def run(rows: np.ndarray, k: int):
+        ex = None if exclude is None else np.ascontiguousarray(exclude[rows])
+        cand, approx = _core.analogy(terms, qterms[rows], unit, k, method, w32, n_pos,
+                                     COSMUL_EPS, ex)
+        sc = _rescore(s, cand, method, None if q is None else q[rows], tq[rows], n_pos)
+        cand, sc = _sort_candidates(cand, sc)
+        return cand, sc, approx
+
+    all_rows = np.arange(m)
+    cand, scores, approx = run(all_rows, min(n, topn + _MARGIN))
+    out_idx, out_sc = cand[:, :topn].copy(), scores[:, :topn].copy()
+    if method == "3cosadd":
+        # Certificate: every row the kernel left out has approximate (normalised) score <= tau,
+        # hence exact score <= tau + delta; the answer stands if the topn-th exact score beats it.
+        tn = np.einsum("mtd,t->md", tq.astype(np.float64), weights)
+        scale = np.sqrt(np.einsum("md,md->m", tn, tn))
+        delta_dot = (s.dim + 8) * 2.0**-23  # float32 dot of unit rows, plus normalisation
+        delta = (np.abs(weights).sum() * delta_dot) / np.where(scale > 0, scale, 1e-30) + 1e-6
+
+        def uncertified(rows, cand, scores, approx):
+            full = cand[:, -1] < 0  # fewer candidates than asked: nothing was left out
+            tau = approx[:, -1] / np.where(scale[rows] > 0, scale[rows], 1e-30)
+            kth = scores[:, topn - 1] if scores.shape[1] >= topn else np.full(len(rows), -np.inf)
+            return rows[~full & ~(kth > tau + delta[rows])]
+
+        todo = uncertified(all_rows, cand, scores, approx)
+        for k in (64, 512):
+            if todo.size == 0 or k <= topn + _MARGIN or k > n:
+                continue
+            c2, s2, a2 = run(todo, k)
+            out_idx[todo], out_sc[todo] = c2[:, :topn], s2[:, :topn]
+            todo = uncertified(todo, c2, s2, a2)
+        for i in todo.tolist():
+            sc = _brute_force_cosadd(s, q[i], n, None if exclude is None else exclude[i])
+            order = np.lexsort((np.arange(n), -sc))[:topn]
+            ok = np.isfinite(sc[order])
+            out_idx[i] = np.where(ok, order, -1)
+            out_sc[i] = np.where(ok, sc[order], -np.inf)
+    return out_idx, out_sc
+
+
+# -- single query with gensim's argument conventions --------------------------------------
+_KEY = (str, int, np.integer)
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, _KEY) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        return [value]
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return list(value)
+    return list(value)
+
+
+def most_similar(
+    s: EmbeddingSpace,
+    positive: Any = None,
+    negative: Any = None,
+    topn: int | None = 10,
+    *,
+    method: str = "3cosadd",
+    restrict_vocab: int | None = None,
+    exclude_inputs: bool = True,
+) -> list[tuple[str, float]] | np.ndarray:
+    """See :meth:`EmbeddingSpace.most_similar`."""
+    method = canonical_method(method)
+    if isinstance(topn, Integral) and not isinstance(topn, bool) and topn < 1:
+        return []
+    if topn is not None and (isinstance(topn, bool) or not isinstance(topn, Integral)):
+        raise TypeError(f"topn must be an int or None, got {type(topn).__name__}")
+    pos, neg = _as_list(positive), _as_list(negative)
+    if not pos and not neg:
+        raise ValueError("no input: pass at least one positive (or negative) word")
+    if method == "3cosmul" and not pos:
+        raise ValueError("3CosMul needs at least one positive word")
+    items = pos + neg
+    weights = np.concatenate([np.ones(len(pos)), -np.ones(len(neg))])
+    vecs, input_ids = [], []
+    for t, item in enumerate(items):
+        if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[0], tuple):
+            if method == "3cosmul":
+                raise ValueError("3CosMul takes no weights; pass plain words")
+            item, weights[t] = item[0], float(item[1])
+        is_vector = isinstance(item, Sequence) and not isinstance(item, str)
+        if isinstance(item, np.ndarray) or is_vector:
+            v = np.asarray(item, dtype=np.float32)
+            if v.shape != (s.dim,):
+                raise ValueError(f"vector inputs must have shape ({s.dim},), got {v.shape}")
+            if not np.isfinite(v).all():
+                raise ValueError("a vector input contains NaN or Inf")
+            vecs.append(v)  # gensim uses raw vectors as given (no normalisation)
+        else:
+            i = s._resolve(item)
+            input_ids.append(i)
+            vecs.append(gensim_unit(s.vectors, np.array([i]))[0])
+    terms = np.ascontiguousarray(np.stack(vecs), dtype=np.float32)
+    qterms = np.arange(len(vecs), dtype=np.int64)[None]
+    n = _prefix(s, restrict_vocab)
+    ex_ids = sorted(set(input_ids)) if exclude_inputs else []
+    if topn is None:
+        return _all_scores(s, terms[None], len(pos), weights, method, n)
+    available = n - sum(1 for i in ex_ids if i < n)
+    k = min(int(topn), available)
+    if k < 1:
+        return []
+    exclude = np.array([ex_ids], dtype=np.int64) if ex_ids else None
+    idx, sc = search(s, terms, qterms, len(pos), weights=weights, method=method, topn=k,
+                     limit=n, exclude=exclude)
+    vocab = s.vocab
+    return [(vocab[j], float(v)) for j, v in zip(idx[0].tolist(), sc[0].tolist()) if j >= 0]
+
+
+def _all_scores(s, terms, n_pos, weights, method, n) -> np.ndarray:
+    """Scores of every one of the first n entries (gensim's ``topn=None``), one pass per term."""
+    unit = s.unit_vectors[:n]
+    if method == "3cosadd":
+        q = cosadd_queries(terms, weights)[0]
+        return _core.project(unit, q, 0.0)
+    sh = [(1.0 + _core.project(unit, np.ascontiguousarray(t), 0.0).astype(np.float64)) / 2.0
+          for t in terms[0]]
+    num = np.prod(sh[:n_pos], axis=0)
+    den = np.prod(sh[n_pos:], axis=0) if len(sh) > n_pos else 1.0
+    return num / (den + COSMUL_EPS)
+
+
+def solve_analogies(
+    s: EmbeddingSpace,
+    questions: Sequence[Sequence[str | int]] | np.ndarray,
+    *,
+    topn: int = 1,
+    method: str = "3cosadd",
+    restrict_vocab: int | None = None,
+    exclude_inputs: bool = True,
+) -> AnalogyResult:
+    """Answer many analogies ``a : b :: c : ?`` (i.e. ``b - a + c``) in one batched kernel call.
+
+    Parameters
+    ----------
+    questions : sequence of (a, b, c) words or ids, or an int array (m, 3)
+    topn : int
+        Answers per question.
+    method : {"3cosadd", "3cosmul"}
+    restrict_vocab : int, optional
+        Search only the first ``restrict_vocab`` entries.
+    exclude_inputs : bool
+        Never answer one of the question's own words (gensim's behaviour).
+    """
+    method = canonical_method(method)
+    if isinstance(questions, np.ndarray) and np.issubdtype(questions.dtype, np.integer):
+        ids = questions.astype(np.int64)
+        if ids.ndim != 2 or ids.shape[1] != 3:
+            raise ValueError(f"questions must have shape (m, 3), got {ids.shape}")
+        if ids.size and (ids.min() < 0 or ids.max() >= len(s)):
+            raise IndexError("question ids out of range")
+    else:
+        qs = [list(q) for q in questions]
+        if any(len(q) != 3 for q in qs):
+            raise ValueError("each question is (a, b, c): a is to b as c is to ?")
+        ids = np.array([[s._resolve(w) for w in q] for q in qs], dtype=np.int64).reshape(-1, 3)
+    if ids.shape[0] == 0:
+        raise ValueError("no questions given")
+    n = _prefix(s, restrict_vocab)
+    topn = int(topn)
+    if topn < 1 or topn > n - (3 if exclude_inputs else 0):
+        raise ValueError(f"topn must be between 1 and {n - (3 if exclude_inputs else 0)}")
+    # term order as gensim's evaluation: positive=[b, c], negative=[a]
+    order = ids[:, [1, 2, 0]]
+    terms, qterms = unique_terms(s, order)
+    exclude = order if exclude_inputs else None
+    idx, sc = search(s, terms, qterms, 2, method=method, topn=topn, limit=n, exclude=exclude)
+    vocab = s.vocab
+    words = [[vocab[j] if j >= 0 else "" for j in row] for row in idx.tolist()]
+    return AnalogyResult(idx, sc, words, method)

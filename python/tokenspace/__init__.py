@@ -14,6 +14,12 @@ from .neighbors import Neighbors, knn
 from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
 from .space import EmbeddingSpace
 
+# ==== alignment ====
+from .align import Alignment, Normalizer, align, linear_map, procrustes
+from .stability import StabilityReport, stability, train_word2vec_runs
+from .translate import Translation, TranslationAccuracy, translate, translation_accuracy
+# ==== end alignment ====
+
 try:
     __version__ = version("tokenspace")
 except PackageNotFoundError:  # running from a source tree
@@ -61,4 +67,17 @@ __all__ = [
     "set_simd_level",
     "simd_level",
     "unit_rows",
+    # ==== alignment ====
+    "Alignment",
+    "Normalizer",
+    "StabilityReport",
+    "Translation",
+    "TranslationAccuracy",
+    "align",
+    "linear_map",
+    "procrustes",
+    "stability",
+    "train_word2vec_runs",
+    "translate",
+    "translation_accuracy",
 ]

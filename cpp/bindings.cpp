@@ -172,17 +172,20 @@ py::array_t<double> column_means_py(FloatArray x) {
   return out;
 }
 
-py::array_t<double> softmax_log_normalizer_py(FloatArray t, FloatArray s, float beta) {
+py::array_t<double> softmax_log_normalizer_py(FloatArray t, FloatArray s, float beta,
+                                              py::object row_max) {
   require_matrix(t, "targets");
   require_matrix(s, "sources");
   const std::size_t m = t.shape(0), d = t.shape(1), n = s.shape(0);
   if (static_cast<std::size_t>(s.shape(1)) != d)
     throw std::invalid_argument("targets have dimension " + std::to_string(d) +
                                 " but sources have " + std::to_string(s.shape(1)));
+  FloatArray rm = optional_vector(row_max, m, "row_max");
   py::array_t<double> out(m);
   {
     py::gil_scoped_release release;
-    softmax_log_normalizer(t.data(), m, d, s.data(), n, d, d, beta, out.mutable_data());
+    softmax_log_normalizer(t.data(), m, d, s.data(), n, d, d, beta,
+                           row_max.is_none() ? nullptr : rm.data(), out.mutable_data());
   }
   return out;
 }
@@ -218,8 +221,9 @@ PYBIND11_MODULE(_core, m) {
         "(X - x_shift)^T (Y - y_shift) in float64 with the squared Frobenius norms: (M, sxx, syy).");
   m.def("column_means", &column_means_py, py::arg("x"), "Column means in float64.");
   m.def("softmax_log_normalizer", &softmax_log_normalizer_py, py::arg("targets"),
-        py::arg("sources"), py::arg("beta"),
-        "log sum_j exp(beta <t_i, s_j>) for every target row (unit rows required).");
+        py::arg("sources"), py::arg("beta"), py::arg("row_max") = py::none(),
+        "log sum_j exp(beta <t_i, s_j>) for every target row (row_max: each row's largest "
+        "inner product, default 1 for unit rows).");
   // ==== end alignment ====
 #define TS_STR2(x) #x
 #define TS_STR(x) TS_STR2(x)

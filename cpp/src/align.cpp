@@ -15,30 +15,30 @@
 namespace tokenspace {
 namespace {
 
-// Packs rows [0, kc) of the column strip [c0, c0 + w) of x into a kc x w k-major panel, minus
-// the shift; columns past d are zero. Returns the sum of squares of the packed values.
-double pack_strip(const float* x, std::size_t kc, std::size_t ldx, std::size_t d, std::size_t c0,
-                  std::size_t w, const float* shift, float* panel) {
-  const std::size_t cols = c0 < d ? std::min(w, d - c0) : 0;
+// Packs rows [0, kc) of x into ceil(d / w) k-major panels (panel p holds columns
+// [p w, p w + w), kc x w floats, zero past d), minus the shift. One contiguous pass per row:
+// shift into a row buffer (vectorised), then copy w-wide pieces. Returns the sum of squares.
+double pack_block(const float* x, std::size_t kc, std::size_t ldx, std::size_t d, std::size_t w,
+                  std::size_t stride, const float* shift, float* out, float* row) {
+  const std::size_t np = detail::ceil_div(d, w), dp = np * w;
+  for (std::size_t c = d; c < dp; ++c) row[c] = 0.0f;
   double ss = 0.0;
   for (std::size_t k = 0; k < kc; ++k) {
-    const float* src = x + k * ldx + c0;
-    float* dst = panel + k * w;
-    float part = 0.0f;
+    const float* src = x + k * ldx;
     if (shift) {
-      for (std::size_t c = 0; c < cols; ++c) {
-        const float v = src[c] - shift[c0 + c];
-        dst[c] = v;
-        part += v * v;
-      }
+      for (std::size_t c = 0; c < d; ++c) row[c] = src[c] - shift[c];
     } else {
-      for (std::size_t c = 0; c < cols; ++c) {
-        dst[c] = src[c];
-        part += src[c] * src[c];
-      }
+      for (std::size_t c = 0; c < d; ++c) row[c] = src[c];
     }
-    for (std::size_t c = cols; c < w; ++c) dst[c] = 0.0f;
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t c = 0;
+    for (; c + 8 <= d; c += 8)
+      for (int l = 0; l < 8; ++l) acc[l] += row[c + l] * row[c + l];
+    float part = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; c < d; ++c) part += row[c] * row[c];
     ss += part;
+    for (std::size_t p = 0; p < np; ++p)
+      std::memcpy(out + p * stride + k * w, row + p * w, w * sizeof(float));
   }
   return ss;
 }
@@ -102,26 +102,25 @@ void cross_gram(const float* x, std::size_t n, std::size_t ldx, std::size_t d1, 
   const std::size_t workers = std::min(num_threads(), n_blocks);
   std::vector<std::vector<double>> acc(workers, std::vector<double>(d1p * d2p, 0.0));
   std::vector<double> ssx(workers, 0.0), ssy(workers, 0.0);
-  std::vector<AlignedFloats> apack(workers), bpack(workers), tile(workers);
+  std::vector<AlignedFloats> apack(workers), bpack(workers), tile(workers), rowbuf(workers);
   for (std::size_t w = 0; w < workers; ++w) {
     apack[w].reset(KC * d1p);
     bpack[w].reset(KC * d2p);
     tile[w].reset(MR * NR);
+    rowbuf[w].reset(std::max(d1p, d2p));
   }
   parallel_for(n_blocks, [&](std::size_t blk, std::size_t w) {
     const std::size_t r0 = blk * KC, kc = std::min(KC, n - r0);
     float* A = apack[w].data();
     float* B = bpack[w].data();
-    for (std::size_t p = 0; p < np; ++p)
-      ssx[w] += pack_strip(x + r0 * ldx, kc, ldx, d1, p * MR, MR, x_shift, A + p * KC * MR);
-    for (std::size_t q = 0; q < nq; ++q)
-      ssy[w] += pack_strip(y + r0 * ldy, kc, ldy, d2, q * NR, NR, y_shift, B + q * KC * NR);
+    ssx[w] += pack_block(x + r0 * ldx, kc, ldx, d1, MR, KC * MR, x_shift, A, rowbuf[w].data());
+    ssy[w] += pack_block(y + r0 * ldy, kc, ldy, d2, NR, KC * NR, y_shift, B, rowbuf[w].data());
     float* T = tile[w].data();
     double* C = acc[w].data();
-    for (std::size_t q = 0; q < nq; ++q) {
-      const float* bp = B + q * KC * NR;
-      for (std::size_t p = 0; p < np; ++p) {
-        K.micro_kernel(A + p * KC * MR, bp, kc, T, NR);
+    for (std::size_t p = 0; p < np; ++p) {
+      const float* ap = A + p * KC * MR;
+      for (std::size_t q = 0; q < nq; ++q) {
+        K.micro_kernel(ap, B + q * KC * NR, kc, T, NR);
         for (std::size_t i = 0; i < MR; ++i) {
           double* crow = C + (p * MR + i) * d2p + q * NR;
           const float* trow = T + i * NR;

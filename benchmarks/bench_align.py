@@ -139,7 +139,8 @@ def main() -> None:
         "max_abs_score_diff": score_diff,
     }
     print(f"csls {args.queries} -> {len(minilm)}: tokenspace {med['tokenspace']:.2f} s, "
-          f"faiss+numpy {med['faiss_muse']:.2f} s, speedup {med['faiss_muse']/med['tokenspace']:.2f}x, "
+          f"faiss+numpy {med['faiss_muse']:.2f} s, "
+          f"speedup {med['faiss_muse']/med['tokenspace']:.2f}x, "
           f"identical top-10 rows {same_rows.mean():.4f}, top-1 {top1:.4f}, "
           f"max|dscore| {score_diff:.1e}")
 

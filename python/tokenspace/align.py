@@ -67,7 +67,7 @@ class Normalizer:
 
     @classmethod
     def fit(cls, X: np.ndarray, steps: Sequence[str]) -> tuple[Normalizer, np.ndarray]:
-        """Fit on ``X`` (usually a whole vocabulary); returns the normaliser and ``X`` transformed."""
+        """Fit on ``X`` (usually a whole vocabulary): the normaliser and the transformed ``X``."""
         out = X
         means = []
         for step in steps:
@@ -281,9 +281,9 @@ def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> 
     if center:
         mx = _core.column_means(x)
         my = _core.column_means(y)
-    M, sxx, syy = _core.cross_gram(
-        x, y, None if mx is None else mx.astype(np.float32), None if my is None else my.astype(np.float32)
-    )
+    sx = None if mx is None else mx.astype(np.float32)
+    sy = None if my is None else my.astype(np.float32)
+    M, sxx, syy = _core.cross_gram(x, y, sx, sy)
     if not np.any(M):
         raise ValueError(
             "X^T Y is zero (zero vectors, or X and Y are orthogonal): the rotation is undefined"
@@ -373,18 +373,23 @@ def linear_map(X: Any, Y: Any, *, ridge: float = 0.0, center: bool = False) -> A
 # -- spaces -----------------------------------------------------------------------------------
 
 
-def _anchor_ids(a: Any, b: Any, anchors: Any, max_anchors: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _anchor_ids(
+    a: Any, b: Any, anchors: Any, max_anchors: int | None
+) -> tuple[np.ndarray, np.ndarray]:
     if anchors is None:
         # a's order: for frequency-ordered vocabularies the most frequent shared words first
         ia = [i for i, w in enumerate(a.vocab) if w in b]
         ib = [b.index(a.vocab[i]) for i in ia]
         if not ia:
             raise ValueError(
-                f"{a.name or 'a'} and {b.name or 'b'} share no vocabulary; pass anchors=[(src, tgt), ...]"
+                f"{a.name or 'a'} and {b.name or 'b'} share no vocabulary; "
+                "pass anchors=[(src, tgt), ...]"
             )
     else:
         if isinstance(anchors, str):
-            raise TypeError("anchors must be a list of words or (source, target) pairs, not one string")
+            raise TypeError(
+                "anchors must be a list of words or (source, target) pairs, not one string"
+            )
         ia, ib = [], []
         missing = []
         for p in anchors:
@@ -409,7 +414,9 @@ def _anchor_ids(a: Any, b: Any, anchors: Any, max_anchors: int | None) -> tuple[
     return np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
 
 
-def csls_mutual_pairs(S: np.ndarray, T: np.ndarray, *, max_rank: int = 15000, k: int = 10) -> np.ndarray:
+def csls_mutual_pairs(
+    S: np.ndarray, T: np.ndarray, *, max_rank: int = 15000, k: int = 10
+) -> np.ndarray:
     """Mutual nearest neighbours under CSLS between mapped sources S and targets T (unit rows).
 
     Source x (among the first ``max_rank``) and target y (among the first ``max_rank``) pair up
@@ -500,7 +507,9 @@ def align(
     from .space import EmbeddingSpace
 
     if not isinstance(a, EmbeddingSpace) or not isinstance(b, EmbeddingSpace):
-        raise TypeError("align() takes two EmbeddingSpace objects; for arrays use ts.procrustes(X, Y)")
+        raise TypeError(
+            "align() takes two EmbeddingSpace objects; for arrays use ts.procrustes(X, Y)"
+        )
     if method not in ("procrustes", "linear"):
         raise ValueError(f"unknown method {method!r}; expected 'procrustes' or 'linear'")
     if n_refinement < 0:

@@ -110,7 +110,8 @@ def run_align(args) -> int:
     train = [pairs[i] for i in perm[n_test:]]
     ali = align(a, b, train, normalize=args.normalize, method=args.method,
                 n_refinement=args.refine)
-    print(f"# {a.name} ({a.dim}d) -> {b.name} ({b.dim}d), {args.method}, normalize={args.normalize}")
+    print(f"# {a.name} ({a.dim}d) -> {b.name} ({b.dim}d), {args.method}, "
+          f"normalize={args.normalize}")
     for h in ali.history:
         print(f"round {h['round']}: {h['n_pairs']} pairs, residual {h['residual']:.4f}")
     if test:
@@ -132,8 +133,10 @@ def run_align(args) -> int:
 
 
 def add_stability(sub) -> None:
-    p = sub.add_parser("stability", help="compare runs of an embedding model (or train word2vec runs)")
-    p.add_argument("models", nargs="*", help="two or more models (names or paths) over one vocabulary")
+    p = sub.add_parser("stability",
+                       help="compare runs of an embedding model (or train word2vec runs)")
+    p.add_argument("models", nargs="*",
+                   help="two or more models (names or paths) over one vocabulary")
     p.add_argument("--train", type=int, default=0, metavar="N",
                    help="train N word2vec runs with seeds 0..N-1 instead (needs gensim)")
     p.add_argument("--corpus", help="training text, one document per line (default: gensim's "

@@ -31,7 +31,9 @@ RETRIEVALS = ("nn", "csls", "isf")
 def _check_retrieval(retrieval: str) -> str:
     r = str(retrieval).lower()
     if r not in RETRIEVALS:
-        raise ValueError(f"unknown retrieval {retrieval!r}; expected one of {', '.join(RETRIEVALS)}")
+        raise ValueError(
+            f"unknown retrieval {retrieval!r}; expected one of {', '.join(RETRIEVALS)}"
+        )
     return r
 
 
@@ -148,7 +150,9 @@ class _Prepared:
     def __init__(self, a: EmbeddingSpace, b: EmbeddingSpace, alignment: Any,
                  source_vocab: int | None, target_vocab: int | None, need_sources: bool) -> None:
         if not isinstance(a, EmbeddingSpace) or not isinstance(b, EmbeddingSpace):
-            raise TypeError("a and b must be EmbeddingSpace objects (ts.load(...) or ts.EmbeddingSpace)")
+            raise TypeError(
+                "a and b must be EmbeddingSpace objects (ts.load(...) or ts.EmbeddingSpace)"
+            )
         if a.dim != alignment.source_dim or b.dim != alignment.target_dim:
             raise ValueError(
                 f"the alignment maps {alignment.source_dim}-d to {alignment.target_dim}-d vectors "
@@ -243,7 +247,8 @@ def translate(
     Q = prep.map(a[words])
     idx, scores = retrieve(Q, prep.T, prep.S, k, retrieval=retrieval, csls_k=csls_k, beta=beta)
     vocab = b.vocab
-    return Translation(words, idx, scores, [[vocab[j] for j in row] for row in idx.tolist()], retrieval)
+    labels = [[vocab[j] for j in row] for row in idx.tolist()]
+    return Translation(words, idx, scores, labels, retrieval)
 
 
 @dataclass(frozen=True)
@@ -282,7 +287,9 @@ def _read_pairs(pairs: Any) -> list[tuple[str, str]]:
                 if not parts:
                     continue
                 if len(parts) != 2:
-                    raise ValueError(f"{pairs}:{n}: expected 'source target' per line, got {line!r}")
+                    raise ValueError(
+                        f"{pairs}:{n}: expected 'source target' per line, got {line!r}"
+                    )
                 out.append((parts[0], parts[1]))
         return out
     out = []
@@ -354,4 +361,5 @@ def translation_accuracy(
                 hit_rank[r] = rank
                 break
     precision = {k: float(np.mean(hit_rank < k)) for k in ks}
-    return TranslationAccuracy(precision, len(src), sum(len(g) for g in gold.values()), n_oov, retrieval)
+    n_pairs = sum(len(g) for g in gold.values())
+    return TranslationAccuracy(precision, len(src), n_pairs, n_oov, retrieval)

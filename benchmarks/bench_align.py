@@ -86,7 +86,8 @@ def main() -> None:
     Y, _ = rotated_copy(X, args.noise)
     results: dict = {
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                    "simd": ts.simd_level(), "threads": ts.num_threads()},
+                    "simd": ts.simd_level(), "threads": ts.num_threads(),
+                    "loadavg_start": list(os.getloadavg())},
         "repeats": args.repeats,
     }
 
@@ -144,6 +145,7 @@ def main() -> None:
           f"identical top-10 rows {same_rows.mean():.4f}, top-1 {top1:.4f}, "
           f"max|dscore| {score_diff:.1e}")
 
+    results["machine"]["loadavg_end"] = list(os.getloadavg())
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -223,6 +223,14 @@ def test_align_recovers_rotation_and_translates():
     assert tr.indices.shape == (2, 3) and tr[0][0][0] == "w300"
 
 
+def test_translate_with_plain_procrustes_alignment():
+    a, b, Q = toy_spaces()
+    ali = ts.procrustes(a.vectors, b.vectors)
+    tr = ts.translate(a, b, ["w5", "w6"], ali, k=2, retrieval="isf", beta=10.0)
+    assert tr.best == {"w5": "w5", "w6": "w6"}
+    assert (np.diff(tr.scores, axis=1) <= 0).all()
+
+
 def test_refinement_from_few_anchors():
     a, b, Q = toy_spaces(noise=0.01)
     ali = ts.align(a, b, anchors=[f"w{i}" for i in range(0, 400, 16)], normalize="unit",

@@ -231,7 +231,12 @@ def _polar_impl(M: np.ndarray) -> tuple[np.ndarray, float]:
         G = M @ M.T
     else:
         G = M.T @ M
-    lam, V = np.linalg.eigh(G)
+    try:  # scipy's divide-and-conquer driver is ~20% faster than numpy's eigh here
+        from scipy.linalg import eigh
+
+        lam, V = eigh(G, driver="evd", check_finite=False, overwrite_a=True)
+    except ImportError:  # pragma: no cover - scipy is optional
+        lam, V = np.linalg.eigh(G)
     top = lam[-1]
     if top > 0 and lam[0] > top * 1e-8:
         sig = np.sqrt(lam)

@@ -177,16 +177,21 @@ class _Prepared:
         self.S = self.map(a.vectors[: self.n_s]) if need_sources else None
 
     def map(self, X: np.ndarray) -> np.ndarray:
-        mapped = self.alignment.transform(X)
-        if not self.reduced:
-            return _core.normalize_rows(mapped)[0]
-        norms = _core.normalize_rows(mapped)[1].astype(np.float64)
-        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        x = X if not self.alignment.source_norm else self.alignment.source_norm.apply(
-            np.ascontiguousarray(X, dtype=np.float32))
-        out = np.empty((x.shape[0], x.shape[1] + 1), dtype=np.float32)
-        out[:, :-1] = x * (self.alignment.scale * inv)[:, None]
-        out[:, -1] = inv
+        """Rows for the similarity kernels; chunked so a 400k vocabulary never holds two
+        (V, d2) float32 copies at once."""
+        ali = self.alignment
+        width = ali.source_dim + 1 if self.reduced else ali.target_dim
+        out = np.empty((X.shape[0], width), dtype=np.float32)
+        for start in range(0, X.shape[0], 65536):
+            chunk = np.ascontiguousarray(X[start : start + 65536], dtype=np.float32)
+            if not self.reduced:
+                out[start : start + len(chunk)] = _core.normalize_rows(ali.transform(chunk))[0]
+                continue
+            x = ali.source_norm.apply(chunk) if ali.source_norm else chunk
+            norms = _core.normalize_rows(ali.transform(x, preprocess=False))[1].astype(np.float64)
+            inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+            out[start : start + len(chunk), :-1] = x * (ali.scale * inv)[:, None]
+            out[start : start + len(chunk), -1] = inv
         return out
 
 

@@ -196,12 +196,13 @@ def stability(
             fro_raw[i, j] = fro_raw[j, i] = d
         else:
             fro_raw[i, j] = fro_raw[j, i] = np.nan
+        fits = {}
         for src, dst in ((i, j), (j, i)):
-            ali = procrustes(mats[src], mats[dst])
-            fro_al[src, dst] = ali.residual
+            fits[src] = procrustes(mats[src], mats[dst])
+            fro_al[src, dst] = fits[src].residual
             nd = float(np.sqrt(np.einsum("ij,ij->", mats[dst], mats[dst], dtype=np.float64)))
-            rel[src, dst] = ali.residual / nd if nd > 0 else np.nan
-        ali = procrustes(Xi, Xj)
+            rel[src, dst] = fits[src].residual / nd if nd > 0 else np.nan
+        ali = fits[i]
         mapped = _core.normalize_rows(ali.transform(Xi))[0]
         cos = np.einsum("ij,ij->i", mapped, units[j], dtype=np.float64)
         mcos[i, j] = mcos[j, i] = float(cos.mean())

@@ -10,6 +10,7 @@
 #include <shared_mutex>
 #include <string>
 
+#include "tokenspace/align.hpp"
 #include "tokenspace/analogy.hpp"
 #include "tokenspace/cosine.hpp"
 #include "tokenspace/dispatch.hpp"
@@ -179,6 +180,76 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
   }
   return out;
 }
+
+}  // namespace
+
+// ==== alignment ====
+namespace {
+
+FloatArray optional_vector(py::object v, std::size_t d, const char* name) {
+  FloatArray a;
+  if (v.is_none()) return a;
+  a = FloatArray::ensure(v);
+  if (!a || a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != d)
+    throw std::invalid_argument(std::string(name) + " must be a float array of length " +
+                                std::to_string(d));
+  return a;
+}
+
+py::tuple cross_gram_py(FloatArray x, FloatArray y, py::object x_shift, py::object y_shift) {
+  require_matrix(x, "X");
+  require_matrix(y, "Y");
+  const std::size_t n = x.shape(0), d1 = x.shape(1), d2 = y.shape(1);
+  if (static_cast<std::size_t>(y.shape(0)) != n)
+    throw std::invalid_argument("X has " + std::to_string(n) + " rows but Y has " +
+                                std::to_string(y.shape(0)) + "; rows must be paired");
+  if (d1 == 0 || d2 == 0) throw std::invalid_argument("X and Y must have at least one column");
+  FloatArray xs = optional_vector(x_shift, d1, "x_shift");
+  FloatArray ys = optional_vector(y_shift, d2, "y_shift");
+  py::array_t<double> out({d1, d2});
+  double sxx = 0, syy = 0;
+  {
+    py::gil_scoped_release release;
+    cross_gram(x.data(), n, d1, d1, y.data(), d2, d2, x_shift.is_none() ? nullptr : xs.data(),
+               y_shift.is_none() ? nullptr : ys.data(), out.mutable_data(), &sxx, &syy);
+  }
+  return py::make_tuple(out, sxx, syy);
+}
+
+py::array_t<double> column_means_py(FloatArray x) {
+  require_matrix(x, "X");
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  if (n == 0) throw std::invalid_argument("X has no rows; the mean is undefined");
+  py::array_t<double> out(d);
+  {
+    py::gil_scoped_release release;
+    column_means(x.data(), n, d, d, out.mutable_data());
+  }
+  return out;
+}
+
+py::array_t<double> softmax_log_normalizer_py(FloatArray t, FloatArray s, float beta,
+                                              py::object row_max) {
+  require_matrix(t, "targets");
+  require_matrix(s, "sources");
+  const std::size_t m = t.shape(0), d = t.shape(1), n = s.shape(0);
+  if (static_cast<std::size_t>(s.shape(1)) != d)
+    throw std::invalid_argument("targets have dimension " + std::to_string(d) +
+                                " but sources have " + std::to_string(s.shape(1)));
+  FloatArray rm = optional_vector(row_max, m, "row_max");
+  py::array_t<double> out(m);
+  {
+    py::gil_scoped_release release;
+    softmax_log_normalizer(t.data(), m, d, s.data(), n, d, d, beta,
+                           row_max.is_none() ? nullptr : rm.data(), out.mutable_data());
+  }
+  return out;
+}
+
+}  // namespace
+// ==== end alignment ====
+
+namespace {
 
 // Runs one instruction set's peak-rate probe for `seconds` on this thread; returns ops/second.
 double peak_rate(const std::string& kind, double seconds) {
@@ -503,6 +574,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
         "x @ axis - offset in one multithreaded pass.");
   // ==== end analogies ====
+  // ==== alignment ====
+  m.def("cross_gram", &cross_gram_py, py::arg("x"), py::arg("y"), py::arg("x_shift") = py::none(),
+        py::arg("y_shift") = py::none(),
+        "(X - x_shift)^T (Y - y_shift) in float64 with the squared Frobenius norms: (M, sxx, syy).");
+  m.def("column_means", &column_means_py, py::arg("x"), "Column means in float64.");
+  m.def("softmax_log_normalizer", &softmax_log_normalizer_py, py::arg("targets"),
+        py::arg("sources"), py::arg("beta"), py::arg("row_max") = py::none(),
+        "log sum_j exp(beta <t_i, s_j>) for every target row (row_max: each row's largest "
+        "inner product, default 1 for unit rows).");
+  // ==== end alignment ====
 #define TS_STR2(x) #x
 #define TS_STR(x) TS_STR2(x)
 #ifdef TS_VERSION_INFO

@@ -46,6 +46,12 @@ from .evaluate import (
 from .null import shuffle
 from .spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
 
+# ==== alignment ====
+from .align import Alignment, Normalizer, align, linear_map, procrustes
+from .stability import StabilityReport, stability, train_word2vec_runs
+from .translate import Translation, TranslationAccuracy, translate, translation_accuracy
+# ==== end alignment ====
+
 
 def __getattr__(name: str):
     # __version__ is looked up lazily: importlib.metadata costs ~40 ms of import time, a good
@@ -148,4 +154,17 @@ __all__ = [
     "shuffle",
     "solve_analogies",
     "svd_spectrum",
+    # ==== alignment ====
+    "Alignment",
+    "Normalizer",
+    "StabilityReport",
+    "Translation",
+    "TranslationAccuracy",
+    "align",
+    "linear_map",
+    "procrustes",
+    "stability",
+    "train_word2vec_runs",
+    "translate",
+    "translation_accuracy",
 ]

@@ -1,0 +1,310 @@
+"""Stability of embeddings across training runs (or any set of spaces over one vocabulary).
+
+The training loss of word2vec/GloVe is invariant under rotations (E and E Q give the same dot
+products), so raw coordinates of two runs differ even when the geometry agrees. The report
+measures both: distances before and after orthogonal Procrustes, per-word cosine after
+alignment, overlap of each word's nearest neighbours, and the singular spectra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from .align import procrustes
+from .space import EmbeddingSpace
+
+
+@dataclass(frozen=True)
+class StabilityReport:
+    """Pairwise stability of several runs over a shared vocabulary.
+
+    Attributes
+    ----------
+    vocab : list of str
+        The words compared (rows of every run, in this order).
+    names : list of str
+    frobenius_raw : np.ndarray
+        (R, R) ``||E_i - E_j||_F`` (NaN when dimensions differ).
+    frobenius_aligned : np.ndarray
+        (R, R) ``||E_i Q - E_j||_F`` with Q the Procrustes rotation of i onto j.
+    relative_aligned : np.ndarray
+        (R, R) ``frobenius_aligned / ||E_j||_F``.
+    mean_cosine : np.ndarray
+        (R, R) mean over words of cos(E_i Q [w], E_j [w]).
+    knn_overlap : np.ndarray
+        (R, R) mean over words of the Jaccard index of the two runs' k-NN sets.
+    word_cosine : np.ndarray
+        (V,) per-word cosine after alignment, averaged over all pairs of runs.
+    word_overlap : np.ndarray
+        (V,) per-word k-NN Jaccard, averaged over all pairs of runs.
+    spectra : list of np.ndarray
+        Singular values of each run's mean-centred matrix, descending.
+    k : int
+    """
+
+    vocab: list[str]
+    names: list[str]
+    frobenius_raw: np.ndarray
+    frobenius_aligned: np.ndarray
+    relative_aligned: np.ndarray
+    mean_cosine: np.ndarray
+    knn_overlap: np.ndarray
+    word_cosine: np.ndarray
+    word_overlap: np.ndarray
+    spectra: list[np.ndarray] = field(default_factory=list)
+    k: int = 10
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.names)
+
+    def _offdiag(self, M: np.ndarray) -> np.ndarray:
+        return M[~np.eye(self.n_runs, dtype=bool)]
+
+    def most_stable(self, n: int = 10, *, by: str = "cosine") -> list[tuple[str, float]]:
+        """The n words whose representation agrees most across runs."""
+        v = self.word_cosine if by == "cosine" else self.word_overlap
+        order = np.argsort(-v, kind="stable")[:n]
+        return [(self.vocab[i], float(v[i])) for i in order]
+
+    def least_stable(self, n: int = 10, *, by: str = "cosine") -> list[tuple[str, float]]:
+        """The n words whose representation varies most across runs."""
+        v = self.word_cosine if by == "cosine" else self.word_overlap
+        order = np.argsort(v, kind="stable")[:n]
+        return [(self.vocab[i], float(v[i])) for i in order]
+
+    def summary(self) -> str:
+        """Plain-text summary (used by the CLI)."""
+        def stat(M: np.ndarray) -> str:
+            x = self._offdiag(M)
+            return f"mean {np.nanmean(x):.4f}  min {np.nanmin(x):.4f}  max {np.nanmax(x):.4f}"
+
+        q = np.quantile(self.word_cosine, [0.1, 0.5, 0.9])
+        lines = [
+            f"runs {self.n_runs}, shared words {len(self.vocab)}, k {self.k}",
+            f"frobenius raw          {stat(self.frobenius_raw)}",
+            f"frobenius aligned      {stat(self.frobenius_aligned)}",
+            f"relative aligned       {stat(self.relative_aligned)}",
+            f"mean cosine (aligned)  {stat(self.mean_cosine)}",
+            f"knn overlap@{self.k:<3}       {stat(self.knn_overlap)}",
+            f"per-word cosine        p10 {q[0]:.4f}  median {q[1]:.4f}  p90 {q[2]:.4f}",
+            "least stable           " + ", ".join(f"{w} {c:.2f}" for w, c in self.least_stable(5)),
+            "most stable            " + ", ".join(f"{w} {c:.2f}" for w, c in self.most_stable(5)),
+        ]
+        return "\n".join(lines)
+
+
+def _common_vocab(spaces: Sequence[EmbeddingSpace], anchors: Sequence[str] | None) -> list[str]:
+    if anchors is not None:
+        words = list(anchors)
+        for s in spaces:
+            missing = [w for w in words if w not in s]
+            if missing:
+                raise KeyError(
+                    f"{len(missing)} words are missing from {s.name or 'a space'} "
+                    f"(first: {missing[0]!r}); pass words every run has"
+                )
+        return words
+    words = [w for w in spaces[0].vocab if all(w in s for s in spaces[1:])]
+    return words
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Jaccard index of two (V, k) id arrays (ids within a row are distinct)."""
+    inter = (a[:, :, None] == b[:, None, :]).sum(axis=(1, 2))
+    k = a.shape[1]
+    return inter / (2 * k - inter)
+
+
+def _spectrum(X: np.ndarray) -> np.ndarray:
+    mu = _core.column_means(X).astype(np.float32)
+    G = _core.cross_gram(X, X, mu, mu)[0]
+    ev = np.linalg.eigvalsh(G)[::-1]
+    return np.sqrt(np.maximum(ev, 0.0))
+
+
+def stability(
+    spaces: Sequence[Any],
+    *,
+    k: int = 10,
+    anchors: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
+) -> StabilityReport:
+    """Compare several runs of an embedding model (see :class:`StabilityReport`).
+
+    Parameters
+    ----------
+    spaces : sequence of EmbeddingSpace (or arrays with the same rows in the same order)
+        At least two runs.
+    k : int, default 10
+        Neighbourhood size of the k-NN overlap (exact ``knn_graph`` of each run, cosine).
+    anchors : sequence of str, optional
+        Words to compare; default: the vocabulary every run shares, in the first run's order.
+    names : sequence of str, optional
+        Labels of the runs.
+
+    Returns
+    -------
+    StabilityReport
+    """
+    spaces = list(spaces)
+    if len(spaces) < 2:
+        raise ValueError(f"stability needs at least two runs, got {len(spaces)}")
+    if all(isinstance(s, EmbeddingSpace) for s in spaces):
+        vocab = _common_vocab(spaces, anchors)
+        if len(vocab) < 2:
+            raise ValueError("the runs share fewer than two words; nothing to compare")
+        mats = [np.ascontiguousarray(s[vocab]) for s in spaces]
+    elif any(isinstance(s, EmbeddingSpace) for s in spaces):
+        raise TypeError("pass either EmbeddingSpace objects or arrays, not a mix")
+    else:
+        mats = [_as_run(s, i) for i, s in enumerate(spaces)]
+        n = mats[0].shape[0]
+        if any(m.shape[0] != n for m in mats):
+            raise ValueError("array runs must have the same number of rows (row i = word i)")
+        vocab = [str(i) for i in range(n)] if anchors is None else list(anchors)
+        if len(vocab) != n:
+            raise ValueError("anchors must name every row when runs are arrays")
+    if names is None:
+        names = [getattr(s, "name", None) or f"run{i}" for i, s in enumerate(spaces)]
+    names = list(names)
+    V, R = len(vocab), len(mats)
+    if k >= V:
+        raise ValueError(f"k={k} must be smaller than the number of shared words ({V})")
+    graphs = [
+        EmbeddingSpace(m, vocab, check=False).knn_graph(k, metric="cosine").indices for m in mats
+    ]
+    units = [_core.normalize_rows(m)[0] for m in mats]
+    fro_raw = np.zeros((R, R))
+    fro_al = np.zeros((R, R))
+    rel = np.zeros((R, R))
+    mcos = np.ones((R, R))
+    ovl = np.ones((R, R))
+    wcos = np.zeros(V)
+    wovl = np.zeros(V)
+    for i, j in combinations(range(R), 2):
+        Xi, Xj = mats[i], mats[j]
+        if Xi.shape[1] == Xj.shape[1]:
+            d = float(np.sqrt(_sq_dist(Xi, Xj)))
+            fro_raw[i, j] = fro_raw[j, i] = d
+        else:
+            fro_raw[i, j] = fro_raw[j, i] = np.nan
+        fits = {}
+        for src, dst in ((i, j), (j, i)):
+            fits[src] = procrustes(mats[src], mats[dst])
+            fro_al[src, dst] = fits[src].residual
+            nd = float(np.sqrt(np.einsum("ij,ij->", mats[dst], mats[dst], dtype=np.float64)))
+            rel[src, dst] = fits[src].residual / nd if nd > 0 else np.nan
+        ali = fits[i]
+        mapped = _core.normalize_rows(ali.transform(Xi))[0]
+        cos = np.einsum("ij,ij->i", mapped, units[j], dtype=np.float64)
+        mcos[i, j] = mcos[j, i] = float(cos.mean())
+        jac = _jaccard(graphs[i], graphs[j])
+        ovl[i, j] = ovl[j, i] = float(jac.mean())
+        wcos += cos
+        wovl += jac
+    n_pairs = R * (R - 1) / 2
+    return StabilityReport(
+        vocab=list(vocab), names=names, frobenius_raw=fro_raw, frobenius_aligned=fro_al,
+        relative_aligned=rel, mean_cosine=mcos, knn_overlap=ovl, word_cosine=wcos / n_pairs,
+        word_overlap=wovl / n_pairs, spectra=[_spectrum(m) for m in mats], k=k,
+    )
+
+
+def _as_run(x: Any, i: int) -> np.ndarray:
+    from ._validate import as_matrix
+
+    return as_matrix(x, f"spaces[{i}]")
+
+
+def _sq_dist(X: np.ndarray, Y: np.ndarray) -> float:
+    """||X - Y||_F^2 in float64 (row blocks, so no full float64 copy)."""
+    total = 0.0
+    for s in range(0, X.shape[0], 8192):
+        d = X[s : s + 8192].astype(np.float64) - Y[s : s + 8192]
+        total += float(np.einsum("ij,ij->", d, d))
+    return total
+
+
+def train_word2vec_runs(
+    corpus: str | Path | Sequence[Sequence[str]] | None = None,
+    *,
+    n_runs: int = 3,
+    seeds: Sequence[int] | None = None,
+    vector_size: int = 50,
+    window: int = 5,
+    min_count: int = 5,
+    epochs: int = 5,
+    sg: int = 0,
+    workers: int = 1,
+    **kwargs: Any,
+) -> list[EmbeddingSpace]:
+    """Train the same word2vec model several times with different seeds (gensim).
+
+    Parameters
+    ----------
+    corpus : path, list of token lists, or None
+        A text file (one document per line, tokenised with gensim's ``simple_preprocess``) or
+        tokenised sentences. ``None`` uses gensim's ``lee_background.cor`` (300 news articles).
+    n_runs : int, default 3
+    seeds : sequence of int, optional
+        One seed per run (default ``0 .. n_runs-1``).
+    vector_size, window, min_count, epochs, sg : gensim Word2Vec parameters
+    workers : int, default 1
+        One worker thread makes each run reproducible from its seed.
+    **kwargs
+        Passed to ``gensim.models.Word2Vec``.
+
+    Returns
+    -------
+    list of EmbeddingSpace
+        Named ``seed<s>``; vocabularies in gensim's frequency order.
+
+    Examples
+    --------
+    >>> runs = ts.train_word2vec_runs(n_runs=3, epochs=5)     # doctest: +SKIP
+    >>> print(ts.stability(runs, k=10).summary())             # doctest: +SKIP
+    """
+    try:
+        from gensim.models import Word2Vec
+        from gensim.utils import simple_preprocess
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ModuleNotFoundError(
+            "training word2vec runs needs gensim: pip install 'tokenspace[train]'"
+        ) from e
+    if seeds is None:
+        if n_runs < 1:
+            raise ValueError(f"n_runs must be >= 1, got {n_runs}")
+        seeds = list(range(n_runs))
+    seeds = list(seeds)
+    if corpus is None:
+        from gensim.test.utils import datapath
+
+        corpus = datapath("lee_background.cor")
+    if isinstance(corpus, (str, Path)):
+        path = Path(corpus)
+        if not path.is_file():
+            raise FileNotFoundError(f"corpus file {path} does not exist")
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            sentences = [simple_preprocess(line) for line in fh]
+    else:
+        sentences = [list(s) for s in corpus]
+    sentences = [s for s in sentences if s]
+    if not sentences:
+        raise ValueError("the corpus is empty")
+    runs = []
+    for seed in seeds:
+        model = Word2Vec(
+            sentences, vector_size=vector_size, window=window, min_count=min_count,
+            epochs=epochs, sg=sg, workers=workers, seed=int(seed), **kwargs,
+        )
+        kv = model.wv
+        runs.append(EmbeddingSpace(kv.vectors, list(kv.index_to_key), name=f"seed{seed}"))
+    return runs

@@ -1,5 +1,7 @@
 #include "tokenspace/analogy.hpp"
 
+#include "topk.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -31,68 +33,8 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// Higher score first, then lower id (the order knn_search and faiss use).
-inline bool better(float a, std::int64_t ia, float b, std::int64_t ib) {
-  return a > b || (a == b && ia < ib);
-}
-
-// Bounded heap of the k best candidates; the root is the worst kept one (admission threshold).
-class Heap {
- public:
-  Heap(float* s, std::int64_t* id, std::size_t k) : s_(s), id_(id), k_(k) {}
-  float threshold() const { return size_ < k_ ? kNegInf : s_[0]; }
-  void push(float sc, std::int64_t id) {
-    if (size_ < k_) {
-      std::size_t i = size_++;
-      while (i > 0) {
-        std::size_t p = (i - 1) / 2;
-        if (!better(s_[p], id_[p], sc, id)) break;
-        s_[i] = s_[p];
-        id_[i] = id_[p];
-        i = p;
-      }
-      s_[i] = sc;
-      id_[i] = id;
-      return;
-    }
-    if (!better(sc, id, s_[0], id_[0])) return;
-    std::size_t i = 0;
-    for (;;) {
-      std::size_t l = 2 * i + 1, r = l + 1, w = i;
-      float ws = sc;
-      std::int64_t wi = id;
-      if (l < k_ && better(ws, wi, s_[l], id_[l])) { w = l; ws = s_[l]; wi = id_[l]; }
-      if (r < k_ && better(ws, wi, s_[r], id_[r])) { w = r; ws = s_[r]; wi = id_[r]; }
-      if (w == i) break;
-      s_[i] = s_[w];
-      id_[i] = id_[w];
-      i = w;
-    }
-    s_[i] = sc;
-    id_[i] = id;
-  }
-  void write_sorted(float* out_s, std::int64_t* out_id) const {
-    std::vector<std::size_t> order(size_);
-    for (std::size_t i = 0; i < size_; ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return better(s_[a], id_[a], s_[b], id_[b]);
-    });
-    for (std::size_t i = 0; i < size_; ++i) {
-      out_s[i] = s_[order[i]];
-      out_id[i] = id_[order[i]];
-    }
-    for (std::size_t i = size_; i < k_; ++i) {
-      out_s[i] = kNegInf;
-      out_id[i] = -1;
-    }
-  }
-
- private:
-  float* s_;
-  std::int64_t* id_;
-  std::size_t k_;
-  std::size_t size_ = 0;
-};
+using detail::better;
+using Heap = detail::BoundedTopK<float>;
 
 namespace analogy_portable {
 #include "analogy_combine.inc"

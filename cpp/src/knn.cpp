@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "blocking.hpp"
+#include "topk.hpp"
 #include "tokenspace/common.hpp"
 #include "tokenspace/dispatch.hpp"
 #include "tokenspace/thread_pool.hpp"
@@ -31,51 +32,8 @@ double gamma(std::size_t n) {
 }
 
 // ---- exact ranking: double scores, ties to the lower id ---------------------------------
-inline bool better(double a, std::int64_t ia, double b, std::int64_t ib) {
-  return a > b || (a == b && ia < ib);
-}
-
-// Bounded heap of the k best (score, id); the root is the worst kept entry.
-class ExactTopK {
- public:
-  ExactTopK(double* s, std::int64_t* id, std::size_t k) : s_(s), id_(id), k_(k) {}
-  void push(double sc, std::int64_t id) {
-    if (size_ < k_) {
-      std::size_t i = size_++;
-      while (i > 0) {
-        std::size_t p = (i - 1) / 2;
-        if (!better(s_[p], id_[p], sc, id)) break;
-        s_[i] = s_[p];
-        id_[i] = id_[p];
-        i = p;
-      }
-      s_[i] = sc;
-      id_[i] = id;
-      return;
-    }
-    if (!better(sc, id, s_[0], id_[0])) return;
-    std::size_t i = 0;
-    for (;;) {
-      std::size_t l = 2 * i + 1, r = l + 1, w = i;
-      double ws = sc;
-      std::int64_t wi = id;
-      if (l < k_ && better(ws, wi, s_[l], id_[l])) { w = l; ws = s_[l]; wi = id_[l]; }
-      if (r < k_ && better(ws, wi, s_[r], id_[r])) { w = r; ws = s_[r]; wi = id_[r]; }
-      if (w == i) break;
-      s_[i] = s_[w];
-      id_[i] = id_[w];
-      i = w;
-    }
-    s_[i] = sc;
-    id_[i] = id;
-  }
-
- private:
-  double* s_;
-  std::int64_t* id_;
-  std::size_t k_;
-  std::size_t size_ = 0;
-};
+using detail::better;
+using ExactTopK = detail::BoundedTopK<double>;
 
 inline bool excluded(const std::int64_t* ex, std::size_t n_ex, std::int64_t id) {
   for (std::size_t e = 0; e < n_ex; ++e)

@@ -149,6 +149,10 @@ py::dict moments_dict(const TriangleMoments& m) {
   d["cov"] = m.cov;
   d["pearson"] = m.pearson;
   d["cosine"] = m.cosine;
+  d["min_x"] = m.min_x;
+  d["max_x"] = m.max_x;
+  d["min_y"] = m.min_y;
+  d["max_y"] = m.max_y;
   return d;
 }
 

@@ -1,6 +1,9 @@
 #include "tokenspace/rsa.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -8,6 +11,10 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "blocking.hpp"
 #include "tokenspace/common.hpp"
@@ -21,7 +28,13 @@ namespace rsa_detail {
 void accum_scalar(const float* x, const float* y, std::size_t len, double kx, double ky,
                   double* out) {
   double t[5] = {0, 0, 0, 0, 0};
+  float ext[4] = {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
   for (std::size_t j = 0; j < len; ++j) {
+    ext[0] = std::min(ext[0], x[j]);
+    ext[1] = std::max(ext[1], x[j]);
+    ext[2] = std::min(ext[2], y[j]);
+    ext[3] = std::max(ext[3], y[j]);
     const double a = static_cast<double>(x[j]) - kx, b = static_cast<double>(y[j]) - ky;
     t[0] += a;
     t[1] += b;
@@ -30,11 +43,22 @@ void accum_scalar(const float* x, const float* y, std::size_t len, double kx, do
     t[4] += a * b;
   }
   for (int q = 0; q < 5; ++q) out[q] = t[q];
+  for (int q = 0; q < 4; ++q) out[5 + q] = ext[q];
 }
 
 }  // namespace rsa_detail
 
 namespace {
+
+struct Stopwatch {
+  bool on = std::getenv("TS_RSA_TIMING") != nullptr;
+  std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
+  void lap(const char* what) {
+    auto now = std::chrono::steady_clock::now();
+    if (on) std::fprintf(stderr, "  %-12s %.3f s\n", what, std::chrono::duration<double>(now - t).count());
+    t = now;
+  }
+};
 
 using u128 = unsigned __int128;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -59,6 +83,15 @@ inline std::uint64_t row_offset(std::size_t i, std::size_t n) {
 struct CompensatedSums {
   double s[5] = {0, 0, 0, 0, 0};
   double c[5] = {0, 0, 0, 0, 0};
+  double ext[4] = {HUGE_VAL, -HUGE_VAL, HUGE_VAL, -HUGE_VAL};  // min x, max x, min y, max y
+  /// v[0..5) are sums, v[5..9) extremes (the layout of rsa_detail::AccumFn's output).
+  void add_partial(const double* v) {
+    add(v);
+    ext[0] = std::min(ext[0], v[5]);
+    ext[1] = std::max(ext[1], v[6]);
+    ext[2] = std::min(ext[2], v[7]);
+    ext[3] = std::max(ext[3], v[8]);
+  }
   void add(const double* v) {
     for (int q = 0; q < 5; ++q) {
       const double t = s[q] + v[q];
@@ -75,6 +108,10 @@ struct CompensatedSums {
     add(v);
     for (int q = 0; q < 5; ++q) v[q] = o.c[q];
     add(v);
+    ext[0] = std::min(ext[0], o.ext[0]);
+    ext[1] = std::max(ext[1], o.ext[1]);
+    ext[2] = std::min(ext[2], o.ext[2]);
+    ext[3] = std::max(ext[3], o.ext[3]);
   }
   double total(int q) const { return s[q] + c[q]; }
 };
@@ -242,9 +279,14 @@ TriangleMoments finish_moments(std::uint64_t N, double kx, double ky, const Comp
   const double dmx = sx / n, dmy = sy / n;
   m.mean_x = kx + dmx;
   m.mean_y = ky + dmy;
-  m.var_x = std::max(0.0, sxx / n - dmx * dmx);
-  m.var_y = std::max(0.0, syy / n - dmy * dmy);
-  m.cov = sxy / n - dmx * dmy;
+  // A constant side (all similarities equal) has variance exactly 0, whatever the rounding.
+  m.var_x = S.ext[0] == S.ext[1] ? 0.0 : std::max(0.0, sxx / n - dmx * dmx);
+  m.var_y = S.ext[2] == S.ext[3] ? 0.0 : std::max(0.0, syy / n - dmy * dmy);
+  m.min_x = S.ext[0];
+  m.max_x = S.ext[1];
+  m.min_y = S.ext[2];
+  m.max_y = S.ext[3];
+  m.cov = (m.var_x == 0 || m.var_y == 0) ? 0.0 : sxy / n - dmx * dmy;
   const double den = std::sqrt(m.var_x) * std::sqrt(m.var_y);
   m.pearson = den > 0 ? std::clamp(m.cov / den, -1.0, 1.0) : kNaN;
   // Uncentred sums recovered from the shifted ones (all terms are O(n), no cancellation).
@@ -257,6 +299,50 @@ TriangleMoments finish_moments(std::uint64_t N, double kx, double ky, const Comp
 }
 
 // ---- exact ranks ------------------------------------------------------------------------
+
+/// Uninitialised array for the per-pair buffers (GBs at vocabulary scale). On Linux it asks
+/// for transparent huge pages: first-touch page faults on 4 KB pages cost more than the
+/// ranking itself at these sizes.
+template <class T>
+class BigArray {
+ public:
+  BigArray() = default;
+  explicit BigArray(std::uint64_t n) { reset(n); }
+  BigArray(const BigArray&) = delete;
+  BigArray& operator=(const BigArray&) = delete;
+  ~BigArray() { release(); }
+  void reset(std::uint64_t n) {
+    release();
+    if (n == 0) return;
+    bytes_ = static_cast<std::size_t>(n) * sizeof(T);
+#if defined(__linux__)
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    madvise(p, bytes_, MADV_HUGEPAGE);  // a hint; failure just means 4 KB pages
+    p_ = static_cast<T*>(p);
+#else
+    p_ = static_cast<T*>(std::malloc(bytes_));
+    if (!p_) throw std::bad_alloc();
+#endif
+  }
+  void release() {
+    if (!p_) return;
+#if defined(__linux__)
+    munmap(p_, bytes_);
+#else
+    std::free(p_);
+#endif
+    p_ = nullptr;
+    bytes_ = 0;
+  }
+  T* get() { return p_; }
+  const T* get() const { return p_; }
+  T& operator[](std::uint64_t i) { return p_[i]; }
+
+ private:
+  T* p_ = nullptr;
+  std::size_t bytes_ = 0;
+};
 
 constexpr std::size_t kBuckets = 65536;
 
@@ -285,15 +371,16 @@ std::vector<std::uint64_t> counts_to_offsets(std::vector<std::uint32_t>& h, std:
   return start;
 }
 
-/// Calls apply(pair_id, 2 * average_rank) for every pair, bucket by bucket on the thread
-/// pool; apply gets the task id too, for per-task accumulators. Ranks are 1-based.
-template <class Apply>
-void rank_buckets(const std::vector<std::uint64_t>& start, const std::uint32_t* ids,
-                  const std::uint16_t* low, std::size_t n_tasks_hint, Apply&& apply,
-                  std::size_t& n_tasks_out, std::vector<std::size_t>& task_bucket) {
+/// Calls apply(acc, pair_id, 2 * average_rank) for every pair, bucket by bucket on the thread
+/// pool, with acc a task-local Acc (no shared cache lines in the hot loop); then
+/// finish(task, acc) once per task. Ranks are 1-based.
+template <class Acc, class Apply, class Finish>
+std::size_t rank_buckets(const std::vector<std::uint64_t>& start, const std::uint32_t* ids,
+                         const std::uint16_t* low, std::size_t n_tasks_hint, Apply&& apply,
+                         Finish&& finish) {
   const std::uint64_t N = start[kBuckets];
   // Consecutive bucket ranges with about equal element counts.
-  task_bucket.assign(1, 0);
+  std::vector<std::size_t> task_bucket(1, 0);
   const std::uint64_t per = std::max<std::uint64_t>(1, N / n_tasks_hint);
   std::uint64_t acc = 0;
   for (std::size_t b = 0; b < kBuckets; ++b) {
@@ -304,16 +391,17 @@ void rank_buckets(const std::vector<std::uint64_t>& start, const std::uint32_t* 
     }
   }
   task_bucket.push_back(kBuckets);
-  n_tasks_out = task_bucket.size() - 1;
+  const std::size_t n_tasks = task_bucket.size() - 1;
   constexpr std::uint64_t kSmall = 4096;  // below this, sorting beats a 64K-bin count
   struct Work {
     std::vector<std::uint64_t> tmp;
     std::vector<std::uint32_t> cnt;
   };
   std::vector<Work> work(std::max<std::size_t>(1, num_threads()));
-  parallel_for(n_tasks_out, [&](std::size_t t, std::size_t w) {
+  parallel_for(n_tasks, [&](std::size_t t, std::size_t w) {
     if (w >= work.size()) throw std::runtime_error("thread count changed during a kernel");
     Work& W = work[w];
+    Acc acc{};
     for (std::size_t b = task_bucket[t]; b < task_bucket[t + 1]; ++b) {
       const std::uint64_t s = start[b], e = start[b + 1], size = e - s;
       if (size == 0) continue;
@@ -328,7 +416,7 @@ void rank_buckets(const std::vector<std::uint64_t>& start, const std::uint32_t* 
           while (q2 < size && (W.tmp[q2] >> 32) == key) ++q2;
           const std::uint64_t r2 = 2 * (s + q) + (q2 - q) + 1;
           for (std::uint64_t u = q; u < q2; ++u)
-            apply(t, static_cast<std::uint32_t>(W.tmp[u]), r2);
+            apply(acc, static_cast<std::uint32_t>(W.tmp[u]), r2);
           q = q2;
         }
       } else {
@@ -339,12 +427,14 @@ void rank_buckets(const std::vector<std::uint64_t>& start, const std::uint32_t* 
         for (std::uint64_t q = s; q < e; ++q) {
           const std::uint32_t lv = low[q];
           const std::uint64_t r2 = 2 * (s + C[lv]) + (C[lv + 1] - C[lv]) + 1;
-          apply(t, ids[q], r2);
+          apply(acc, ids[q], r2);
         }
         std::fill(W.cnt.begin(), W.cnt.end(), 0u);
       }
     }
+    finish(t, acc);
   });
+  return n_tasks;
 }
 
 inline long double u128_to_ld(u128 v) { return static_cast<long double>(v); }
@@ -362,9 +452,9 @@ TriangleMoments rsa_pearson(const float* x, std::size_t dx, const float* y, std:
     CompensatedSums& P = part[c];
     T.run_chunk(c, s, true, true,
                 [&](std::size_t, std::size_t, std::size_t len, const float* vx, const float* vy) {
-                  double v[5];
+                  double v[9];
                   accum(vx, vy, len, kx, ky, v);
-                  P.add(v);
+                  P.add_partial(v);
                 });
   });
   CompensatedSums S;
@@ -394,17 +484,19 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
   if (N >= (std::uint64_t{1} << 31))
     throw std::invalid_argument("exact Spearman RSA supports fewer than 2^31 pairs (n <= 65536), got n=" +
                                 std::to_string(n));
+  Stopwatch sw;
   const double kx = estimate_mean(x, dx, n), ky = estimate_mean(y, dy, n);
   TriangleTiler T(x, dx, y, dy, n);
   const std::size_t C = T.n_chunks();
+  sw.lap("pack");
   const rsa_detail::AccumFn accum = pick_accum();
 
   // Pass 1: both sides; Pearson sums, per-chunk bucket counts (and the values, if stored).
   std::vector<std::uint32_t> hx(C * kBuckets, 0), hy(C * kBuckets, 0);
-  std::unique_ptr<float[]> tx, ty;
+  BigArray<float> tx, ty;
   if (store_values) {
-    tx.reset(new float[N]);
-    ty.reset(new float[N]);
+    tx.reset(N);
+    ty.reset(N);
   }
   std::vector<CompensatedSums> part(C);
   for_chunks(T, [&](std::size_t c, TriangleTiler::Scratch& s) {
@@ -414,9 +506,9 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
     T.run_chunk(c, s, true, true,
                 [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx,
                     const float* vy) {
-                  double v[5];
+                  double v[9];
                   accum(vx, vy, len, kx, ky, v);
-                  P.add(v);
+                  P.add_partial(v);
                   for (std::size_t t = 0; t < len; ++t) {
                     ++cx[sort_key(vx[t]) >> 16];
                     ++cy[sort_key(vy[t]) >> 16];
@@ -432,9 +524,10 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
   for (const auto& P : part) S.add(P);
   SpearmanResult res;
   res.moments = finish_moments(N, kx, ky, S);
+  sw.lap("pass 1");
 
-  std::unique_ptr<std::uint32_t[]> ids(new std::uint32_t[N]);
-  std::unique_ptr<std::uint16_t[]> low(new std::uint16_t[N]);
+  BigArray<std::uint32_t> ids(N);
+  BigArray<std::uint16_t> low(N);
 
   // Pass 2 / 3: scatter one side's (pair id, low key bits) into its buckets. Each chunk
   // writes to its own precomputed slots, so no atomics are needed.
@@ -466,42 +559,49 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
   };
 
   const std::size_t hint = 4 * 64;
-  std::size_t n_tasks = 0;
-  std::vector<std::size_t> task_bucket;
-
   std::vector<std::uint64_t> start = counts_to_offsets(hx, C);
   scatter(true, hx);
   hx = std::vector<std::uint32_t>();
-  tx.reset();
-  std::unique_ptr<std::uint32_t[]> rank_x(new std::uint32_t[N]);
-  std::vector<u128> sxx_task(kBuckets + 1, 0);
-  rank_buckets(
+  tx.release();
+  sw.lap("scatter x");
+  BigArray<std::uint32_t> rank_x(N);
+  struct AccX {
+    u128 sxx;
+  };
+  std::vector<u128> task_sxx(kBuckets + 1, 0);
+  std::size_t n_tasks = rank_buckets<AccX>(
       start, ids.get(), low.get(), hint,
-      [&](std::size_t t, std::uint32_t p, std::uint64_t r2) {
+      [&](AccX& acc, std::uint32_t p, std::uint64_t r2) {
         rank_x[p] = static_cast<std::uint32_t>(r2);
-        sxx_task[t] += static_cast<u128>(r2 * r2);
+        acc.sxx += static_cast<u128>(r2 * r2);
       },
-      n_tasks, task_bucket);
+      [&](std::size_t t, const AccX& acc) { task_sxx[t] = acc.sxx; });
   u128 sxx = 0;
-  for (std::size_t t = 0; t < n_tasks; ++t) sxx += sxx_task[t];
+  for (std::size_t t = 0; t < n_tasks; ++t) sxx += task_sxx[t];
+  sw.lap("rank x");
 
   start = counts_to_offsets(hy, C);
   scatter(false, hy);
   hy = std::vector<std::uint32_t>();
-  ty.reset();
-  std::vector<u128> syy_task(kBuckets + 1, 0), sxy_task(kBuckets + 1, 0);
-  rank_buckets(
+  ty.release();
+  sw.lap("scatter y");
+  struct AccY {
+    u128 syy, sxy;
+  };
+  std::vector<AccY> task_y(kBuckets + 1, AccY{0, 0});
+  n_tasks = rank_buckets<AccY>(
       start, ids.get(), low.get(), hint,
-      [&](std::size_t t, std::uint32_t p, std::uint64_t r2) {
-        syy_task[t] += static_cast<u128>(r2 * r2);
-        sxy_task[t] += static_cast<u128>(static_cast<std::uint64_t>(rank_x[p]) * r2);
+      [&](AccY& acc, std::uint32_t p, std::uint64_t r2) {
+        acc.syy += static_cast<u128>(r2 * r2);
+        acc.sxy += static_cast<u128>(static_cast<std::uint64_t>(rank_x[p]) * r2);
       },
-      n_tasks, task_bucket);
+      [&](std::size_t t, const AccY& acc) { task_y[t] = acc; });
   u128 syy = 0, sxy = 0;
   for (std::size_t t = 0; t < n_tasks; ++t) {
-    syy += syy_task[t];
-    sxy += sxy_task[t];
+    syy += task_y[t].syy;
+    sxy += task_y[t].sxy;
   }
+  sw.lap("rank y");
 
   // Doubled average ranks sum to N (N + 1) on each side; everything below is exact until the
   // last division.

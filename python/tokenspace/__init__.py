@@ -11,6 +11,15 @@ from importlib.metadata import PackageNotFoundError, version
 from . import _core
 from .io import EMBEDDED, load, load_hf
 from .neighbors import Neighbors, knn
+from .rsa import (
+    RSAResult,
+    SelectivityResult,
+    category_selectivity,
+    rsa,
+    rsa_models,
+    rsa_split_half,
+    similarity_triangle,
+)
 from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
 from .space import EmbeddingSpace
 
@@ -46,6 +55,14 @@ def set_num_threads(n: int) -> None:
 
 
 __all__ = [
+    # rsa
+    "RSAResult",
+    "SelectivityResult",
+    "category_selectivity",
+    "rsa",
+    "rsa_models",
+    "rsa_split_half",
+    "similarity_triangle",
     "EMBEDDED",
     "EmbeddingSpace",
     "Neighbors",

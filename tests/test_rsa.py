@@ -390,6 +390,12 @@ def test_category_selectivity_bad_input():
 # ---- real data -----------------------------------------------------------------------------
 
 
+def _average_ranks(v: np.ndarray) -> np.ndarray:
+    """scipy.stats.rankdata(v) (ties averaged), through one np.unique sort: much faster."""
+    _, inv, cnt = np.unique(v, return_inverse=True, return_counts=True)
+    return (np.cumsum(cnt) - (cnt - 1) / 2.0)[inv]
+
+
 def _blocked_triangle64(U64: np.ndarray, block: int = 1000) -> np.ndarray:
     """float64 upper triangle in row blocks (never one big BLAS call on this CPU)."""
     n = len(U64)
@@ -422,8 +428,8 @@ def test_minilm_5000_against_numpy():
     assert res == pytest.approx(np.corrcoef(fx, fy)[0, 1], abs=1e-12)
     # Spearman: exact on the float32 similarities it ranks (ties averaged like rankdata).
     sp = ts.rsa(U, Y, method="spearman")
-    rx, ry = scipy.stats.rankdata(fx), scipy.stats.rankdata(fy)
-    assert sp == pytest.approx(np.corrcoef(rx, ry)[0, 1], abs=1e-12)
+    assert sp == pytest.approx(np.corrcoef(_average_ranks(fx), _average_ranks(fy))[0, 1],
+                               abs=1e-12)
     half = ts.rsa_split_half(s.vectors[-n:])
     assert half == pytest.approx(
         np.corrcoef(ts.similarity_triangle(s.vectors[-n:, 0::2]).astype(np.float64),

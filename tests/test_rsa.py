@@ -435,3 +435,17 @@ def test_minilm_5000_against_numpy():
         np.corrcoef(ts.similarity_triangle(s.vectors[-n:, 0::2]).astype(np.float64),
                     ts.similarity_triangle(s.vectors[-n:, 1::2]).astype(np.float64))[0, 1],
         abs=1e-12)
+
+
+def test_spearman_refuses_what_cannot_fit(monkeypatch):
+    import sys
+
+    mod = sys.modules["tokenspace.rsa"]  # ts.rsa is the function, the module shares its name
+    X = np.random.default_rng(0).standard_normal((200, 3)).astype(np.float32)
+    monkeypatch.setattr(mod, "_available_bytes", lambda: 1000)
+    with pytest.raises(MemoryError, match="needs about .* GB"):
+        ts.rsa(X, X, method="spearman")
+    assert ts.rsa(X, X) == pytest.approx(1.0)  # Pearson streams: no such limit
+    with pytest.raises(ValueError, match="65536"):
+        big = np.zeros((70000, 1), np.float32)
+        ts.rsa(big, big, method="spearman")

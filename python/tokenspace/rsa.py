@@ -130,6 +130,34 @@ def _prepared(X: Any, name: str, similarity: str) -> np.ndarray:
     return _core.normalize_rows(np.ascontiguousarray(arr, dtype=np.float32))[0]
 
 
+def _available_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux), else None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_spearman_memory(n: int, needed: int) -> None:
+    """Refuse up front rather than be killed by the OOM killer half-way through."""
+    if n > 65536:
+        raise ValueError(
+            f"exact Spearman RSA supports at most 65536 items (2^31 pairs); got {n}. "
+            "Use method='pearson' (streamed, any n) or a subset of the items"
+        )
+    avail = _available_bytes()
+    if avail is not None and needed > avail:
+        raise MemoryError(
+            f"exact Spearman RSA over {n} items needs about {needed / 1e9:.1f} GB "
+            f"(10 bytes per pair) but only {avail / 1e9:.1f} GB is available; use "
+            "method='pearson' (a few hundred MB) or fewer items"
+        )
+
+
 def _constant_error(which: str, similarity: str) -> ValueError:
     return ValueError(
         f"all pair similarities of {which} are equal, so their correlation is undefined "
@@ -159,9 +187,10 @@ def rsa(
         ``"pearson"``: streamed, float64 sums; memory = packed copies of X and Y plus a few
         MB of tiles (about 0.2 GB for two 30522 x 384 spaces).
         ``"spearman"``: exact, ties get their average rank (as ``scipy.stats.spearmanr``).
-        Needs 10 bytes per pair: 4.66 GB at n = 30522 (465.8M pairs); up to about 11,600
-        items it keeps both triangles as well (+8 bytes per pair, at most +0.5 GB) to avoid
-        recomputing them. Limited to n <= 65536; stays under 8 GB for n <= 40,000.
+        Needs 10 bytes per pair: 0.125 GB at n = 5000, 4.66 GB at n = 30522 (465.8M
+        pairs), 8.0 GB at n = 40000; up to about 11,600 items it also keeps both triangles
+        (+8 bytes per pair, at most +0.54 GB) instead of recomputing them. At most 65536
+        items; raises ``MemoryError`` up front if the machine has less memory available.
     similarity : {"cosine", "dot", "correlation"}, keyword-only
         ``"cosine"`` (default): a zero row has cosine 0 with every item.
         ``"dot"``: raw inner products. ``"correlation"``: Pearson correlation between the
@@ -210,7 +239,9 @@ def _rsa_prepared(
         st = _core.rsa_pearson(x, y)
         r = st["pearson"]
     else:
-        store = n * (n - 1) // 2 <= _STORE_VALUES_MAX_PAIRS
+        n_pairs = n * (n - 1) // 2
+        store = n_pairs <= _STORE_VALUES_MAX_PAIRS
+        _check_spearman_memory(n, n_pairs * (18 if store else 10))
         st = _core.rsa_spearman(x, y, store_values=store)
         r = st["spearman"]
     if not st["var_x"] > 0:

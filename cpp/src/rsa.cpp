@@ -365,17 +365,18 @@ inline std::uint32_t sort_key(float v) {
 /// Turns per-chunk bucket counts (C x kBuckets, in place) into each chunk's first write
 /// position per bucket; returns the kBuckets + 1 bucket starts.
 std::vector<std::uint64_t> counts_to_offsets(std::vector<std::uint32_t>& h, std::size_t C) {
+  // Row-wise passes only: walking one bucket across the chunks would stride by 256 KB.
   std::vector<std::uint64_t> start(kBuckets + 1, 0);
-  std::uint64_t pos = 0;
-  for (std::size_t b = 0; b < kBuckets; ++b) {
-    start[b] = pos;
-    for (std::size_t c = 0; c < C; ++c) {
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t b = 0; b < kBuckets; ++b) start[b + 1] += h[c * kBuckets + b];
+  for (std::size_t b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
+  std::vector<std::uint64_t> run(start.begin(), start.end() - 1);
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t b = 0; b < kBuckets; ++b) {
       const std::uint32_t cnt = h[c * kBuckets + b];
-      h[c * kBuckets + b] = static_cast<std::uint32_t>(pos);
-      pos += cnt;
+      h[c * kBuckets + b] = static_cast<std::uint32_t>(run[b]);
+      run[b] += cnt;
     }
-  }
-  start[kBuckets] = pos;
   return start;
 }
 
@@ -403,9 +404,12 @@ std::size_t rank_buckets(const std::vector<std::uint64_t>& start, const std::uin
   }
   task_bucket.push_back(kBuckets);
   const std::size_t n_tasks = task_bucket.size() - 1;
-  constexpr std::uint64_t kSmall = 4096;  // below this, sorting beats a 64K-bin count
+  // Bucket sizes decide how the low 16 key bits are ordered: a comparison sort for tiny
+  // buckets, two 8-bit LSD radix passes for mid-size ones, one 64K-bin count for big ones
+  // (its fixed 64K prefix sum is then cheap per element).
+  constexpr std::uint64_t kTiny = 64, kRadixMax = 65536;
   struct Work {
-    std::vector<std::uint64_t> tmp;
+    std::vector<std::uint64_t> tmp, tmp2;
     std::vector<std::uint32_t> cnt;
   };
   std::vector<Work> work(std::max<std::size_t>(1, num_threads()));
@@ -416,11 +420,23 @@ std::size_t rank_buckets(const std::vector<std::uint64_t>& start, const std::uin
     for (std::size_t b = task_bucket[t]; b < task_bucket[t + 1]; ++b) {
       const std::uint64_t s = start[b], e = start[b + 1], size = e - s;
       if (size == 0) continue;
-      if (size <= kSmall) {
+      if (size <= kRadixMax) {
         W.tmp.resize(size);
         for (std::uint64_t q = 0; q < size; ++q)
           W.tmp[q] = (static_cast<std::uint64_t>(low[s + q]) << 32) | ids[s + q];
-        std::sort(W.tmp.begin(), W.tmp.end());
+        if (size <= kTiny) {
+          std::sort(W.tmp.begin(), W.tmp.end());
+        } else {
+          W.tmp2.resize(size);
+          for (int shift = 32; shift <= 40; shift += 8) {
+            std::uint32_t c256[257] = {0};
+            for (std::uint64_t q = 0; q < size; ++q) ++c256[((W.tmp[q] >> shift) & 0xFF) + 1];
+            for (int v = 1; v <= 256; ++v) c256[v] += c256[v - 1];
+            for (std::uint64_t q = 0; q < size; ++q)
+              W.tmp2[c256[(W.tmp[q] >> shift) & 0xFF]++] = W.tmp[q];
+            W.tmp.swap(W.tmp2);
+          }
+        }
         for (std::uint64_t q = 0; q < size;) {
           const std::uint64_t key = W.tmp[q] >> 32;
           std::uint64_t q2 = q + 1;

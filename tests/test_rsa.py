@@ -107,6 +107,22 @@ def test_spearman_exact_ties(simd, store):
     assert ts.rsa(X, Y, similarity="dot") == pytest.approx(np.corrcoef(tx, ty)[0, 1], abs=1e-13)
 
 
+@pytest.mark.parametrize("store", [False, True])
+def test_spearman_huge_tie_groups(simd, store):
+    """One-hot items: ~98% of the dot products are exactly 0, a single key bucket of more than
+    65536 pairs (the 64K-bin counting path), next to mid-size and tiny buckets."""
+    rng = np.random.default_rng(21)
+    n = 420
+    X = np.eye(48, dtype=np.float32)[rng.integers(0, 48, size=n)]
+    X[: n // 3] *= 2  # a few more distinct values
+    Y = (X @ rng.integers(0, 3, size=(48, 5)) + rng.integers(0, 2, size=(n, 5))).astype(np.float32)
+    tx, ty = triangle64(X, "dot"), triangle64(Y, "dot")
+    assert np.count_nonzero(tx == 0) > 65536
+    ref = scipy.stats.spearmanr(tx, ty).statistic
+    got = _core.rsa_spearman(X, Y, store_values=store)["spearman"]
+    assert got == pytest.approx(ref, abs=1e-13)
+
+
 def test_spearman_duplicate_rows_tie_under_cosine(simd):
     """Duplicated items give bit-identical cosines, so they must share an average rank."""
     rng = np.random.default_rng(8)

@@ -55,7 +55,8 @@ def make_data(seed: int = 0):
     Q = np.linalg.qr(rng.standard_normal((U.shape[1], U.shape[1])))[0].astype(np.float32)
     # U @ Q through the tokenspace GEMM (numpy's OpenBLAS is unreliable on this CPU at this size)
     UQ = _core.gram(U, np.ascontiguousarray(Q.T))
-    Y = np.ascontiguousarray(ts.unit_rows(UQ + 0.02 * rng.standard_normal(U.shape).astype(np.float32)))
+    noise = 0.02 * rng.standard_normal(U.shape).astype(np.float32)
+    Y = np.ascontiguousarray(ts.unit_rows(UQ + noise))
     sub = np.sort(rng.permutation(U.shape[0])[:N_SMALL])
     return U, Y, sub
 

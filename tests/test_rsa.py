@@ -430,7 +430,9 @@ def test_minilm_5000_against_numpy():
     U = np.ascontiguousarray(s.unit_vectors[-n:])
     rng = np.random.default_rng(0)
     Q = np.linalg.qr(rng.standard_normal((U.shape[1], U.shape[1])))[0].astype(np.float32)
-    Y = U @ Q + 0.02 * rng.standard_normal(U.shape).astype(np.float32)
+    # U @ Q through the tokenspace GEMM (numpy's OpenBLAS is unreliable on this CPU)
+    Y = _core.gram(U, np.ascontiguousarray(Q.T)) + 0.02 * rng.standard_normal(U.shape).astype(
+        np.float32)
     tx = _blocked_triangle64(U.astype(np.float64))
     ty = _blocked_triangle64(unit64(Y))
     res = ts.rsa(U, Y)
@@ -446,11 +448,10 @@ def test_minilm_5000_against_numpy():
     sp = ts.rsa(U, Y, method="spearman")
     assert sp == pytest.approx(np.corrcoef(_average_ranks(fx), _average_ranks(fy))[0, 1],
                                abs=1e-12)
-    half = ts.rsa_split_half(s.vectors[-n:])
-    assert half == pytest.approx(
-        np.corrcoef(ts.similarity_triangle(s.vectors[-n:, 0::2]).astype(np.float64),
-                    ts.similarity_triangle(s.vectors[-n:, 1::2]).astype(np.float64))[0, 1],
-        abs=1e-12)
+    V = s.vectors[-n:]
+    half = ts.rsa_split_half(V)
+    assert half.r == ts.rsa(np.ascontiguousarray(V[:, 0::2]), np.ascontiguousarray(V[:, 1::2])).r
+    assert 0 < half.r < 1
 
 
 def test_spearman_refuses_what_cannot_fit(monkeypatch):

@@ -513,8 +513,9 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
   check_args(x, dx, y, dy, n);
   const std::uint64_t N = n_triangle_pairs(n);
   if (N >= (std::uint64_t{1} << 31))
-    throw std::invalid_argument("exact Spearman RSA supports fewer than 2^31 pairs (n <= 65536), got n=" +
-                                std::to_string(n));
+    throw std::invalid_argument(
+        "exact Spearman RSA supports fewer than 2^31 pairs (n <= 65536), got n=" +
+        std::to_string(n));
   Stopwatch sw;
   const double kx = estimate_mean(x, dx, n), ky = estimate_mean(y, dy, n);
   TriangleTiler T(x, dx, y, dy, n);
@@ -644,7 +645,7 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
     res.spearman = kNaN;
   } else {
     const long double den = std::sqrt(u128_to_ld(vx)) * std::sqrt(u128_to_ld(vy));
-    res.spearman = static_cast<double>(std::max<long double>(-1.0L, std::min<long double>(1.0L, num / den)));
+    res.spearman = static_cast<double>(std::clamp(num / den, -1.0L, 1.0L));
   }
   return res;
 }

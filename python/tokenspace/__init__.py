@@ -9,6 +9,15 @@ from __future__ import annotations
 from . import _core
 from .io import EMBEDDED, load, load_hf
 from .neighbors import Neighbors, knn
+from .rsa import (
+    RSAResult,
+    SelectivityResult,
+    category_selectivity,
+    rsa,
+    rsa_models,
+    rsa_split_half,
+    similarity_triangle,
+)
 from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
 from .space import EmbeddingSpace
 
@@ -92,6 +101,14 @@ def set_num_threads(n: int) -> None:
 
 
 __all__ = [
+    # rsa
+    "RSAResult",
+    "SelectivityResult",
+    "category_selectivity",
+    "rsa",
+    "rsa_models",
+    "rsa_split_half",
+    "similarity_triangle",
     "EMBEDDED",
     "EmbeddingSpace",
     "Neighbors",

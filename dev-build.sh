@@ -10,4 +10,8 @@ cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DPython_EXECUTABLE="$("$py" -c 'import sys; print(sys.executable)')" \
   -Dpybind11_DIR="$("$py" -c 'import pybind11; print(pybind11.get_cmake_dir())')" >/dev/null
 cmake --build "$build" -j2
-cp "$build"/_core*.so "$here/python/tokenspace/"
+# copy then rename: overwriting the loaded .so in place would crash running processes (SIGBUS)
+for so in "$build"/_core*.so; do
+  cp "$so" "$here/python/tokenspace/.$(basename "$so").tmp"
+  mv -f "$here/python/tokenspace/.$(basename "$so").tmp" "$here/python/tokenspace/$(basename "$so")"
+done

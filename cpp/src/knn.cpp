@@ -758,13 +758,28 @@ void normalize_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t 
 }
 
 std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx, std::size_t d) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const float* xi = x + i * ldx;
-    // x - x is 0 for finite values and NaN for NaN/Inf; summing keeps the loop branch-free.
-    float acc = 0.0f;
-    for (std::size_t c = 0; c < d; ++c) acc += xi[c] - xi[c];
-    if (acc != 0.0f) return static_cast<std::int64_t>(i);
-  }
+  // A float is NaN or +-Inf exactly when its exponent bits are all ones; testing the bits is
+  // branch-free and vectorises (a float sum would not, without fast-math). Row chunks run in
+  // parallel; the smallest bad row wins.
+  const std::size_t chunk = 2048, n_chunks = detail::ceil_div(n, chunk);
+  std::vector<std::int64_t> first(n_chunks, -1);
+  parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
+    for (std::size_t i = t * chunk; i < std::min(n, (t + 1) * chunk); ++i) {
+      const float* xi = x + i * ldx;
+      std::uint32_t bad = 0;
+      for (std::size_t c = 0; c < d; ++c) {
+        std::uint32_t u;
+        std::memcpy(&u, xi + c, 4);
+        bad |= static_cast<std::uint32_t>((u & 0x7f800000u) == 0x7f800000u);
+      }
+      if (bad) {
+        first[t] = static_cast<std::int64_t>(i);
+        return;
+      }
+    }
+  });
+  for (std::int64_t f : first)
+    if (f >= 0) return f;
   return -1;
 }
 

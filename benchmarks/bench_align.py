@@ -28,13 +28,20 @@ def timed(fn):
 
 
 def interleaved(fns: dict, repeats: int) -> tuple[dict, dict]:
-    """Run every function `repeats` times, alternating, so load spikes hit all of them."""
+    """Median of `repeats` runs of each function, in rounds of 3 consecutive runs per function.
+
+    Rounds alternate between the functions so load spikes hit all of them, but runs of one
+    function are not interleaved one by one: OpenBLAS's worker threads keep spinning for a while
+    after a call, and on 2 cores that spin would be charged to whichever library runs next.
+    """
     times = {k: [] for k in fns}
     outs = {}
-    for _ in range(repeats):
+    while min(len(v) for v in times.values()) < repeats:
         for k, fn in fns.items():
-            t, outs[k] = timed(fn)
-            times[k].append(t)
+            fn()  # untimed: lets the previous library's threads go idle
+            for _ in range(3):
+                t, outs[k] = timed(fn)
+                times[k].append(t)
     return {k: float(np.median(v)) for k, v in times.items()}, outs
 
 

@@ -15,6 +15,8 @@ namespace {
 constexpr int MR = 12;
 constexpr int NR = 32;
 
+#include "tile_epilogue_avx512.inc"
+
 inline __m512bh as_bh(__m512i v) { return (__m512bh)v; }
 
 void gemv(const std::uint16_t* q, const std::uint16_t* x, std::size_t n, std::size_t ldx,
@@ -64,26 +66,7 @@ std::size_t knn_tile(const std::uint16_t* a, std::size_t lda, const std::uint32_
       c1[i] = _mm512_dpbf16_ps(c1[i], av, b1);
     }
   }
-  const __m512 t0 = _mm512_loadu_ps(thr), t1 = _mm512_loadu_ps(thr + 16);
-  std::size_t n = 0;
-#pragma GCC unroll 12
-  for (int i = 0; i < MR; ++i) {
-    __m512 v0 = c0[i], v1 = c1[i];
-    if (bias) {
-      const __m512 bi = _mm512_set1_ps(bias[i]);
-      v0 = _mm512_add_ps(v0, bi);
-      v1 = _mm512_add_ps(v1, bi);
-    }
-    _mm512_storeu_ps(c + i * NR, v0);
-    _mm512_storeu_ps(c + i * NR + 16, v1);
-    unsigned m = static_cast<unsigned>(_mm512_cmp_ps_mask(v0, t0, _CMP_GE_OQ)) |
-                 (static_cast<unsigned>(_mm512_cmp_ps_mask(v1, t1, _CMP_GE_OQ)) << 16);
-    while (m) {
-      hits[n++] = static_cast<std::uint32_t>(i * NR + __builtin_ctz(m));
-      m &= m - 1;
-    }
-  }
-  return n;
+  return finish_tile_512<MR>(c0, c1, bias, thr, c, hits);
 }
 
 }  // namespace

@@ -15,6 +15,8 @@ namespace {
 constexpr int MR = 12;
 constexpr int NR = 32;
 
+#include "tile_epilogue_avx512.inc"
+
 void gemv(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t n,
           std::size_t ldx, std::size_t dp, const float* row_scale, const std::int32_t* row_sum,
           float* out) {
@@ -69,30 +71,17 @@ std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t*
       c1[i] = _mm512_dpbusd_epi32(c1[i], b1, av);
     }
   }
-  const __m512 t0 = _mm512_loadu_ps(thr), t1 = _mm512_loadu_ps(thr + 16);
   const __m512 q0 = _mm512_loadu_ps(qscale), q1 = _mm512_loadu_ps(qscale + 16);
-  std::size_t n = 0;
+  __m512 v0[MR], v1[MR];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) {
+    // (sum u8 * q8 - 128 * rowsum) is exact in int32; then the two scales
     const __m512i corr = _mm512_set1_epi32(128 * row_sum[i]);
     const __m512 si = _mm512_set1_ps(row_scale[i]);
-    __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c0[i], corr)), _mm512_mul_ps(si, q0));
-    __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c1[i], corr)), _mm512_mul_ps(si, q1));
-    if (bias) {
-      const __m512 bi = _mm512_set1_ps(bias[i]);
-      v0 = _mm512_add_ps(v0, bi);
-      v1 = _mm512_add_ps(v1, bi);
-    }
-    _mm512_storeu_ps(c + i * NR, v0);
-    _mm512_storeu_ps(c + i * NR + 16, v1);
-    unsigned m = static_cast<unsigned>(_mm512_cmp_ps_mask(v0, t0, _CMP_GE_OQ)) |
-                 (static_cast<unsigned>(_mm512_cmp_ps_mask(v1, t1, _CMP_GE_OQ)) << 16);
-    while (m) {
-      hits[n++] = static_cast<std::uint32_t>(i * NR + __builtin_ctz(m));
-      m &= m - 1;
-    }
+    v0[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c0[i], corr)), _mm512_mul_ps(si, q0));
+    v1[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c1[i], corr)), _mm512_mul_ps(si, q1));
   }
-  return n;
+  return finish_tile_512<MR>(v0, v1, bias, thr, c, hits);
 }
 
 }  // namespace

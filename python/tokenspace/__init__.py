@@ -76,7 +76,7 @@ def __getattr__(name: str):
 
 
 def simd_level() -> str:
-    """The instruction set the kernels use now: 'scalar', 'avx2' or 'avx512'."""
+    """The instruction set the kernels use now: 'scalar', 'avx2', 'avx512' or 'avx512_bf16'."""
     return _core.simd_level()
 
 

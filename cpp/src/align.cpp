@@ -167,15 +167,8 @@ void softmax_log_normalizer(const float* t, std::size_t m, std::size_t ldt, cons
   if (m == 0) return;
   const IsaKernels& K = kernels();
   const std::size_t MR = K.mr, NR = K.nr;
-  const std::size_t NB = detail::round_up(std::max<std::size_t>(NR, (384 * 1024) / (d * 4 + 1)), NR);
-  const std::size_t MB = MR * std::max<std::size_t>(1, (192 * 1024) / (d * 4 * MR + 1));
-  const std::size_t n_panels = detail::ceil_div(n, NR);
-  AlignedFloats packed(n_panels * NR * d);
-  parallel_for(detail::ceil_div(n_panels, 64), [&](std::size_t task, std::size_t) {
-    const std::size_t p0 = task * 64, p1 = std::min(n_panels, p0 + 64);
-    const std::size_t r0 = p0 * NR, r1 = std::min(n, p1 * NR);
-    detail::pack_panels(s + r0 * lds, r1 - r0, lds, d, NR, packed.data() + p0 * NR * d);
-  });
+  const auto [NB, MB] = detail::gemm_blocks(d, MR, NR);
+  const AlignedFloats packed = detail::pack_all_panels(s, n, lds, d, NR);
   const std::size_t n_tb = detail::ceil_div(m, MB), n_sb = detail::ceil_div(n, NB);
   // Split the sources too when there are few target blocks, so every thread has work.
   const std::size_t n_parts =

@@ -171,17 +171,9 @@ void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int6
                                                        (384 * 1024) / (d * 4 + 1),
                                                        std::size_t{4096}})),
       NR);
-  const std::size_t n_panels = detail::ceil_div(P.n, NR);
-  AlignedFloats packed(n_panels * NR * d), tpack(u_pad * d);
+  AlignedFloats tpack(u_pad * d);
   detail::pack_panels(P.terms, P.u, d, d, MR, tpack.data());
-  {
-    const std::size_t per_task = 64;
-    parallel_for(detail::ceil_div(n_panels, per_task), [&](std::size_t t, std::size_t) {
-      const std::size_t p0 = t * per_task, p1 = std::min(n_panels, p0 + per_task);
-      const std::size_t r0 = p0 * NR, r1 = std::min(P.n, p1 * NR);
-      detail::pack_panels(P.x + r0 * P.ldx, r1 - r0, P.ldx, d, NR, packed.data() + p0 * NR * d);
-    });
-  }
+  const AlignedFloats packed = detail::pack_all_panels(P.x, P.n, P.ldx, d, NR);
   const std::size_t n_dblocks = detail::ceil_div(P.n, NB);
   n_parts = std::min(num_threads(), n_dblocks);
   hs.assign(n_parts * P.m * P.k, kNegInf);

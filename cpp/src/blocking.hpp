@@ -4,6 +4,9 @@
 #include <cstddef>
 #include <cstring>
 
+#include "tokenspace/common.hpp"
+#include "tokenspace/thread_pool.hpp"
+
 namespace tokenspace {
 namespace detail {
 
@@ -26,6 +29,30 @@ inline void pack_panels(const float* x, std::size_t n, std::size_t ldx, std::siz
 
 inline std::size_t round_up(std::size_t v, std::size_t m) { return (v + m - 1) / m * m; }
 inline std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+
+/// Default cache blocking of the GEMM-based kernels for vectors of dimension d: a column block
+/// of NB packed rows (~384 KB, stays in L2) and a row block of MB rows (~192 KB), multiples of
+/// the micro-kernel's nr and mr.
+struct GemmBlocks {
+  std::size_t nb, mb;
+};
+inline GemmBlocks gemm_blocks(std::size_t d, std::size_t mr, std::size_t nr) {
+  return {round_up(std::max<std::size_t>(nr, (384 * 1024) / (d * 4 + 1)), nr),
+          mr * std::max<std::size_t>(1, (192 * 1024) / (d * 4 * mr + 1))};
+}
+
+/// All n rows of x packed into nr-wide panels (see pack_panels), 64 panels per parallel task.
+inline AlignedFloats pack_all_panels(const float* x, std::size_t n, std::size_t ldx,
+                                     std::size_t d, std::size_t nr) {
+  const std::size_t n_panels = ceil_div(n, nr), per_task = 64;
+  AlignedFloats packed(n_panels * nr * d);
+  parallel_for(ceil_div(n_panels, per_task), [&](std::size_t t, std::size_t) {
+    const std::size_t p0 = t * per_task, p1 = std::min(n_panels, p0 + per_task);
+    const std::size_t r0 = p0 * nr, r1 = std::min(n, p1 * nr);
+    pack_panels(x + r0 * ldx, r1 - r0, ldx, d, nr, packed.data() + p0 * nr * d);
+  });
+  return packed;
+}
 
 }  // namespace detail
 }  // namespace tokenspace

@@ -20,15 +20,8 @@ void gram_matrix(const float* a, std::size_t m, std::size_t lda, const float* b,
   }
   const IsaKernels& K = kernels();
   const std::size_t MR = K.mr, NR = K.nr;
-  const std::size_t NB = detail::round_up(std::max<std::size_t>(NR, (384 * 1024) / (d * 4 + 1)), NR);
-  const std::size_t MB = MR * std::max<std::size_t>(1, (192 * 1024) / (d * 4 * MR + 1));
-  const std::size_t n_panels = detail::ceil_div(n, NR);
-  AlignedFloats packed(n_panels * NR * d);
-  parallel_for(detail::ceil_div(n_panels, 64), [&](std::size_t t, std::size_t) {
-    const std::size_t p0 = t * 64, p1 = std::min(n_panels, p0 + 64);
-    const std::size_t r0 = p0 * NR, r1 = std::min(n, p1 * NR);
-    detail::pack_panels(b + r0 * ldb, r1 - r0, ldb, d, NR, packed.data() + p0 * NR * d);
-  });
+  const auto [NB, MB] = detail::gemm_blocks(d, MR, NR);
+  const AlignedFloats packed = detail::pack_all_panels(b, n, ldb, d, NR);
   const std::size_t n_rb = detail::ceil_div(m, MB), n_cb = detail::ceil_div(n, NB);
   const std::size_t workers = std::min(num_threads(), n_rb * n_cb);
   std::vector<AlignedFloats> apack(workers), tile(workers);

@@ -580,8 +580,6 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
   std::shared_ptr<const std::vector<float>> slack_ptr = db.slack(static_cast<int>(prec), fa, fb);
   const std::vector<float>& slack = *slack_ptr;
   const float* base_bias = metric == Metric::L2 ? db.half_sq_norms() : row_bias;
-  double max_slack = 0;
-  for (float v : slack) max_slack = std::max(max_slack, static_cast<double>(v));
   std::vector<float> cand_bias_buf;
   const float* cand_bias = slack.data();
   if (base_bias) {
@@ -593,6 +591,12 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
   const double Rh = prec == Precision::BF16 ? db.bf16_max_norm()
                     : prec == Precision::INT8 ? db.int8_max_norm()
                                               : R;
+  // An upper bound of max_j slack[j] from the stored maxima (no pass over the n rows): each
+  // slack is (|xhat_j| fa + |e_j| fb)(1 + 1e-6) with both norms stored rounded up by ~1e-6.
+  const double Emax = prec == Precision::BF16 ? db.bf16_max_error()
+                      : prec == Precision::INT8 ? db.int8_max_error()
+                                                : 0.0;
+  const double max_slack = (Rh * fa + Emax * fb) * (1 + 1e-5);
   for (std::size_t i = 0; i < m; ++i) {
     // adding the bias and rounding to float (twice), flushed bf16 subnormals, and the error of
     // the double re-rank itself (the reference the proof compares with)

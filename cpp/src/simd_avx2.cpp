@@ -204,7 +204,8 @@ double sum_squares(const float* x, std::size_t d) {
 }  // namespace
 
 const IsaKernels kKernels = {"avx2", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, exact_ip, exact_l2, sum_squares};
+                             knn_tile, exact_ip, exact_l2, sum_squares,
+                             nullptr};  // knn_tile_sym: knn.cpp filters the stored tile
 
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done

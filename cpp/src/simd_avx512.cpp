@@ -104,9 +104,9 @@ std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float th
   return c;
 }
 
-std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
-                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
-  __m512 c0[MR], c1[MR];
+// The MR x 32 tile of fp32 dot products a_i . b_j.
+inline void tile_acc(const float* a, std::size_t lda, const float* b, std::size_t d,
+                     __m512 (&c0)[MR], __m512 (&c1)[MR]) {
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
   for (std::size_t k = 0; k < d; ++k) {
@@ -119,7 +119,21 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
       c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
     }
   }
+}
+
+std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
+                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
+  __m512 c0[MR], c1[MR];
+  tile_acc(a, lda, b, d, c0, c1);
   return finish_tile_512<MR>(c0, c1, bias, thr, c, hits);
+}
+
+std::size_t knn_tile_sym(const float* a, std::size_t lda, const float* b, std::size_t d,
+                         const float* bias_a, const float* thr_a, const float* bias_b,
+                         const float* thr_b, float* c, std::uint32_t* hits) {
+  __m512 c0[MR], c1[MR];
+  tile_acc(a, lda, b, d, c0, c1);
+  return finish_tile_sym_512<MR>(c0, c1, bias_a, thr_a, bias_b, thr_b, c, hits);
 }
 
 // Canonical exact scores: acc0 holds partial sums c mod 16 = 0-7, acc1 = 8-15; mul and add stay
@@ -178,7 +192,7 @@ double sum_squares(const float* x, std::size_t d) {
 }  // namespace
 
 const IsaKernels kKernels = {"avx512", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, exact_ip, exact_l2, sum_squares};
+                             knn_tile, exact_ip, exact_l2, sum_squares, knn_tile_sym};
 
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done

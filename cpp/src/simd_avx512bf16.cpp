@@ -48,10 +48,9 @@ void gemv(const std::uint16_t* q, const std::uint16_t* x, std::size_t n, std::si
   }
 }
 
-std::size_t knn_tile(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
-                     std::size_t dp, const float* bias, const float* thr, float* c,
-                     std::uint32_t* hits) {
-  __m512 c0[MR], c1[MR];
+// The MR x 32 tile of bf16 dot products a_i . b_j (fp32 accumulation).
+inline void tile_acc(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
+                     std::size_t dp, __m512 (&c0)[MR], __m512 (&c1)[MR]) {
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
   const std::uint32_t* a32 = reinterpret_cast<const std::uint32_t*>(a);
@@ -66,12 +65,28 @@ std::size_t knn_tile(const std::uint16_t* a, std::size_t lda, const std::uint32_
       c1[i] = _mm512_dpbf16_ps(c1[i], av, b1);
     }
   }
+}
+
+std::size_t knn_tile(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
+                     std::size_t dp, const float* bias, const float* thr, float* c,
+                     std::uint32_t* hits) {
+  __m512 c0[MR], c1[MR];
+  tile_acc(a, lda, b, dp, c0, c1);
   return finish_tile_512<MR>(c0, c1, bias, thr, c, hits);
+}
+
+std::size_t knn_tile_sym(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
+                         std::size_t dp, const float* bias_a, const float* thr_a,
+                         const float* bias_b, const float* thr_b, float* c,
+                         std::uint32_t* hits) {
+  __m512 c0[MR], c1[MR];
+  tile_acc(a, lda, b, dp, c0, c1);
+  return finish_tile_sym_512<MR>(c0, c1, bias_a, thr_a, bias_b, thr_b, c, hits);
 }
 
 }  // namespace
 
-const Bf16Kernels kBf16Kernels = {MR, NR, gemv, knn_tile};
+const Bf16Kernels kBf16Kernels = {MR, NR, gemv, knn_tile, knn_tile_sym};
 
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done

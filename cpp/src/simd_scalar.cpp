@@ -106,7 +106,8 @@ double sum_squares(const float* x, std::size_t d) {
 }  // namespace
 
 const IsaKernels kKernels = {"scalar", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, exact_ip, exact_l2, sum_squares};
+                             knn_tile, exact_ip, exact_l2, sum_squares,
+                             nullptr};  // knn_tile_sym: knn.cpp filters the stored tile
 
 }  // namespace isa_scalar
 }  // namespace tokenspace

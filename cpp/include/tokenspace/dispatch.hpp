@@ -40,6 +40,13 @@ struct IsaKernels {
   double (*exact_l2)(const float* q, const float* x, std::size_t d);
   /// Sum of squares of x[0..d) accumulated in double.
   double (*sum_squares)(const float* x, std::size_t d);
+  /// Self-join form of knn_tile (null where not specialised; knn.cpp then filters the stored
+  /// tile itself). Both operands are rows of one matrix, so each score serves both directions:
+  /// C (row stride nr) holds the raw scores and hits gets i * nr + j with bit 30 set when
+  /// C[i][j] + bias_a[i] >= thr_b[j] and bit 31 set when C[i][j] + bias_b[j] >= thr_a[i].
+  std::size_t (*knn_tile_sym)(const float* a, std::size_t lda, const float* b, std::size_t d,
+                              const float* bias_a, const float* thr_a, const float* bias_b,
+                              const float* thr_b, float* c, std::uint32_t* hits);
 };
 
 /// Low-precision candidate kernels (AVX-512 BF16). bf16 matrices are row-major with rows padded
@@ -54,6 +61,11 @@ struct Bf16Kernels {
   std::size_t (*knn_tile)(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
                           std::size_t dp, const float* bias, const float* thr, float* c,
                           std::uint32_t* hits);
+  /// Self-join form, same contract as IsaKernels::knn_tile_sym.
+  std::size_t (*knn_tile_sym)(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
+                              std::size_t dp, const float* bias_a, const float* thr_a,
+                              const float* bias_b, const float* thr_b, float* c,
+                              std::uint32_t* hits);
 };
 
 /// int8 candidate kernels (AVX-512 VNNI). Database rows are int8 with a float scale per row

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -24,14 +25,16 @@ std::size_t default_threads() {
   return hw ? hw : 1;
 }
 
-// Workers sleep on a condition variable between jobs; a job is a generation number plus the
-// task function, and tasks are claimed from an atomic counter so uneven tasks balance.
+// Workers spin briefly after a job (so back-to-back small jobs, such as single-query searches,
+// skip the futex wake-up, which costs tens of microseconds in a VM) and then sleep on a
+// condition variable; a job is a generation number plus the task function, and tasks are
+// claimed from an atomic counter so uneven tasks balance.
 class Pool {
  public:
   ~Pool() {
     {
       std::lock_guard<std::mutex> lk(m_);
-      stop_ = true;
+      stop_.store(true);
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
@@ -48,18 +51,35 @@ class Pool {
       next_.store(0);
       error_ = nullptr;
       active_workers_ = n_workers - 1;
-      pending_ = n_workers - 1;
-      ++generation_;
+      pending_.store(n_workers - 1);
+      generation_.fetch_add(1);
     }
     cv_.notify_all();
     work(0);
-    std::unique_lock<std::mutex> lk(m_);
-    done_cv_.wait(lk, [&] { return pending_ == 0; });
-    fn_ = nullptr;
+    spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
+    {
+      std::unique_lock<std::mutex> lk(m_);
+      done_cv_.wait(lk, [&] { return pending_.load() == 0; });
+      fn_ = nullptr;
+    }
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  // Spins up to kSpinMicros for cond; returns whether it became true.
+  template <typename Cond>
+  static bool spin_until(Cond cond) {
+    constexpr auto kSpin = std::chrono::microseconds(100);
+    const auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 1;; ++i) {
+      if (cond()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if ((i & 63) == 0 && std::chrono::steady_clock::now() - start > kSpin) return cond();
+    }
+  }
+
   void ensure_threads(std::size_t n) {
     while (threads_.size() < n) {
       std::size_t id = threads_.size() + 1;
@@ -70,16 +90,19 @@ class Pool {
   void loop(std::size_t id) {
     std::size_t seen = 0;
     for (;;) {
+      spin_until([&] { return stop_.load() || generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
+        cv_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });
+        if (stop_.load()) return;
+        seen = generation_.load();
         if (id > active_workers_) continue;  // this job uses fewer workers
       }
       work(id);
-      std::lock_guard<std::mutex> lk(m_);
-      if (--pending_ == 0) done_cv_.notify_all();
+      if (pending_.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> lk(m_);
+        done_cv_.notify_all();
+      }
     }
   }
 
@@ -103,10 +126,10 @@ class Pool {
   std::condition_variable cv_, done_cv_;
   std::vector<std::thread> threads_;
   const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;
-  std::size_t n_tasks_ = 0, active_workers_ = 0, pending_ = 0, generation_ = 0;
-  std::atomic<std::size_t> next_{0};
+  std::size_t n_tasks_ = 0, active_workers_ = 0;
+  std::atomic<std::size_t> next_{0}, pending_{0}, generation_{0};
   std::exception_ptr error_;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 Pool& pool() {

@@ -476,3 +476,27 @@ def test_certificate_fallback_on_exact_ties(monkeypatch):
     kv = _kv(s)
     g = kv.most_similar(positive=["t299"], topn=5)
     assert all(abs(sc - 1.0) < 1e-6 for _, sc in g)  # gensim: same scores, arbitrary tie order
+
+
+@pytest.mark.parametrize("restrict", [None, 700])
+def test_cosadd_on_the_knn_stage_equals_the_shared_term_kernel(simd, restrict):
+    """Few-question 3CosAdd batches run on the certified kNN stage; the shared-term kernel and
+    a float64 brute force must give the same ids and scores."""
+    from tokenspace import analogies
+
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((1200, 48)).astype(np.float32)
+    X[5] = 0.0  # a zero row scores 0, never NaN
+    s = ts.EmbeddingSpace(X, [f"v{i}" for i in range(1200)])
+    ids = rng.integers(6, 1200, size=(6, 3))
+    order = ids[:, [1, 2, 0]]
+    terms, qterms = analogies.unique_terms(s, order)
+    n = 1200 if restrict is None else restrict
+    a = analogies.search(s, terms, qterms, 2, topn=7, limit=n, exclude=order)
+    b = analogies.search(s, terms, qterms, 2, topn=7, limit=n, exclude=order, use_knn_stage=False)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_allclose(a[1], b[1], rtol=0, atol=1e-12)
+    q = analogies.cosadd_queries(terms[qterms], np.array([1.0, 1.0, -1.0]))
+    for i in range(len(ids)):
+        sc = analogies._brute_force_cosadd(s, q[i], n, order[i])
+        np.testing.assert_array_equal(a[0][i], np.lexsort((np.arange(n), -sc))[:7])

@@ -225,19 +225,23 @@ class EmbeddingSpace:
         return EmbeddingSpace(self._vectors[ids], vocab, name=name or self.name, check=False)
 
     # -- neighbours ---------------------------------------------------------------------
-    def _database(self, metric: str, precision: str = "auto") -> _core.Database:
+    def _database(
+        self, metric: str, precision: str = "auto", rows: int | None = None
+    ) -> _core.Database:
         """The prepared kNN database of the matrix ``metric`` searches (cached).
 
-        Unit rows for cosine, raw rows otherwise. The bf16 copy behind the fast candidate
-        stage is built on first use when the CPU level has AVX-512 BF16 (about half the size
-        of the float32 matrix).
+        Unit rows for cosine, raw rows otherwise; ``rows`` limits it to the first entries
+        (``restrict_vocab``; each distinct prefix is cached too). The bf16 copy behind the fast
+        candidate stage is built on first use when the CPU level has AVX-512 BF16 (about half
+        the size of the float32 matrix).
         """
         key = "unit" if metric == "cosine" else "raw"
-        db = self._databases.get(key)
+        rows = len(self) if rows is None else min(int(rows), len(self))
+        cache_key = key if rows == len(self) else f"{key}[:{rows}]"
+        db = self._databases.get(cache_key)
         if db is None:
-            db = self._databases[key] = _core.Database(
-                self.unit_vectors if key == "unit" else self._vectors
-            )
+            matrix = self.unit_vectors if key == "unit" else self._vectors
+            db = self._databases[cache_key] = _core.Database(matrix[:rows])
         if _core.simd_level() == "avx512_bf16" and os.environ.get("TOKENSPACE_PRECISION") != "fp32":
             # both copies together are 3/4 of the float32 matrix: bf16 serves batches,
             # int8 single queries (see knn.cpp's auto policy)

@@ -36,9 +36,17 @@ def _status_kib(field: str) -> int:
 def peak_extra_mib(fn: Callable[[], Any]) -> float:
     """Peak resident memory ``fn()`` adds on top of what the process holds before it (MiB).
 
-    Resets the kernel's high-water mark (``/proc/self/clear_refs`` = 5) first, so earlier
-    allocations do not mask this call's peak. Linux only; returns NaN elsewhere.
+    Returns freed heap memory to the OS (glibc ``malloc_trim``) and resets the kernel's
+    high-water mark (``/proc/self/clear_refs`` = 5) first, so neither memory freed by earlier
+    calls (which the allocator would silently reuse) nor earlier peaks mask this call's peak.
+    Linux only; returns NaN elsewhere.
     """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:

@@ -342,9 +342,11 @@ class EmbeddingSpace:
     ) -> Neighbors:
         """Exact k-NN of every vocabulary entry against the whole vocabulary.
 
-        Memory is O(V k) plus one tile per thread: the V x V similarity matrix is never built.
-        ``words`` is left empty (None) to keep V x k Python strings out of memory; map ids
-        through ``vocab`` when needed.
+        The similarity matrix is symmetric, so each pair of entries is scored once and serves
+        both (half the work of searching the vocabulary with itself as queries). The V x V
+        matrix is never built: extra memory is O(V k) plus the rows in panel order (half the
+        float32 matrix with bf16 candidates). ``words`` is left empty (None) to keep V x k
+        Python strings out of memory; map ids through ``vocab`` when needed.
         """
         metric = canonical_metric(metric)
         k = check_k(k, len(self) - (1 if exclude_self else 0))

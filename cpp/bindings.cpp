@@ -510,7 +510,7 @@ namespace {
 
 py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t k,
                   const std::string& method, py::object weights, std::size_t n_pos, float eps,
-                  py::object exclude) {
+                  py::object exclude, float cos_slack) {
   require_matrix(terms, "terms");
   require_matrix(base, "base");
   if (qterms.ndim() != 2) throw std::invalid_argument("qterms must be a 2-D (n_queries, n_terms) array");
@@ -547,7 +547,8 @@ py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t
   {
     py::gil_scoped_release release;
     analogy_search(terms.data(), u, qterms.data(), m, T, mode,
-                   weights.is_none() ? nullptr : w.data(), n_pos, eps, base.data(), n, d, d, k,
+                   weights.is_none() ? nullptr : w.data(), n_pos, eps, cos_slack, base.data(), n,
+                   d, d, k,
                    n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(), scores.mutable_data());
   }
   return py::make_tuple(idx, scores);
@@ -635,8 +636,9 @@ PYBIND11_MODULE(_core, m) {
   // ==== analogies ====
   m.def("analogy", &analogy, py::arg("terms"), py::arg("qterms"), py::arg("base"), py::arg("k"),
         py::arg("method") = "3cosadd", py::arg("weights") = py::none(), py::arg("n_pos") = 1,
-        py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(),
-        "Fused exact top-k of batched analogy queries over shared terms: (ids, combined scores).");
+        py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(), py::arg("cos_slack") = 0.0f,
+        "Fused top-k of batched analogy queries over shared terms: (ids, combined scores). "
+        "3cosmul with cos_slack > 0 ranks by upper bounds of the objective.");
   m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
         "x @ axis - offset in one multithreaded pass.");
   // ==== end analogies ====

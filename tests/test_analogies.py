@@ -500,3 +500,67 @@ def test_cosadd_on_the_knn_stage_equals_the_shared_term_kernel(simd, restrict):
     for i in range(len(ids)):
         sc = analogies._brute_force_cosadd(s, q[i], n, order[i])
         np.testing.assert_array_equal(a[0][i], np.lexsort((np.arange(n), -sc))[:7])
+
+
+@pytest.mark.parametrize("m", [1, 37])
+@pytest.mark.parametrize("n_pos,n_neg", [(2, 1), (3, 2), (1, 0)])
+def test_cosmul_kernel_with_slack_ranks_by_upper_bounds(simd, m, n_pos, n_neg):
+    """cos_slack > 0: every returned score bounds the float64 objective of its row from above,
+    and every row left out has an objective <= the K-th returned score (the certificate)."""
+    rng = np.random.default_rng(7 * m + n_pos)
+    n, d, k, u = 2500, 29, 8, 9
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    X[17] = 0.0
+    U = _core.normalize_rows(X)[0]
+    T = n_pos + n_neg
+    tid = rng.integers(0, n, u)
+    terms = U[tid]
+    qterms = rng.integers(0, u, (m, T))
+    slack = float(np.nextafter(np.float32((d + 4) * 2.0**-23), np.float32(1)))
+    idx, sc = _core.analogy(terms, qterms, U, k, "3cosmul", None, n_pos, 1e-6, None, slack)
+    nr = np.linalg.norm(X.astype(np.float64), axis=1)
+    nr[nr == 0] = np.inf
+    cos = (X.astype(np.float64) @ terms.astype(np.float64).T) / nr[:, None]  # exact, raw rows
+    sh = (1 + cos[:, qterms]) / 2  # (n, m, T)
+    ref = (np.prod(sh[:, :, :n_pos], axis=2) / (np.prod(sh[:, :, n_pos:], axis=2) + 1e-6)).T
+    assert np.all(sc >= np.take_along_axis(ref, idx, 1))
+    for i in range(m):
+        left_out = np.ones(n, dtype=bool)
+        left_out[idx[i]] = False
+        assert ref[i, left_out].max() <= sc[i, -1]
+
+
+def test_cosmul_search_is_certified_and_exact(monkeypatch):
+    """3CosMul answers equal a float64 scan; duplicate rows (exact ties) and raw vector inputs
+    longer than 1 go through the fallbacks and still match."""
+    from tokenspace import analogies
+
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((1500, 32)).astype(np.float32)
+    X[300:900] = X[299]  # 601 identical rows: more ties than the widest retry (512) holds
+    s = ts.EmbeddingSpace(X, [f"c{i}" for i in range(1500)])
+    calls = []
+    real = analogies._brute_force_cosmul
+    monkeypatch.setattr(analogies, "_brute_force_cosmul", lambda *a: calls.append(1) or real(*a))
+
+    def scan(pos, neg, topn):
+        tq = np.stack([analogies.gensim_unit(s.vectors, np.array([s.index(w)]))[0]
+                       if isinstance(w, str) else np.asarray(w, np.float32) for w in pos + neg])
+        ex = np.array([s.index(w) for w in pos + neg if isinstance(w, str)], dtype=np.int64)
+        sc = real(s, tq, len(pos), len(s), ex)
+        order = np.lexsort((np.arange(len(s)), -sc))[:topn]
+        return [s.vocab[j] for j in order], sc[order]
+
+    for pos, neg in ((["c3", "c8"], ["c11"]), (["c5"], []), (["c1", "c2", "c4"], ["c6", "c7"]),
+                     (["c1000", "c1001"], ["c1002"])):
+        got = s.most_similar(positive=pos, negative=neg, topn=6, method="3cosmul")
+        words, sc = scan(pos, neg, 6)
+        assert [w for w, _ in got] == words
+        np.testing.assert_allclose([v for _, v in got], sc, rtol=1e-12)
+    assert calls == []  # the certificate held on the first try
+    got = s.most_similar(positive=["c299"], topn=5, method="3cosmul")
+    assert [w for w, _ in got] == ["c300", "c301", "c302", "c303", "c304"] and len(calls) == 1
+    v = 3.0 * X[10]  # a raw vector input of norm > 1: the bound does not apply
+    got = s.most_similar(positive=[v, "c3"], negative=["c9"], topn=4, method="3cosmul")
+    words, _ = scan([v, "c3"], ["c9"], 4)
+    assert [w for w, _ in got] == words and len(calls) == 2

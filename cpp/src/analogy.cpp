@@ -18,15 +18,17 @@ namespace tokenspace {
 #if TS_HAVE_X86
 namespace analogy_avx2 {
 void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
-void combine_cosmul(const float* const*, std::size_t, std::size_t, float, std::size_t, float*, float*);
+void combine_cosmul(const float* const*, std::size_t, std::size_t, float, float, std::size_t,
+                    float*, float*);
 std::size_t combine3_filter(const float*, const float*, const float*, float, float, float, int,
-                            float, std::size_t, float, float*, std::uint32_t*);
+                            float, float, std::size_t, float, float*, std::uint32_t*);
 }  // namespace analogy_avx2
 namespace analogy_avx512 {
 void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
-void combine_cosmul(const float* const*, std::size_t, std::size_t, float, std::size_t, float*, float*);
+void combine_cosmul(const float* const*, std::size_t, std::size_t, float, float, std::size_t,
+                    float*, float*);
 std::size_t combine3_filter(const float*, const float*, const float*, float, float, float, int,
-                            float, std::size_t, float, float*, std::uint32_t*);
+                            float, float, std::size_t, float, float*, std::uint32_t*);
 }  // namespace analogy_avx512
 #endif
 namespace {
@@ -40,12 +42,15 @@ namespace analogy_portable {
 #include "analogy_combine.inc"
 
 std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, std::size_t n, float thr, float* s,
-                            std::uint32_t* idx) {
+                            float wc, int cosmul, float eps, float slack, std::size_t n,
+                            float thr, float* s, std::uint32_t* idx) {
+  const float up = 1.0f + slack, lo = 1.0f - slack;
+  const float scale = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
   std::size_t cnt = 0;
   for (std::size_t j = 0; j < n; ++j) {
-    const float v = cosmul ? ((1.0f + a[j]) * 0.5f) * ((1.0f + b[j]) * 0.5f) /
-                                 ((1.0f + c[j]) * 0.5f + eps)
+    const float dz = lo + c[j];
+    const float v = cosmul ? ((up + a[j]) * 0.5f) * ((up + b[j]) * 0.5f) /
+                                 ((dz > 0.0f ? dz : 0.0f) * 0.5f + eps) * scale
                            : wa * a[j] + wb * b[j] + wc * c[j];
     s[j] = v;
     if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
@@ -55,10 +60,10 @@ std::size_t combine3_filter(const float* a, const float* b, const float* c, floa
 }  // namespace analogy_portable
 
 using CombineLinear = void (*)(const float* const*, const float*, std::size_t, std::size_t, float*);
-using CombineCosmul = void (*)(const float* const*, std::size_t, std::size_t, float, std::size_t,
-                               float*, float*);
+using CombineCosmul = void (*)(const float* const*, std::size_t, std::size_t, float, float,
+                               std::size_t, float*, float*);
 using Combine3Filter = std::size_t (*)(const float*, const float*, const float*, float, float,
-                                       float, int, float, std::size_t, float, float*,
+                                       float, int, float, float, std::size_t, float, float*,
                                        std::uint32_t*);
 
 struct Problem {
@@ -70,6 +75,7 @@ struct Problem {
   const float* w;
   std::size_t n_pos;
   float eps;
+  float slack;  // CosMul: cosine uncertainty, scores become upper bounds (0 = plain scores)
   const float* x;
   std::size_t n, ldx, d, k;
   const std::int64_t* exclude;
@@ -82,7 +88,7 @@ struct Problem {
     if (mode == AnalogyMode::Linear)
       linear(rows, w, T, nj, s);
     else
-      cosmul(rows, n_pos, T - n_pos, eps, nj, s, scratch);
+      cosmul(rows, n_pos, T - n_pos, eps, slack, nj, s, scratch);
   }
 };
 
@@ -106,7 +112,8 @@ inline void score_block(const IsaKernels& K, const Problem& P, Heap& heap,
   if (P.T == 3) {
     const bool lin = P.mode == AnalogyMode::Linear;
     c = P.fused3(rows[0], rows[1], rows[2], lin ? P.w[0] : 0.0f, lin ? P.w[1] : 0.0f,
-                 lin ? P.w[2] : 0.0f, lin ? 0 : 1, P.eps, nj, heap.threshold(), s, cand);
+                 lin ? P.w[2] : 0.0f, lin ? 0 : 1, P.eps, P.slack, nj, heap.threshold(), s,
+                 cand);
   } else {
     P.combine(rows, nj, s, s + nj);
     c = K.filter_ge(s, nullptr, nj, heap.threshold(), cand);
@@ -220,9 +227,9 @@ void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int6
 
 void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
                     std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
-                    float eps, const float* base, std::size_t n, std::size_t ldb, std::size_t d,
-                    std::size_t k, const std::int64_t* exclude, std::size_t n_exclude,
-                    std::int64_t* out_idx, float* out_score) {
+                    float eps, float cos_slack, const float* base, std::size_t n,
+                    std::size_t ldb, std::size_t d, std::size_t k, const std::int64_t* exclude,
+                    std::size_t n_exclude, std::int64_t* out_idx, float* out_score) {
   if (T == 0) throw std::invalid_argument("every analogy query needs at least one term");
   if (mode == AnalogyMode::CosMul && (n_pos == 0 || n_pos > T))
     throw std::invalid_argument("3CosMul needs at least one positive term");
@@ -233,11 +240,13 @@ void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterm
   if (k > n) throw std::invalid_argument("k is larger than the number of database rows");
   if (d == 0) throw std::invalid_argument("vectors have dimension 0");
   if (!(eps >= 0.0f)) throw std::invalid_argument("eps must be >= 0");
+  if (!(cos_slack >= 0.0f) || !(cos_slack < 1.0f))
+    throw std::invalid_argument("cos_slack must be in [0, 1)");
   if (m == 0) return;
   for (std::size_t i = 0; i < m * T; ++i)
     if (qterms[i] < 0 || static_cast<std::size_t>(qterms[i]) >= u)
       throw std::invalid_argument("a query term index is out of range of the terms matrix");
-  Problem P{terms, u, qterms, m, T, mode, weights, n_pos, eps, base, n, ldb, d, k, exclude,
+  Problem P{terms, u, qterms, m, T, mode, weights, n_pos, eps, cos_slack, base, n, ldb, d, k, exclude,
             n_exclude, analogy_portable::combine_linear, analogy_portable::combine_cosmul,
             analogy_portable::combine3_filter};
 #if TS_HAVE_X86

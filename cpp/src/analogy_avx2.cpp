@@ -10,11 +10,14 @@ namespace analogy_avx2 {
 
 /// See analogy_avx512::combine3_filter.
 std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, std::size_t n, float thr, float* s,
-                            std::uint32_t* idx) {
+                            float wc, int cosmul, float eps, float slack, std::size_t n,
+                            float thr, float* s, std::uint32_t* idx) {
   const __m256 t = _mm256_set1_ps(thr);
   const __m256 va = _mm256_set1_ps(wa), vb = _mm256_set1_ps(wb), vc = _mm256_set1_ps(wc);
-  const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f), ve = _mm256_set1_ps(eps);
+  const float up1 = 1.0f + slack, lo1 = 1.0f - slack;
+  const float scale1 = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
+  const __m256 up = _mm256_set1_ps(up1), lo = _mm256_set1_ps(lo1), scale = _mm256_set1_ps(scale1);
+  const __m256 half = _mm256_set1_ps(0.5f), ve = _mm256_set1_ps(eps), zero = _mm256_setzero_ps();
   std::size_t cnt = 0, j = 0;
   for (; j + 8 <= n; j += 8) {
     const __m256 x = _mm256_loadu_ps(a + j);
@@ -22,10 +25,10 @@ std::size_t combine3_filter(const float* a, const float* b, const float* c, floa
     const __m256 z = _mm256_loadu_ps(c + j);
     __m256 v;
     if (cosmul) {
-      const __m256 px = _mm256_mul_ps(_mm256_add_ps(one, x), half);
-      const __m256 py = _mm256_mul_ps(_mm256_add_ps(one, y), half);
-      const __m256 pz = _mm256_fmadd_ps(_mm256_add_ps(one, z), half, ve);
-      v = _mm256_div_ps(_mm256_mul_ps(px, py), pz);
+      const __m256 px = _mm256_mul_ps(_mm256_add_ps(up, x), half);
+      const __m256 py = _mm256_mul_ps(_mm256_add_ps(up, y), half);
+      const __m256 pz = _mm256_fmadd_ps(_mm256_max_ps(_mm256_add_ps(lo, z), zero), half, ve);
+      v = _mm256_mul_ps(_mm256_div_ps(_mm256_mul_ps(px, py), pz), scale);
     } else {
       v = _mm256_fmadd_ps(vc, z, _mm256_fmadd_ps(vb, y, _mm256_mul_ps(va, x)));
     }
@@ -37,7 +40,9 @@ std::size_t combine3_filter(const float* a, const float* b, const float* c, floa
     }
   }
   for (; j < n; ++j) {
-    float v = cosmul ? ((1.0f + a[j]) * 0.5f) * ((1.0f + b[j]) * 0.5f) / ((1.0f + c[j]) * 0.5f + eps)
+    const float dz = lo1 + c[j];
+    float v = cosmul ? ((up1 + a[j]) * 0.5f) * ((up1 + b[j]) * 0.5f) /
+                           ((dz > 0.0f ? dz : 0.0f) * 0.5f + eps) * scale1
                      : wa * a[j] + wb * b[j] + wc * c[j];
     s[j] = v;
     if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);

@@ -82,6 +82,7 @@ def analogy(
     n_pos: int = 1,
     eps: float = 1e-6,
     exclude: ArrayLike | None = None,
+    cos_slack: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]: ...
 def project(x: ArrayLike, axis: ArrayLike, offset: float = 0.0) -> np.ndarray: ...
 

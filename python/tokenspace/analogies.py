@@ -204,8 +204,9 @@ def search(
     Returns
     -------
     (indices, scores) : int64 (m, topn), float64 (m, topn)
-        3CosAdd results are certified: the float32 kernel's candidate set provably contains
-        the exact top ``topn`` (float64 cosines of the stored vectors against gensim's query),
+        Certified: the kernel's candidate set provably contains the exact top ``topn``
+        (3CosAdd: float64 cosines of the stored vectors against gensim's query; 3CosMul:
+        the float64 objective of those cosines, the kernel ranking by upper bounds of it);
         otherwise the query is searched again with more candidates, then by brute force.
     """
     method = canonical_method(method)
@@ -227,11 +228,20 @@ def search(
         if n_pos < 1:
             raise ValueError("3CosMul needs at least one positive word")
         w32 = None
+    # 3CosMul: every kernel cosine is within cos_slack of the exact cosine of the raw row
+    # (float32 dot of length d: gamma_d |t|; float32 unit rows: 2^-24 |t|; doubled for margin),
+    # so the kernel ranks by upper bounds of the exact objective. Valid while the objective's
+    # factors are >= 0, i.e. for terms of norm <= 1 (words are unit; raw vector inputs may not be).
+    tnorm = np.sqrt(np.einsum("ud,ud->u", terms.astype(np.float64), terms.astype(np.float64)))
+    cos_slack = 0.0
+    if method == "3cosmul":
+        bound = float(tnorm.max(initial=0.0)) * (s.dim + 4) * 2.0**-23
+        cos_slack = float(np.nextafter(np.float32(bound), np.float32(np.inf)))
 
     def run(rows: np.ndarray, k: int):
         ex = None if exclude is None else np.ascontiguousarray(exclude[rows])
         cand, approx = _core.analogy(terms, qterms[rows], unit, k, method, w32, n_pos,
-                                     COSMUL_EPS, ex)
+                                     COSMUL_EPS, ex, cos_slack)
         sc = _rescore(s, cand, method, None if q is None else q[rows], tq[rows], n_pos)
         cand, sc = _sort_candidates(cand, sc)
         return cand, sc, approx
@@ -247,26 +257,66 @@ def search(
         delta_dot = (s.dim + 8) * 2.0**-23  # float32 dot of unit rows, plus normalisation
         delta = (np.abs(weights).sum() * delta_dot) / np.where(scale > 0, scale, 1e-30) + 1e-6
 
-        def uncertified(rows, cand, scores, approx):
-            full = cand[:, -1] < 0  # fewer candidates than asked: nothing was left out
-            tau = approx[:, -1] / np.where(scale[rows] > 0, scale[rows], 1e-30)
-            kth = scores[:, topn - 1] if scores.shape[1] >= topn else np.full(len(rows), -np.inf)
-            return rows[~full & ~(kth > tau + delta[rows])]
+        def bound_of_rest(rows, approx):
+            return approx[:, -1] / np.where(scale[rows] > 0, scale[rows], 1e-30) + delta[rows]
 
-        todo = uncertified(all_rows, cand, scores, approx)
-        for k in (64, 512):
-            if todo.size == 0 or k <= topn + _MARGIN or k > n:
-                continue
-            c2, s2, a2 = run(todo, k)
-            out_idx[todo], out_sc[todo] = c2[:, :topn], s2[:, :topn]
-            todo = uncertified(todo, c2, s2, a2)
-        for i in todo.tolist():
-            sc = _brute_force_cosadd(s, q[i], n, None if exclude is None else exclude[i])
-            order = np.lexsort((np.arange(n), -sc))[:topn]
-            ok = np.isfinite(sc[order])
-            out_idx[i] = np.where(ok, order, -1)
-            out_sc[i] = np.where(ok, sc[order], -np.inf)
+        def brute(i):
+            return _brute_force_cosadd(s, q[i], n, None if exclude is None else exclude[i])
+    else:
+        # Certificate: every row left out has an upper bound <= tau (the kernel kept the K
+        # largest upper bounds), hence exact objective <= tau (+ float64 re-scoring error).
+        def bound_of_rest(rows, approx):
+            tau = approx[:, -1].astype(np.float64)
+            return tau + 1e-12 * np.abs(tau)
+
+        def brute(i):
+            return _brute_force_cosmul(s, tq[i], n_pos, n, None if exclude is None else exclude[i])
+
+    def uncertified(rows, cand, scores, approx):
+        full = cand[:, -1] < 0  # fewer candidates than asked: nothing was left out
+        kth = scores[:, topn - 1] if scores.shape[1] >= topn else np.full(len(rows), -np.inf)
+        return rows[~full & ~(kth > bound_of_rest(rows, approx))]
+
+    todo = uncertified(all_rows, cand, scores, approx)
+    # 3CosMul with a term longer than 1 (a raw vector input) is outside the bound's
+    # assumptions: exact scan for those queries
+    long_term = np.zeros(m, dtype=bool)
+    if method == "3cosmul":
+        long_term = (tnorm > 1.0 + 1e-6)[qterms].any(axis=1)
+        todo = np.union1d(todo, np.flatnonzero(long_term))
+    for k in (64, 512):
+        retry = todo[~long_term[todo]]
+        if retry.size == 0 or k <= topn + _MARGIN or k > n:
+            continue
+        c2, s2, a2 = run(retry, k)
+        out_idx[retry], out_sc[retry] = c2[:, :topn], s2[:, :topn]
+        still = uncertified(retry, c2, s2, a2)
+        todo = np.union1d(still, np.setdiff1d(todo, retry))
+    for i in todo.tolist():
+        sc = brute(i)
+        order = np.lexsort((np.arange(n), -sc))[:topn]
+        ok = np.isfinite(sc[order])
+        out_idx[i] = np.where(ok, order, -1)
+        out_sc[i] = np.where(ok, sc[order], -np.inf)
     return out_idx, out_sc
+
+
+def _brute_force_cosmul(s, tq_i, n_pos, n, exclude):
+    """Exact float64 3CosMul objective of one query (T term rows) over the first n rows."""
+    t64 = tq_i.astype(np.float64)
+    sc = np.empty(n)
+    for j in range(0, n, 65536):
+        X = s.vectors[j : min(n, j + 65536)].astype(np.float64)
+        nr = np.sqrt(np.einsum("ij,ij->i", X, X))
+        nr[nr == 0] = np.inf
+        sh = (1.0 + np.einsum("id,td->it", X, t64) / nr[:, None]) / 2.0
+        num = np.prod(sh[:, :n_pos], axis=1)
+        den = np.prod(sh[:, n_pos:], axis=1)
+        sc[j : j + X.shape[0]] = num / (den + COSMUL_EPS)
+    if exclude is not None:
+        ex = exclude[(exclude >= 0) & (exclude < n)]
+        sc[ex] = -np.inf
+    return sc
 
 
 def _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude):

@@ -23,6 +23,9 @@ enum class AnalogyMode : int {
 /// @param terms     u x d row-major, contiguous (unit rows for cosine semantics)
 /// @param qterms    m x T indices into terms
 /// @param weights   T weights (Linear mode only; may be null for CosMul)
+/// @param cos_slack CosMul only: a bound on |computed - exact cosine| for every (term, row);
+///                  when > 0 the scores (ranking and output) are upper bounds of the exact
+///                  objective (see combine_cosmul), which lets the caller certify the top-k
 /// @param base      n x d row-major (row stride ldb)
 /// @param k         1 <= k <= n
 /// @param exclude   m x n_exclude ids to skip per query (-1 = no id), may be null
@@ -30,9 +33,9 @@ enum class AnalogyMode : int {
 /// @param out_score m x k combined scores (-inf past the candidates)
 void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
                     std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
-                    float eps, const float* base, std::size_t n, std::size_t ldb, std::size_t d,
-                    std::size_t k, const std::int64_t* exclude, std::size_t n_exclude,
-                    std::int64_t* out_idx, float* out_score);
+                    float eps, float cos_slack, const float* base, std::size_t n,
+                    std::size_t ldb, std::size_t d, std::size_t k, const std::int64_t* exclude,
+                    std::size_t n_exclude, std::int64_t* out_idx, float* out_score);
 
 /// out[j] = <x_j, axis> - offset for the n rows of x (row stride ldx), multithreaded.
 /// With offset = <center, axis> this is the projection of x_j - center onto axis; one

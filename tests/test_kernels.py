@@ -51,6 +51,21 @@ def test_cosine_matrix_self_zero_rows_and_out(simd_level, rng):
     assert np.isnan(full[:3]).all() and np.isnan(full[36:]).all()  # untouched around the slice
 
 
+@pytest.mark.parametrize("n,d", [(1, 3), (11, 5), (97, 33), (700, 64), (1300, 20)])
+def test_self_gram_mirrors_the_upper_triangle_bitwise(simd_level, n, d, rng):
+    # gram(A, A) computes the upper triangle only and mirrors it: it must equal, bit for bit,
+    # the general path on a copy of A (same products summed in the same order), and float64
+    a = rng.standard_normal((n, d)).astype(np.float32)
+    full = np.full((n + 2, n + 3), np.nan, dtype=np.float32)
+    got = _core.gram(a, a, full[1 : n + 1, :n])
+    general = _core.gram(a, a.copy(), None)
+    np.testing.assert_array_equal(got, general)
+    np.testing.assert_array_equal(got, got.T)
+    a64 = a.astype(np.float64)
+    np.testing.assert_allclose(got, a64 @ np.ascontiguousarray(a64.T), rtol=1e-5, atol=1e-4)
+    assert np.isnan(full[0]).all() and np.isnan(full[n + 1]).all() and np.isnan(full[:, n:]).all()
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_cosine_matrix_low_precision_within_bound(dtype, rng):
     from tokenspace.similarity import LOW_PRECISION_BOUND

@@ -5,7 +5,8 @@
 namespace tokenspace {
 
 /// out (m x n, row stride ldo) = A B^T for A (m x d) and B (n x d), both row-major.
-/// Cosine similarity when the caller passes unit rows (see normalize_rows).
+/// Cosine similarity when the caller passes unit rows (see normalize_rows). When b is a
+/// (same pointer, m == n, lda == ldb) only the upper triangle is computed and mirrored.
 void gram_matrix(const float* a, std::size_t m, std::size_t lda, const float* b, std::size_t n,
                  std::size_t ldb, std::size_t d, float* out, std::size_t ldo);
 

@@ -27,16 +27,14 @@ void gram_symmetric(const float* a, std::size_t n, std::size_t lda, std::size_t 
   std::vector<std::pair<std::size_t, std::size_t>> tasks;
   for (std::size_t rb = 0; rb < n_rb; ++rb)
     for (std::size_t cb = (rb * MB) / NB; cb < n_cb; ++cb) tasks.emplace_back(rb, cb);
+  const AlignedFloats apacked = detail::pack_all_panels(a, n, lda, d, MR);
   const std::size_t workers = std::min(num_threads(), tasks.size());
-  std::vector<AlignedFloats> apack(workers), tile(workers);
-  for (std::size_t w = 0; w < workers; ++w) {
-    apack[w].reset(MB * d);
-    tile[w].reset(MR * NR);
-  }
+  std::vector<AlignedFloats> tile(workers);
+  for (std::size_t w = 0; w < workers; ++w) tile[w].reset(MR * NR);
   parallel_for(tasks.size(), [&](std::size_t task, std::size_t w) {
     const auto [rb, cb] = tasks[task];
     const std::size_t i0 = rb * MB, mi = std::min(MB, n - i0);
-    detail::pack_panels(a + i0 * lda, mi, lda, d, MR, apack[w].data());
+    const float* ablock = apacked.data() + (i0 / MR) * MR * d;
     const std::size_t j0 = cb * NB, nj = std::min(NB, n - j0);
     const float* bblock = packed.data() + (j0 / NR) * NR * d;
     float* T = tile[w].data();
@@ -45,7 +43,7 @@ void gram_symmetric(const float* a, std::size_t n, std::size_t lda, std::size_t 
       for (std::size_t p = 0; p * NR < nj; ++p) {
         const std::size_t c0 = j0 + p * NR, cols = std::min(NR, nj - p * NR);
         if (c0 + cols <= r0) continue;  // wholly below the diagonal: its mirror writes it
-        K.micro_kernel(apack[w].data() + ip * MR * d, bblock + p * NR * d, d, T, NR);
+        K.micro_kernel(ablock + ip * MR * d, bblock + p * NR * d, d, T, NR);
         for (std::size_t r = 0; r < rows; ++r) {
           const std::size_t gi = r0 + r;
           // entries with column >= row, in place
@@ -82,18 +80,17 @@ void gram_matrix(const float* a, std::size_t m, std::size_t lda, const float* b,
   const std::size_t MR = K.mr, NR = K.nr;
   const auto [NB, MB] = detail::gemm_blocks(d, MR, NR);
   const AlignedFloats packed = detail::pack_all_panels(b, n, ldb, d, NR);
+  // A is packed once too: packing an A block per task cost as much as a quarter of the tile
+  // arithmetic (each block meets every column block).
+  const AlignedFloats apacked = detail::pack_all_panels(a, m, lda, d, MR);
   const std::size_t n_rb = detail::ceil_div(m, MB), n_cb = detail::ceil_div(n, NB);
   const std::size_t workers = std::min(num_threads(), n_rb * n_cb);
-  std::vector<AlignedFloats> apack(workers), tile(workers);
-  for (std::size_t w = 0; w < workers; ++w) {
-    apack[w].reset(MB * d);
-    tile[w].reset(MR * NR);
-  }
-  // Row-block major so a worker reuses its packed A block across consecutive column blocks.
+  std::vector<AlignedFloats> tile(workers);
+  for (std::size_t w = 0; w < workers; ++w) tile[w].reset(MR * NR);
   parallel_for(n_rb * n_cb, [&](std::size_t task, std::size_t w) {
     const std::size_t rb = task / n_cb, cb = task % n_cb;
     const std::size_t i0 = rb * MB, mi = std::min(MB, m - i0);
-    detail::pack_panels(a + i0 * lda, mi, lda, d, MR, apack[w].data());
+    const float* ablock = apacked.data() + (i0 / MR) * MR * d;
     const std::size_t j0 = cb * NB, nj = std::min(NB, n - j0);
     const float* bblock = packed.data() + (j0 / NR) * NR * d;
     float* T = tile[w].data();
@@ -102,7 +99,7 @@ void gram_matrix(const float* a, std::size_t m, std::size_t lda, const float* b,
       for (std::size_t p = 0; p * NR < nj; ++p) {
         const std::size_t cols = std::min(NR, nj - p * NR);
         float* dst = out + (i0 + ip * MR) * ldo + j0 + p * NR;
-        const float* ap = apack[w].data() + ip * MR * d;
+        const float* ap = ablock + ip * MR * d;
         const float* bp = bblock + p * NR * d;
         if (rows == MR && cols == NR) {
           K.micro_kernel(ap, bp, d, dst, ldo);

@@ -1,0 +1,53 @@
+"""Dense cosine matrices on MiniLM rows: tokenspace ``cosine_matrix`` vs numpy, same run.
+
+  * ``cosine_matrix(A)`` (A against itself: the upper triangle is computed and mirrored) vs
+    numpy ``U @ U.T`` on the same unit rows (OpenBLAS syrk, which also uses the symmetry);
+  * ``cosine_matrix(A, B)`` vs numpy ``Ua @ Ub.T`` (sgemm).
+
+8000 rows: numpy's OpenBLAS crashed on this machine for U @ U.T with all 30522 rows.
+Usage: python benchmarks/bench_cosine.py [--repeat 5] [--rows 8000]
+Prints medians and ratios; writes benchmarks/results/bench_cosine.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import tokenspace as ts
+from _common import median_time, write_json
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--rows", type=int, default=8000)
+    args = ap.parse_args()
+    s = ts.load("minilm-l6")
+    n = min(args.rows, len(s) // 2)
+    A, B = s.vectors[:n], s.vectors[n : 2 * n]
+    Ua, Ub = np.ascontiguousarray(s.unit_vectors[:n]), np.ascontiguousarray(s.unit_vectors[n : 2 * n])
+    out = np.empty((n, n), dtype=np.float32)
+    res: dict = {"rows": n, "d": s.dim, "simd": ts.simd_level(), "threads": ts.num_threads()}
+    mine = ts.cosine_matrix(A, out=out).copy()
+    np.testing.assert_allclose(mine, Ua @ Ua.T, atol=1e-5)
+    cases = (
+        ("self", lambda: ts.cosine_matrix(A, out=out), lambda: np.dot(Ua, Ua.T, out=out)),
+        ("pair", lambda: ts.cosine_matrix(A, B, out=out), lambda: np.dot(Ua, Ub.T, out=out)),
+    )
+    for name, f_ts, f_np in cases:
+        t_ts, runs_ts = median_time(f_ts, args.repeat)
+        t_np, runs_np = median_time(f_np, args.repeat)
+        flops = 2.0 * n * n * s.dim
+        res[name] = {"tokenspace_s": t_ts, "numpy_s": t_np, "speedup_vs_numpy": t_np / t_ts,
+                     "tokenspace_gflops_equiv": flops / t_ts / 1e9,
+                     "runs_tokenspace": runs_ts, "runs_numpy": runs_np}
+        print(f"cosine_matrix {name} {n} x {n} x {s.dim}: tokenspace {t_ts * 1e3:.1f} ms "
+              f"(includes normalising the rows), numpy on unit rows {t_np * 1e3:.1f} ms "
+              f"-> {t_np / t_ts:.2f}x")
+    print("wrote", write_json("bench_cosine", res))
+
+
+if __name__ == "__main__":
+    main()

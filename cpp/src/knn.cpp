@@ -436,7 +436,8 @@ void search_tiles_sym(const Problem& P, const T* rows, std::size_t ld, std::size
 
   std::vector<Collector> col;
   col.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) col.emplace_back(P, i, out.s_at(0, n, i, P.k), out.id_at(0, n, i, P.k));
+  for (std::size_t i = 0; i < n; ++i)
+    col.emplace_back(P, i, out.s_at(0, n, i, P.k), out.id_at(0, n, i, P.k));
 
   // Every block serves as the packed side of about n_blocks / 2 tasks: pack each once (a
   // copy of the matrix in panel order) rather than once per task (which measured ~25% slower).

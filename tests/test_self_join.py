@@ -98,7 +98,7 @@ def test_self_join_near_ties_and_duplicates(precision, rng):
     np.testing.assert_array_equal(ids, ref)
 
 
-def test_knn_graph_uses_the_shared_buffer_and_matches_faiss_tie_tolerant(rng):
+def test_knn_graph_equals_float64_and_faiss_up_to_float32_ties(rng):
     faiss = pytest.importorskip("faiss")
     X = rng.standard_normal((3000, 48)).astype(np.float32)
     s = ts.EmbeddingSpace(X, [f"w{i}" for i in range(3000)])

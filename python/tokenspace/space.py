@@ -231,7 +231,7 @@ class EmbeddingSpace:
         """The prepared kNN database of the matrix ``metric`` searches (cached).
 
         Unit rows for cosine, raw rows otherwise; ``rows`` limits it to the first entries
-        (``restrict_vocab``; each distinct prefix is cached too). The bf16 copy behind the fast
+        (``restrict_vocab``; the latest prefix is cached too). The bf16 copy behind the fast
         candidate stage is built on first use when the CPU level has AVX-512 BF16 (about half
         the size of the float32 matrix).
         """
@@ -240,6 +240,9 @@ class EmbeddingSpace:
         cache_key = key if rows == len(self) else f"{key}[:{rows}]"
         db = self._databases.get(cache_key)
         if db is None:
+            if cache_key != key:  # keep one prefix per kind: a sweep must not pile up copies
+                for old in [c for c in self._databases if c.startswith(key + "[")]:
+                    del self._databases[old]
             matrix = self.unit_vectors if key == "unit" else self._vectors
             db = self._databases[cache_key] = _core.Database(matrix[:rows])
         if _core.simd_level() == "avx512_bf16" and os.environ.get("TOKENSPACE_PRECISION") != "fp32":

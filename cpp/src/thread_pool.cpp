@@ -66,10 +66,16 @@ class Pool {
   }
 
  private:
-  // Spins up to kSpinMicros for cond; returns whether it became true.
+  // Spins up to TOKENSPACE_SPIN_US microseconds (default 100; 0 = never spin) for cond;
+  // returns whether it became true.
   template <typename Cond>
   static bool spin_until(Cond cond) {
-    constexpr auto kSpin = std::chrono::microseconds(100);
+    static const std::chrono::microseconds kSpin = [] {
+      const char* env = std::getenv("TOKENSPACE_SPIN_US");
+      const long v = env ? std::strtol(env, nullptr, 10) : 100;
+      return std::chrono::microseconds(v >= 0 ? v : 100);
+    }();
+    if (kSpin.count() == 0) return cond();
     const auto start = std::chrono::steady_clock::now();
     for (unsigned i = 1;; ++i) {
       if (cond()) return true;

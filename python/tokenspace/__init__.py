@@ -91,7 +91,12 @@ def set_simd_level(level: str) -> None:
 
 
 def num_threads() -> int:
-    """Threads the kernels use (TOKENSPACE_NUM_THREADS, default: all cores)."""
+    """Threads the kernels use (TOKENSPACE_NUM_THREADS, default: all cores).
+
+    Between jobs the worker threads spin for up to TOKENSPACE_SPIN_US microseconds (default
+    100) before sleeping, so back-to-back small calls (single-query searches) skip the
+    wake-up latency; set it to 0 on machines whose cores other processes need.
+    """
     return _core.num_threads()
 
 

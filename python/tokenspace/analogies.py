@@ -232,9 +232,10 @@ def search(
     # (float32 dot of length d: gamma_d |t|; float32 unit rows: 2^-24 |t|; doubled for margin),
     # so the kernel ranks by upper bounds of the exact objective. Valid while the objective's
     # factors are >= 0, i.e. for terms of norm <= 1 (words are unit; raw vector inputs may not be).
-    tnorm = np.sqrt(np.einsum("ud,ud->u", terms.astype(np.float64), terms.astype(np.float64)))
     cos_slack = 0.0
     if method == "3cosmul":
+        t64 = terms.astype(np.float64)
+        tnorm = np.sqrt(np.einsum("ud,ud->u", t64, t64))
         bound = float(tnorm.max(initial=0.0)) * (s.dim + 4) * 2.0**-23
         cos_slack = float(np.nextafter(np.float32(bound), np.float32(np.inf)))
 

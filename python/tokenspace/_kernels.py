@@ -1,0 +1,206 @@
+"""The gateway to the compiled kernels: the only module that imports ``tokenspace._core``.
+
+Every wrapper takes its options as keywords and passes them on unchanged; policy (which
+candidate precision a search uses, which low-precision copies a database keeps) is asked of the
+C++ side, never decided here. Inputs are expected already checked (see ``_validate``): float32,
+C-contiguous rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _core
+
+#: A matrix prepared once for repeated exact k-NN searches (norms, low-precision copies).
+Database = _core.Database
+
+#: Kernel names of the two metrics: inner product (plus an optional per-row bias) and L2.
+KERNEL_METRICS = ("ip", "l2")
+
+
+# -- instruction sets and threads ----------------------------------------------------------
+def simd_level() -> str:
+    return _core.simd_level()
+
+
+def detected_simd_level() -> str:
+    return _core.detected_simd_level()
+
+
+def available_simd_levels() -> list[str]:
+    return list(_core.available_simd_levels())
+
+
+def set_simd_level(level: str) -> None:
+    _core.set_simd_level(level)
+
+
+def kernel_table(level: str) -> dict[str, str]:
+    """Which instruction-set table provides each kernel slot at ``level`` ("none": no kernel)."""
+    return dict(_core.kernel_table(level))
+
+
+def num_threads() -> int:
+    return _core.num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    _core.set_num_threads(n)
+
+
+def peak_rate(kind: str, *, seconds: float = 0.3) -> float:
+    return _core.peak_rate(kind, seconds)
+
+
+# -- exact k-NN: the one path every caller takes ---------------------------------------------
+def database(rows: np.ndarray, *, precision: str = "auto", n_queries: int = 0) -> Database:
+    """A prepared database over ``rows`` (kept alive by it), with the low-precision copies the
+    kernels' precision policy wants for ``n_queries`` queries (0: a database kept for many
+    searches of any size)."""
+    db = _core.Database(rows)
+    if hasattr(db, "prepare"):  # MERGE-SHIM: remove when the C++ policy lands
+        db.prepare(precision, n_queries)
+    else:
+        import os
+        if _core.simd_level() == "avx512_bf16" and not (
+            precision == "auto" and os.environ.get("TOKENSPACE_PRECISION") == "fp32"):
+            if precision == "bf16" or (precision == "auto" and (n_queries == 0 or n_queries >= 64)):
+                db.prepare_bf16()
+            if precision == "int8" or (precision == "auto" and n_queries == 0):
+                db.prepare_int8()
+    return db
+
+
+def knn(
+    queries: np.ndarray,
+    base: np.ndarray | Database,
+    k: int,
+    *,
+    metric: str = "ip",
+    exclude: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    precision: str = "auto",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k of float32 query rows against ``base`` rows (an array or a Database).
+
+    ``metric`` is the kernel's: "ip" (inner product plus ``bias``, one value per base row) or
+    "l2" (Euclidean distance). ``exclude``: int64 (n_queries, e) ids never returned (-1 = none).
+    ``precision`` only picks the candidate stage; the answer is the exact top-k either way.
+    Returns (int64 ids, float32 scores), both (n_queries, k), best first, ties to the lower id.
+    """
+    db = base if isinstance(base, Database) else database(
+        base, precision=precision, n_queries=queries.shape[0])
+    return _core.knn_db(db, queries, k, metric, exclude, bias, precision)
+
+
+def analogy(
+    terms: np.ndarray,
+    qterms: np.ndarray,
+    base: np.ndarray,
+    k: int,
+    *,
+    method: str,
+    weights: np.ndarray | None,
+    n_pos: int,
+    eps: float,
+    exclude: np.ndarray | None,
+    cos_slack: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fused top-k of batched analogy queries over shared terms: (ids, combined scores)."""
+    return _core.analogy(terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack)
+
+
+# -- dense linear algebra ----------------------------------------------------------------------
+def gram(a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b.T`` in float32 through the blocked SIMD kernels (``out``: rows to write into)."""
+    return _core.gram(a, b, out)
+
+
+def normalize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-length copies of the rows (zero rows stay zero) and the row norms."""
+    return _core.normalize_rows(x)
+
+
+def first_nonfinite_row(x: np.ndarray) -> int:
+    """Index of the first row holding NaN or Inf, or -1."""
+    return _core.first_nonfinite_row(x)
+
+
+def project(x: np.ndarray, axis: np.ndarray, *, offset: float = 0.0) -> np.ndarray:
+    """``x @ axis - offset`` in one multithreaded pass (float32)."""
+    return _core.project(x, axis, offset)
+
+
+def cross_gram(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    x_shift: np.ndarray | None = None,
+    y_shift: np.ndarray | None = None,
+) -> tuple[np.ndarray, float, float]:
+    """``(X - x_shift)^T (Y - y_shift)`` in float64 and both squared Frobenius norms."""
+    return _core.cross_gram(x, y, x_shift, y_shift)
+
+
+def column_means(x: np.ndarray) -> np.ndarray:
+    """Column means accumulated in float64."""
+    return _core.column_means(x)
+
+
+def softmax_log_normalizer(
+    targets: np.ndarray, sources: np.ndarray, *, beta: float, row_max: np.ndarray | None = None
+) -> np.ndarray:
+    """``log sum_j exp(beta <t_i, s_j>)`` for every target row, streamed (float64)."""
+    return _core.softmax_log_normalizer(targets, sources, beta, row_max)
+
+
+# -- representational similarity -----------------------------------------------------------
+def rsa_pearson(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    return dict(_core.rsa_pearson(x, y))
+
+
+def rsa_spearman(x: np.ndarray, y: np.ndarray, *, store_values: bool) -> dict[str, float]:
+    return dict(_core.rsa_spearman(x, y, store_values))
+
+
+def similarity_triangle(x: np.ndarray) -> np.ndarray:
+    return _core.similarity_triangle(x)
+
+
+# -- word2vec / GloVe text and binary records ----------------------------------------------------
+def parse_text(
+    buffer: Any,
+    *,
+    begin: int,
+    max_records: int,
+    dim: int,
+    first_line_no: int,
+    source: str,
+    encoding: str,
+    errors: str,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Text records ``word v1 ... vd``: (vectors, words, 1-based line numbers)."""
+    return _core.parse_text(buffer, begin, max_records, dim, first_line_no, source, encoding,
+                            errors)
+
+
+def parse_binary(
+    buffer: Any,
+    *,
+    begin: int,
+    max_records: int,
+    dim: int,
+    source: str,
+    encoding: str,
+    errors: str,
+) -> tuple[np.ndarray, list[str]]:
+    """word2vec binary records: (vectors, words)."""
+    return _core.parse_binary(buffer, begin, max_records, dim, source, encoding, errors)
+
+
+def format_word_vectors(words: list[str], vectors: np.ndarray, *, binary: bool) -> list[bytes]:
+    """word2vec / GloVe records as byte chunks to write in order."""
+    return _core.format_word_vectors(words, vectors, binary)

@@ -462,7 +462,7 @@ def test_certificate_fallback_on_exact_ties(monkeypatch):
     X[300:900] = X[299]
     words = [f"t{i}" for i in range(1000)]
     s = ts.EmbeddingSpace(X, words)
-    from tokenspace import analogies
+    from tokenspace import analogy_search as analogies
 
     calls = []
     real = analogies._brute_force_cosadd
@@ -482,7 +482,7 @@ def test_certificate_fallback_on_exact_ties(monkeypatch):
 def test_cosadd_on_the_knn_stage_equals_the_shared_term_kernel(simd, restrict):
     """Few-question 3CosAdd batches run on the certified kNN stage; the shared-term kernel and
     a float64 brute force must give the same ids and scores."""
-    from tokenspace import analogies
+    from tokenspace import analogy_search as analogies
 
     rng = np.random.default_rng(11)
     X = rng.standard_normal((1200, 48)).astype(np.float32)
@@ -533,7 +533,7 @@ def test_cosmul_kernel_with_slack_ranks_by_upper_bounds(simd, m, n_pos, n_neg):
 def test_cosmul_search_is_certified_and_exact(monkeypatch):
     """3CosMul answers equal a float64 scan; duplicate rows (exact ties) and raw vector inputs
     longer than 1 go through the fallbacks and still match."""
-    from tokenspace import analogies
+    from tokenspace import analogy_search as analogies
 
     rng = np.random.default_rng(21)
     X = rng.standard_normal((1500, 32)).astype(np.float32)

@@ -43,7 +43,7 @@ from .tokenize import SingleTokenWords, Tokens
 
 
 # analogies, evaluations, semantic axes, spectra, null models
-from .analogies import AnalogyResult, solve_analogies
+from .analysis.analogies import AnalogyResult, solve_analogies
 from .axes import AxisExtremes, extremes, project, semantic_axis
 from .evaluate import (
     AnalogyEvaluation,

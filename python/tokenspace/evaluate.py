@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .analogies import _prefix, canonical_method, search, unique_terms
+from .analogy_search import canonical_method, search, unique_terms, vocab_prefix
 
 if TYPE_CHECKING:  # pragma: no cover
     from .space import EmbeddingSpace
@@ -227,7 +227,7 @@ def evaluate_analogies(
     if eval_pos.size:
         q = [questions[i] for i in eval_pos]
         ids = np.array([[ok_vocab[w] for w in qq[:3]] for qq in q], dtype=np.int64)
-        n = _prefix(s, restrict_vocab)
+        n = vocab_prefix(s, restrict_vocab)
         # gensim: most_similar(positive=[b, c], negative=[a], topn=5, restrict_vocab=...)
         order = ids[:, [1, 2, 0]]
         terms, qterms = unique_terms(s, order)

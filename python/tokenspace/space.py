@@ -225,7 +225,7 @@ class EmbeddingSpace:
         return EmbeddingSpace(self._vectors[ids], vocab, name=name or self.name, check=False)
 
     # -- neighbours ---------------------------------------------------------------------
-    def _database(
+    def knn_database(
         self, metric: str, precision: str = "auto", rows: int | None = None
     ) -> _core.Database:
         """The prepared kNN database of the matrix ``metric`` searches (cached).
@@ -326,7 +326,7 @@ class EmbeddingSpace:
             base = self._vectors
         exclude = ids[:, None] if drop_self else None
         if backend == "tokenspace":
-            db = self._database(metric, precision)
+            db = self.knn_database(metric, precision)
             idx, scores = knn_arrays(q, db, k, metric, exclude=exclude, precision=precision)
         elif backend == "faiss":
             idx, scores = self._faiss_search(q, k, metric, exclude)
@@ -355,7 +355,7 @@ class EmbeddingSpace:
         k = check_k(k, len(self) - (1 if exclude_self else 0))
         base = self.unit_vectors if metric == "cosine" else self._vectors
         exclude = np.arange(len(self), dtype=np.int64)[:, None] if exclude_self else None
-        db = self._database(metric, precision)
+        db = self.knn_database(metric, precision)
         idx, scores = knn_arrays(base, db, k, metric, exclude=exclude, precision=precision)
         return Neighbors(idx, scores, None, metric, None)
 
@@ -507,7 +507,7 @@ class EmbeddingSpace:
         >>> s.most_similar(positive=["king", "woman"], negative=["man"], topn=1)  # doctest: +SKIP
         [('queen', 0.8523...)]
         """
-        from .analogies import most_similar
+        from .analogy_search import most_similar
 
         return most_similar(self, positive, negative, topn, method=method,
                             restrict_vocab=restrict_vocab, exclude_inputs=exclude_inputs)

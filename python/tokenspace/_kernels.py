@@ -61,17 +61,24 @@ def database(rows: np.ndarray, *, precision: str = "auto", n_queries: int = 0) -
     kernels' precision policy wants for ``n_queries`` queries (0: a database kept for many
     searches of any size)."""
     db = _core.Database(rows)
+    prepare(db, precision=precision, n_queries=n_queries)
+    return db
+
+
+def prepare(db: Database, *, precision: str = "auto", n_queries: int = 0) -> None:
+    """Build the copies the precision policy wants and ``db`` lacks (idempotent)."""
     if hasattr(db, "prepare"):  # MERGE-SHIM: remove when the C++ policy lands
         db.prepare(precision, n_queries)
-    else:
-        import os
-        if _core.simd_level() == "avx512_bf16" and not (
+        return
+    import os
+    if _core.simd_level() != "avx512_bf16" or (
             precision == "auto" and os.environ.get("TOKENSPACE_PRECISION") == "fp32"):
-            if precision == "bf16" or (precision == "auto" and (n_queries == 0 or n_queries >= 64)):
-                db.prepare_bf16()
-            if precision == "int8" or (precision == "auto" and n_queries == 0):
-                db.prepare_int8()
-    return db
+        return
+    if not db.has_bf16 and (precision == "bf16" or (
+            precision == "auto" and (n_queries == 0 or n_queries >= 64))):
+        db.prepare_bf16()
+    if not db.has_int8 and (precision == "int8" or (precision == "auto" and n_queries == 0)):
+        db.prepare_int8()
 
 
 def knn(

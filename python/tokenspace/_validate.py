@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _kernels
 
 
 def as_matrix(
@@ -42,7 +42,7 @@ def as_matrix(
         raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one vector")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     if check_finite and arr.size:
-        bad = _core.first_nonfinite_row(arr)
+        bad = _kernels.first_nonfinite_row(arr)
         if bad >= 0:
             raise ValueError(
                 f"{name} row {bad} contains NaN or Inf; remove or repair that row "

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 
 def _load(name: str):
-    from .io import load
+    from .loaders import load
 
     return load(name)
 
@@ -96,7 +96,9 @@ def add_convert(sub) -> None:
 
 
 def run_convert(args) -> int:
-    from .io import load, save_glove, save_native, save_word2vec
+    from .io.native import save_native
+    from .io.text import save_glove, save_word2vec
+    from .loaders import load
 
     s = load(args.source, limit=args.limit, encoding_errors=args.encoding_errors)
     if args.to == "native":

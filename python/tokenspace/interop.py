@@ -1,5 +1,10 @@
-"""Interoperability: gensim KeyedVectors both ways, and contextual embeddings through
-transformers + torch (optional extra ``context``; neither is imported unless called)."""
+"""Conversions to and from the peers: gensim KeyedVectors, faiss indexes, and contextual token
+vectors through transformers + torch (optional extra ``context``). None of them is imported
+unless called.
+
+Spaces are passed in duck-typed (anything with ``vectors`` and ``vocab``); building an
+``EmbeddingSpace`` from a peer's object is a loader's job (:func:`tokenspace.from_gensim`).
+"""
 
 from __future__ import annotations
 
@@ -10,26 +15,27 @@ from typing import Any
 
 import numpy as np
 
-from .space import EmbeddingSpace
+__all__ = [
+    "ContextualEmbeddings",
+    "contextual_embeddings",
+    "faiss_index",
+    "faiss_search",
+    "gensim_arrays",
+    "to_gensim",
+]
 
-__all__ = ["ContextualEmbeddings", "contextual_embeddings", "from_gensim", "to_gensim"]
 
-
-def from_gensim(kv: Any, *, name: str | None = None) -> EmbeddingSpace:
-    """An EmbeddingSpace from a gensim ``KeyedVectors`` (or a model with ``.wv``).
-
-    The vocabulary is ``kv.index_to_key`` in order, so ids agree with gensim's.
-    """
+def gensim_arrays(kv: Any) -> tuple[np.ndarray, list[str]]:
+    """(float32 vectors, keys) of a gensim ``KeyedVectors`` (or a model with ``.wv``), in
+    ``index_to_key`` order so that ids agree with gensim's."""
     kv = getattr(kv, "wv", kv)
     if not hasattr(kv, "index_to_key") or not hasattr(kv, "vectors"):
-        raise TypeError(
-            f"expected gensim KeyedVectors (gensim >= 4), got {type(kv).__name__}"
-        )
+        raise TypeError(f"expected gensim KeyedVectors (gensim >= 4), got {type(kv).__name__}")
     keys = [k if isinstance(k, str) else str(k) for k in kv.index_to_key]
-    return EmbeddingSpace(np.asarray(kv.vectors, dtype=np.float32), keys, name=name)
+    return np.asarray(kv.vectors, dtype=np.float32), keys
 
 
-def to_gensim(space: EmbeddingSpace) -> Any:
+def to_gensim(space: Any) -> Any:
     """A gensim ``KeyedVectors`` holding a copy of the vectors, keys in vocabulary order."""
     try:
         from gensim.models import KeyedVectors
@@ -40,8 +46,39 @@ def to_gensim(space: EmbeddingSpace) -> Any:
     kv = KeyedVectors(vector_size=space.dim, count=0, dtype=np.float32)
     kv.vectors = np.array(space.vectors, dtype=np.float32, copy=True)
     kv.index_to_key = list(space.vocab)
-    kv.key_to_index = dict(space._index)  # a dict copy: no rehashing
+    kv.key_to_index = dict(space.key_to_index)  # a dict copy: no rehashing
     return kv
+
+
+def faiss_index(rows: np.ndarray, *, metric: str) -> Any:
+    """An exact faiss index over ``rows``: IndexFlatL2 for "euclidean" (faiss reports squared
+    distances), IndexFlatIP otherwise (pass unit rows for cosine)."""
+    try:
+        import faiss
+    except ImportError as e:
+        raise ModuleNotFoundError("faiss is not installed: pip install faiss-cpu") from e
+    index = faiss.IndexFlatL2(rows.shape[1]) if metric == "euclidean" else faiss.IndexFlatIP(
+        rows.shape[1])
+    index.add(np.ascontiguousarray(rows, dtype=np.float32))
+    return index
+
+
+def faiss_search(
+    index: Any, queries: np.ndarray, k: int, *, metric: str, exclude: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """faiss' top-k with ``exclude`` ids dropped and distances (not squared) for "euclidean":
+    int64 ids and float32 scores, (n_queries, k)."""
+    extra = 0 if exclude is None else exclude.shape[1]
+    D, I = index.search(np.ascontiguousarray(queries), k + extra)  # noqa: E741 - faiss' names
+    if metric == "euclidean":
+        D = np.sqrt(np.maximum(D, 0))
+    if exclude is not None:
+        keep = ~(I[:, :, None] == exclude[:, None, :]).any(axis=2)
+        # drop the excluded ids, keep the first k of what remains in each row
+        order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+        I = np.take_along_axis(I, order, 1)  # noqa: E741
+        D = np.take_along_axis(D, order, 1)
+    return I[:, :k].astype(np.int64), D[:, :k].astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -55,7 +92,7 @@ class ContextualEmbeddings:
 
 
 def contextual_embeddings(
-    folder: str | os.PathLike | EmbeddingSpace,
+    folder: str | os.PathLike | Any,
     text: str,
     *,
     layer: int = -1,
@@ -76,11 +113,12 @@ def contextual_embeddings(
         Add the model's special tokens ([CLS]/[SEP] ...) as the model expects; they are returned
         with the rest, drop them as needed.
     """
-    if isinstance(folder, EmbeddingSpace):
-        if folder.model_dir is None:
+    if not isinstance(folder, (str, os.PathLike)):
+        model_dir = getattr(folder, "model_dir", None)
+        if model_dir is None:
             raise ValueError(f"{folder!r} was not loaded from a Hugging Face folder")
-        folder = folder.model_dir
-    folder = Path(folder)
+        folder = model_dir
+    path = Path(folder)
     try:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -88,8 +126,8 @@ def contextual_embeddings(
         raise ModuleNotFoundError(
             "contextual embeddings need transformers and torch: pip install 'tokenspace[context]'"
         ) from e
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModel.from_pretrained(folder, output_hidden_states=True)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path, output_hidden_states=True)
     model.eval()
     batch = tokenizer(text, return_tensors="pt", add_special_tokens=special_tokens)
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""Exact k-nearest-neighbour search over plain arrays (EmbeddingSpace.knn builds on this)."""
+"""Exact k-nearest-neighbour results and the search over plain arrays (``ts.knn``)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _kernels
 from ._validate import as_matrix, check_k
 
 METRICS = ("cosine", "dot", "euclidean")
 _ALIASES = {"cosine": "cosine", "cos": "cosine", "dot": "dot", "ip": "dot",
             "inner_product": "dot", "euclidean": "euclidean", "l2": "euclidean"}
+
+
+def kernel_metric(metric: str) -> str:
+    """The kernels' name of a canonical metric: "l2" for euclidean, "ip" otherwise (cosine is
+    the inner product of unit rows)."""
+    return "l2" if metric == "euclidean" else "ip"
 
 
 def canonical_metric(metric: str) -> str:
@@ -74,32 +80,6 @@ class Neighbors:
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
-def knn_arrays(
-    queries: np.ndarray,
-    base: np.ndarray | _core.Database,
-    k: int,
-    metric: str,
-    *,
-    exclude: np.ndarray | None = None,
-    bias: np.ndarray | None = None,
-    precision: str = "auto",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k of float32 query rows against base rows already prepared for the metric.
-
-    For ``cosine`` the caller passes unit rows on both sides. ``base`` is an array or a
-    prepared ``_core.Database``. ``exclude`` is an int64 (n_queries, e) array of ids to skip
-    (-1 = none); ``bias`` adds one value per base row to the inner-product scores.
-    ``precision`` only picks the candidate stage ("bf16" needs the avx512_bf16 level): the
-    answer is the exact top-k either way.
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
-    kind = "l2" if metric == "euclidean" else "ip"
-    if isinstance(base, _core.Database):
-        return _core.knn_db(base, queries, k, kind, exclude, bias, precision)
-    return _core.knn(queries, base, k, kind, exclude, bias, precision)
-
-
 def knn(
     X: Any, queries: Any, k: int = 10, *, metric: str = "cosine", precision: str = "auto"
 ) -> Neighbors:
@@ -129,14 +109,16 @@ def knn(
     if q.shape[1] != base.shape[1]:
         raise ValueError(f"queries have dimension {q.shape[1]} but X has {base.shape[1]}")
     k = check_k(k, base.shape[0], what="rows in X")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
     if metric == "cosine":
-        base, norms = _core.normalize_rows(base)
-        q, qn = _core.normalize_rows(q)
+        base, _ = _kernels.normalize_rows(base)
+        q, qn = _kernels.normalize_rows(q)
         zero = np.flatnonzero(qn == 0)
         if zero.size:
             raise ValueError(
                 f"query {int(zero[0])} is the zero vector: its cosine similarity is undefined; "
                 f"drop it or use metric='dot'"
             )
-    idx, scores = knn_arrays(q, base, k, metric, precision=precision)
+    idx, scores = _kernels.knn(q, base, k, metric=kernel_metric(metric), precision=precision)
     return Neighbors(idx, scores, None, metric)

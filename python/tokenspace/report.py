@@ -52,7 +52,7 @@ class ReportContext:
 
     def model(self, name: str):
         if name not in self._models:
-            from .io import load
+            from .loaders import load
 
             self._models[name] = load(name)
         return self._models[name]
@@ -351,7 +351,7 @@ def section_null(ctx: ReportContext) -> SectionResult:
 
 def section_sequence(ctx: ReportContext) -> SectionResult:
     from . import plot
-    from .text import color_text, sequence_cosines
+    from .analysis.sequences import color_text, sequence_cosines
 
     parts = [_p(f"Text: {TEXT}")]
     figs = []

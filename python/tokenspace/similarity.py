@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _kernels
 from ._validate import as_matrix
 
 
@@ -15,7 +15,7 @@ def unit_rows(x: Any, name: str = "X") -> np.ndarray:
     """Rows scaled to unit length (float32); rows of norm 0 stay 0 instead of becoming NaN."""
     if hasattr(x, "unit_vectors"):
         return x.unit_vectors
-    return _core.normalize_rows(as_matrix(x, name, allow_1d=True))[0]
+    return _kernels.normalize_rows(as_matrix(x, name, allow_1d=True))[0]
 
 
 #: Worst-case absolute error of each low-precision output dtype for cosines in [-1, 1]: half a
@@ -74,7 +74,7 @@ def cosine_matrix(
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"A has dimension {a.shape[1]} but B has {b.shape[1]}")
     if dtype is np.float32 or dtype == "float32" or dtype == np.dtype(np.float32):
-        return _core.gram(a, b, out)
+        return _kernels.gram(a, b, out=out)
     _, np_dtype = _low_precision_dtype(dtype)
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be >= 1")
@@ -86,7 +86,7 @@ def cosine_matrix(
     block = np.empty((min(chunk_rows, shape[0]), shape[1]), dtype=np.float32)
     for start in range(0, shape[0], chunk_rows):
         rows = a[start : start + chunk_rows]
-        part = _core.gram(rows, b, block[: rows.shape[0]])
+        part = _kernels.gram(rows, b, out=block[: rows.shape[0]])
         out[start : start + rows.shape[0]] = part  # round to nearest in the target dtype
     return out
 
@@ -106,4 +106,4 @@ def cosine_matrix_chunks(
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"A has dimension {a.shape[1]} but B has {b.shape[1]}")
     for start in range(0, a.shape[0], chunk_rows):
-        yield start, _core.gram(a[start : start + chunk_rows], b, None)
+        yield start, _kernels.gram(a[start : start + chunk_rows], b)

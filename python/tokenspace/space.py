@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _kernels, analogy_search, interop, tokens
 from ._validate import as_matrix, check_k
-from .neighbors import Neighbors, canonical_metric, knn_arrays
+from .neighbors import PRECISIONS, Neighbors, canonical_metric, kernel_metric
+from .tokens import Tokenizer, as_tokenizer
 
 
 def _close_spellings(word: str, vocab: Sequence[str], index: dict[str, int], n: int = 3) -> list[str]:
@@ -41,11 +42,14 @@ class EmbeddingSpace:
         A label used in reports and ``repr``.
     check : bool, default True
         Reject NaN/Inf values up front (one fast pass). Turn off only for data already checked.
-    tokenizer : tokenizers.Tokenizer or path, optional
+    tokenizer : Tokenizer, tokenizers.Tokenizer or path, optional
         The tokenizer whose ids index the rows (a ``tokenizer.json`` path is opened lazily on
         first use); enables ``tokenize``, ``embed`` of text, ``single_token_words``.
     model_dir : path, optional
         The Hugging Face folder the space came from (for contextual embeddings).
+    index : dict, optional
+        A word -> row mapping already built from ``vocab`` (loaders pass the one they built while
+        checking for duplicates), taken as given.
     lazy_index : bool, default False
         Build the word -> row index (and check that words are unique) on the first lookup
         instead of now; for vocabularies already known to be unique str (native folders), so
@@ -68,6 +72,7 @@ class EmbeddingSpace:
         check: bool = True,
         tokenizer: Any = None,
         model_dir: str | os.PathLike | None = None,
+        index: dict[str, int] | None = None,
         lazy_index: bool = False,
     ) -> None:
         vectors = as_matrix(vectors, "vectors", allow_empty=True, check_finite=check)
@@ -77,17 +82,13 @@ class EmbeddingSpace:
                 f"vocab has {len(vocab)} entries but vectors has {vectors.shape[0]} rows; "
                 "they must match one to one"
             )
-        # Fast path (C-speed dict build, ~10x quicker on 400k words); the loop below only runs
-        # to name the offending entry.
-        if not lazy_index:
-            try:
-                index: dict[str, int] = dict(zip(vocab, range(len(vocab))))
-                fast_ok = len(index) == len(vocab) and all(type(w) is str for w in vocab)
-            except TypeError:
-                fast_ok = False
-            if not fast_ok:
-                index = self._checked_index(vocab)
+        self._index: dict[str, int] | None = None
+        if index is not None:
+            if len(index) != len(vocab):
+                raise ValueError(f"index has {len(index)} words for {len(vocab)} vocabulary entries")
             self._index = index
+        elif not lazy_index:
+            self._index = self._build_index(vocab)
         view = vectors.view()
         view.flags.writeable = False
         self._vectors = view
@@ -96,15 +97,29 @@ class EmbeddingSpace:
         self._unit: np.ndarray | None = None
         self._norms: np.ndarray | None = None
         self._faiss: dict[str, Any] = {}
-        self._databases: dict[str, _core.Database] = {}
-        # loaders: the tokenizer is opened lazily (importing `tokenizers` costs ~100 ms)
-        self._tokenizer: Any = None
-        self._tokenizer_path: str | None = None
-        if isinstance(tokenizer, (str, os.PathLike)):
-            self._tokenizer_path = os.fspath(tokenizer)
-        else:
-            self._tokenizer = tokenizer
+        self._databases: dict[str, _kernels.Database] = {}
+        self._tokenizer: Tokenizer | None = None if tokenizer is None else as_tokenizer(tokenizer)
+        self._token_style: str | None = None
         self.model_dir = None if model_dir is None else os.fspath(model_dir)
+
+    @classmethod
+    def _build_index(cls, vocab: list[Any]) -> dict[str, int]:
+        # Fast path (C-speed dict build, ~10x quicker on 400k words); the loop only runs to name
+        # the offending entry.
+        try:
+            index = dict(zip(vocab, range(len(vocab))))
+            if len(index) == len(vocab) and all(type(w) is str for w in vocab):
+                return index
+        except TypeError:
+            pass
+        return cls._checked_index(vocab)
+
+    @property
+    def _words(self) -> dict[str, int]:
+        """The word -> row index, built on first use for ``lazy_index`` spaces."""
+        if self._index is None:
+            self._index = self._build_index(self._vocab)
+        return self._index
 
     @staticmethod
     def _checked_index(vocab: list[Any]) -> dict[str, int]:
@@ -125,9 +140,9 @@ class EmbeddingSpace:
         return self._vectors.shape[0]
 
     def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and word in self._index
+        return isinstance(word, str) and word in self._words
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._vocab)
 
     def __getitem__(self, key: str | int | Sequence[str | int]) -> np.ndarray:
@@ -153,41 +168,62 @@ class EmbeddingSpace:
         return self._vocab
 
     @property
+    def key_to_index(self) -> dict[str, int]:
+        """The word -> row mapping (gensim's name); do not mutate."""
+        return self._words
+
+    @property
     def dim(self) -> int:
-        return self._vectors.shape[1]
+        """Vector dimension d."""
+        return int(self._vectors.shape[1])
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self._vectors.shape  # type: ignore[return-value]
+        """(V, d)."""
+        return (int(self._vectors.shape[0]), int(self._vectors.shape[1]))
+
+    @property
+    def tokenizer(self) -> Tokenizer | None:
+        """The tokenizer whose ids index the rows, or None (word-level spaces)."""
+        return self._tokenizer
+
+    @property
+    def token_style(self) -> str:
+        """'bytelevel' (GPT-2 "Ġ"), 'wordpiece' (BERT "##"), 'metaspace' ("▁") or 'plain'."""
+        if self._token_style is None:
+            self._token_style = (self._tokenizer.style if self._tokenizer is not None
+                                 else tokens.vocab_style(self._vocab))
+        return self._token_style
 
     @property
     def unit_vectors(self) -> np.ndarray:
         """Rows scaled to unit length (cached, read-only); zero rows stay zero, never NaN."""
-        if self._unit is None:
-            unit, norms = _core.normalize_rows(self._vectors)
-            unit.flags.writeable = False
-            norms.flags.writeable = False
-            self._unit, self._norms = unit, norms
-        return self._unit
+        return self._unit_and_norms()[0]
 
     @property
     def norms(self) -> np.ndarray:
         """Euclidean norm of every row (float32, cached)."""
-        if self._norms is None:
-            self.unit_vectors  # noqa: B018 - fills the cache
-        assert self._norms is not None
-        return self._norms
+        return self._unit_and_norms()[1]
+
+    def _unit_and_norms(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._unit is None or self._norms is None:
+            unit, norms = _kernels.normalize_rows(self._vectors)
+            unit.flags.writeable = False
+            norms.flags.writeable = False
+            self._unit, self._norms = unit, norms
+        return self._unit, self._norms
 
     # -- lookups ------------------------------------------------------------------------
     def index(self, word: str) -> int:
         """Row id of ``word``; ``KeyError`` naming the word (and close spellings) if absent."""
+        index = self._words
         try:
-            return self._index[word]
+            return index[word]
         except KeyError:
             pass
         except TypeError:
             raise TypeError(f"words are str, got {type(word).__name__}") from None
-        hint = _close_spellings(word, self._vocab, self._index)
+        hint = _close_spellings(word, self._vocab, index)
         extra = f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
         label = f" of {self.name}" if self.name else ""
         raise KeyError(f"word {word!r} is not in the vocabulary{label} ({len(self)} entries){extra}")
@@ -224,34 +260,29 @@ class EmbeddingSpace:
         vocab = [self._vocab[i] for i in ids]
         return EmbeddingSpace(self._vectors[ids], vocab, name=name or self.name, check=False)
 
-    # -- neighbours ---------------------------------------------------------------------
     def knn_database(
-        self, metric: str, precision: str = "auto", rows: int | None = None
-    ) -> _core.Database:
-        """The prepared kNN database of the matrix ``metric`` searches (cached).
+        self, metric: str = "cosine", precision: str = "auto", rows: int | None = None
+    ) -> _kernels.Database:
+        """The prepared exact-kNN database of the matrix ``metric`` searches (cached).
 
         Unit rows for cosine, raw rows otherwise; ``rows`` limits it to the first entries
-        (``restrict_vocab``; the latest prefix is cached too). The bf16 copy behind the fast
-        candidate stage is built on first use when the CPU level has AVX-512 BF16 (about half
-        the size of the float32 matrix).
+        (``restrict_vocab``; only the latest prefix per kind is kept, so a sweep does not pile
+        up copies). The low-precision copies the kernels' precision policy wants for repeated
+        searches are built on first use (bf16 and int8 on AVX-512 BF16 CPUs: together 3/4 of the
+        float32 matrix).
         """
-        key = "unit" if metric == "cosine" else "raw"
+        kind = "unit" if canonical_metric(metric) == "cosine" else "raw"
         rows = len(self) if rows is None else min(int(rows), len(self))
-        cache_key = key if rows == len(self) else f"{key}[:{rows}]"
+        cache_key = kind if rows == len(self) else f"{kind}[:{rows}]"
         db = self._databases.get(cache_key)
         if db is None:
-            if cache_key != key:  # keep one prefix per kind: a sweep must not pile up copies
-                for old in [c for c in self._databases if c.startswith(key + "[")]:
+            if cache_key != kind:
+                for old in [c for c in self._databases if c.startswith(kind + "[")]:
                     del self._databases[old]
-            matrix = self.unit_vectors if key == "unit" else self._vectors
-            db = self._databases[cache_key] = _core.Database(matrix[:rows])
-        if _core.simd_level() == "avx512_bf16" and os.environ.get("TOKENSPACE_PRECISION") != "fp32":
-            # both copies together are 3/4 of the float32 matrix: bf16 serves batches,
-            # int8 single queries (see knn.cpp's auto policy)
-            if precision in ("auto", "bf16") and not db.has_bf16:
-                db.prepare_bf16()
-            if precision in ("auto", "int8") and not db.has_int8:
-                db.prepare_int8()
+            matrix = self.unit_vectors if kind == "unit" else self._vectors
+            db = self._databases[cache_key] = _kernels.database(matrix[:rows], precision=precision)
+        else:
+            _kernels.prepare(db, precision=precision)
         return db
 
     def _queries(self, queries: Any) -> tuple[np.ndarray, np.ndarray | None, list[Any] | None]:
@@ -315,7 +346,7 @@ class EmbeddingSpace:
                 q = base[ids]
                 zero = ids[self.norms[ids] == 0]
             else:
-                q, qn = _core.normalize_rows(q)
+                q, qn = _kernels.normalize_rows(q)
                 zero = np.flatnonzero(qn == 0)
             if zero.size:
                 raise ValueError(
@@ -326,10 +357,16 @@ class EmbeddingSpace:
             base = self._vectors
         exclude = ids[:, None] if drop_self else None
         if backend == "tokenspace":
+            if precision not in PRECISIONS:
+                raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
             db = self.knn_database(metric, precision)
-            idx, scores = knn_arrays(q, db, k, metric, exclude=exclude, precision=precision)
+            idx, scores = _kernels.knn(q, db, k, metric=kernel_metric(metric), exclude=exclude,
+                                       precision=precision)
         elif backend == "faiss":
-            idx, scores = self._faiss_search(q, k, metric, exclude)
+            index = self._faiss.get(metric)
+            if index is None:
+                index = self._faiss[metric] = self.to_faiss(metric)
+            idx, scores = interop.faiss_search(index, q, k, metric=metric, exclude=exclude)
         else:
             raise ValueError(f"unknown backend {backend!r}; expected 'tokenspace' or 'faiss'")
         words = [[self._vocab[j] for j in row] for row in idx.tolist()]
@@ -355,47 +392,23 @@ class EmbeddingSpace:
         k = check_k(k, len(self) - (1 if exclude_self else 0))
         base = self.unit_vectors if metric == "cosine" else self._vectors
         exclude = np.arange(len(self), dtype=np.int64)[:, None] if exclude_self else None
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
         db = self.knn_database(metric, precision)
-        idx, scores = knn_arrays(base, db, k, metric, exclude=exclude, precision=precision)
+        idx, scores = _kernels.knn(base, db, k, metric=kernel_metric(metric), exclude=exclude,
+                                   precision=precision)
         return Neighbors(idx, scores, None, metric, None)
 
-    # -- faiss interop ------------------------------------------------------------------
-    def to_faiss(self, metric: str = "cosine"):
+    def to_faiss(self, metric: str = "cosine") -> Any:
         """An exact faiss index over this space.
 
         ``cosine`` -> IndexFlatIP on unit rows; ``dot`` -> IndexFlatIP on raw rows;
         ``euclidean`` -> IndexFlatL2 (faiss reports squared distances).
         """
-        try:
-            import faiss
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("faiss is not installed: pip install faiss-cpu") from e
         metric = canonical_metric(metric)
-        if metric == "euclidean":
-            index = faiss.IndexFlatL2(self.dim)
-            index.add(np.ascontiguousarray(self._vectors))
-        else:
-            index = faiss.IndexFlatIP(self.dim)
-            index.add(np.ascontiguousarray(self.unit_vectors if metric == "cosine" else self._vectors))
-        return index
+        rows = self.unit_vectors if metric == "cosine" else self._vectors
+        return interop.faiss_index(rows, metric=metric)
 
-    def _faiss_search(self, q: np.ndarray, k: int, metric: str, exclude: np.ndarray | None):
-        index = self._faiss.get(metric)
-        if index is None:
-            index = self._faiss[metric] = self.to_faiss(metric)
-        extra = 0 if exclude is None else exclude.shape[1]
-        D, I = index.search(np.ascontiguousarray(q), k + extra)
-        if metric == "euclidean":
-            D = np.sqrt(np.maximum(D, 0))
-        if exclude is not None:
-            keep = ~(I[:, :, None] == exclude[:, None, :]).any(axis=2)
-            # drop the excluded ids, keep the first k of what remains in each row
-            order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
-            I = np.take_along_axis(I, order, 1)
-            D = np.take_along_axis(D, order, 1)
-        return I[:, :k].astype(np.int64), D[:, :k].astype(np.float32)
-
-    # ---- loaders: save, tokenization, gensim (logic in io/native.py, tokenize.py, interop.py) ----
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Any:
         """Write the space to a folder in the native format (reopen with ``ts.load(path)``).
 
@@ -412,9 +425,7 @@ class EmbeddingSpace:
         Uses the space's Hugging Face tokenizer; spaces without one split on whitespace (and
         raise ``KeyError`` for unknown words). ``special_tokens=True`` adds [CLS]/[SEP] etc.
         """
-        from .tokenize import tokenize
-
-        return tokenize(self, text, special_tokens=special_tokens)
+        return tokens.tokenize(self, text, special_tokens=special_tokens)
 
     def embed(
         self, text: str | Sequence[str], *, pool: str | None = "mean", special_tokens: bool = False
@@ -428,9 +439,7 @@ class EmbeddingSpace:
         pool : {"mean", "sum", "max", "first", "last", None}
             ``None`` returns the (n_tokens, d) token vectors of a single text.
         """
-        from .tokenize import embed
-
-        return embed(self, text, pool=pool, special_tokens=special_tokens)
+        return tokens.embed(self, text, pool=pool, special_tokens=special_tokens)
 
     def single_token_words(self, words: Iterable[str], *, leading_space: bool | None = None) -> Any:
         """The words that are exactly one token (the "1 word = 1 token" filter).
@@ -439,34 +448,16 @@ class EmbeddingSpace:
         it appears inside text) and BERT's "##" continuations. Returns
         :class:`tokenspace.SingleTokenWords` (``words``, ``ids``, ``tokens``, ``rejected``).
         """
-        from .tokenize import single_token_words
-
-        return single_token_words(self, list(words), leading_space=leading_space)
+        return tokens.single_token_words(self, list(words), leading_space=leading_space)
 
     def display_token(self, token: int | str) -> str:
         """Readable form of a token id or token: "Ġking" -> " king", "Ċ" -> "\\n", "▁a" -> " a"."""
-        from .tokenize import display_token
-
-        return display_token(self, token)
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached when normal lookup fails: builds the index of a lazy_index=True space.
-        if name == "_index" and "_vocab" in self.__dict__:
-            vocab = self.__dict__["_vocab"]
-            index = dict(zip(vocab, range(len(vocab))))
-            if len(index) != len(vocab):
-                self._checked_index(vocab)  # raises, naming the duplicate
-            self._index = index
-            return index
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return tokens.display_token(self, token)
 
     def to_gensim(self) -> Any:
         """A gensim ``KeyedVectors`` copy of this space (same keys, same order)."""
-        from .interop import to_gensim
+        return interop.to_gensim(self)
 
-        return to_gensim(self)
-    # ---- end loaders ----
-    # ---- analogies: most_similar (logic in analogies.py) ----
     def most_similar(
         self,
         positive: Any = None,
@@ -507,7 +498,6 @@ class EmbeddingSpace:
         >>> s.most_similar(positive=["king", "woman"], negative=["man"], topn=1)  # doctest: +SKIP
         [('queen', 0.8523...)]
         """
-        from .analogy_search import most_similar
-
-        return most_similar(self, positive, negative, topn, method=method,
-                            restrict_vocab=restrict_vocab, exclude_inputs=exclude_inputs)
+        return analogy_search.most_similar(self, positive, negative, topn, method=method,
+                                           restrict_vocab=restrict_vocab,
+                                           exclude_inputs=exclude_inputs)

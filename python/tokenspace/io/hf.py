@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import _core
-from ..space import EmbeddingSpace
+from .. import _kernels
+from ..tokens import Tokenizer
 from .safetensors import read_header, read_tensor
 
 # Names of the input-embedding tensor by architecture family, most specific first.
@@ -226,54 +227,21 @@ def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
     return out
 
 
-def legacy_tokenizer(folder: Path) -> Any:
-    """A `tokenizers.Tokenizer` for folders that predate tokenizer.json: byte-level BPE from
-    vocab.json + merges.txt (GPT-2, RoBERTa) or WordPiece from vocab.txt (BERT; lowercasing
-    from tokenizer_config.json). None when neither applies."""
-    cfg_path = folder / "tokenizer_config.json"
-    cfg = {}
-    if cfg_path.exists():
-        try:
-            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            cfg = {}
-    try:
-        from tokenizers import implementations
-    except ImportError:
-        return None
-    if (folder / "vocab.json").exists() and (folder / "merges.txt").exists():
-        impl = implementations.ByteLevelBPETokenizer(
-            str(folder / "vocab.json"), str(folder / "merges.txt"),
-            add_prefix_space=bool(cfg.get("add_prefix_space", False)),
-        )
-        return impl._tokenizer
-    if (folder / "vocab.txt").exists():
-        impl = implementations.BertWordPieceTokenizer(
-            str(folder / "vocab.txt"), lowercase=bool(cfg.get("do_lower_case", True)),
-            strip_accents=cfg.get("strip_accents"), unk_token=cfg.get("unk_token", "[UNK]"),
-        )
-        return impl._tokenizer
-    return None
+@dataclass(frozen=True)
+class HFEmbeddings:
+    """The input embeddings of a Hugging Face folder: the float32 matrix, token strings by id,
+    the tokenizer (None when the folder has none) and the folder itself."""
+
+    vectors: np.ndarray
+    vocab: list[str]
+    tokenizer: Tokenizer | None
+    folder: Path
 
 
-def load_hf(folder: str | os.PathLike, *, name: str | None = None) -> EmbeddingSpace:
-    """The input-embedding matrix of a local Hugging Face model folder, with its vocabulary.
-
-    Parameters
-    ----------
-    folder : path
-        A model folder (``config.json``, ``model.safetensors`` or sharded
-        ``model-0000x-of-0000n.safetensors`` + ``model.safetensors.index.json``,
-        ``tokenizer.json`` or ``vocab.txt``), e.g. one written by ``save_pretrained``.
-    name : str, optional
-        Label of the space (default: the folder name).
-
-    Returns
-    -------
-    EmbeddingSpace
-        ``s.vocab[i]`` is token id ``i``; F16/BF16 weights are widened to float32. torch is never
-        imported for safetensors folders; ``pytorch_model.bin`` folders need torch.
-    """
+def read_hf(folder: str | os.PathLike) -> HFEmbeddings:
+    """Read the input-embedding matrix, vocabulary and tokenizer of a local Hugging Face folder
+    (see :func:`tokenspace.load_hf`). torch is never imported for safetensors folders;
+    ``pytorch_model.bin`` folders need torch."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder (expected a Hugging Face model folder)")
@@ -291,18 +259,8 @@ def load_hf(folder: str | os.PathLike, *, name: str | None = None) -> EmbeddingS
     if matrix.ndim != 2:
         raise ValueError(f"{where} has shape {matrix.shape}, expected 2-D")
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    bad = _core.first_nonfinite_row(matrix) if matrix.size else -1
+    bad = _kernels.first_nonfinite_row(matrix) if matrix.size else -1
     if bad >= 0:
         raise ValueError(f"{where}: row {bad} (token id {bad}) contains NaN or Inf")
     vocab = read_tokenizer_vocab(folder, matrix.shape[0])
-    tok: Any = folder / "tokenizer.json"
-    if not tok.exists():
-        tok = legacy_tokenizer(folder)
-    return EmbeddingSpace(
-        matrix,
-        vocab,
-        name=name or folder.name,
-        check=False,
-        tokenizer=tok,
-        model_dir=folder,
-    )
+    return HFEmbeddings(matrix, vocab, Tokenizer.from_folder(folder), folder)

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ..space import EmbeddingSpace
 
 MARKER = "tokenspace.json"
 _FORMAT = "tokenspace"
@@ -61,12 +59,8 @@ def save_native(space: Any, path: str | os.PathLike, *, overwrite: bool = False)
         vocab_file = "vocab.txt"
         (path / vocab_file).write_bytes("\n".join(vocab).encode("utf-8"))
     tok_file = None
-    tok_src = getattr(space, "_tokenizer_path", None)
-    if tok_src is None and getattr(space, "_tokenizer", None) is not None:
-        (path / "tokenizer.json").write_text(space._tokenizer.to_str(), encoding="utf-8")
-        tok_file = "tokenizer.json"
-    elif tok_src is not None:
-        shutil.copyfile(tok_src, path / "tokenizer.json")
+    if space.tokenizer is not None:
+        space.tokenizer.save(path / "tokenizer.json")
         tok_file = "tokenizer.json"
     meta = {
         "format": _FORMAT,
@@ -81,18 +75,21 @@ def save_native(space: Any, path: str | os.PathLike, *, overwrite: bool = False)
     return path
 
 
-def load_native(
-    path: str | os.PathLike, *, mmap: bool = True, name: str | None = None
-) -> EmbeddingSpace:
-    """Open a folder written by :func:`save_native` (``s.save(path)``).
+@dataclass(frozen=True)
+class NativeFolder:
+    """What a native folder holds: the matrix (memory-mapped or read), the vocabulary, the
+    saved name and the tokenizer file (or None). ``checked`` says whether the values were
+    scanned for NaN/Inf here (a mapped matrix is not: it was checked when the space was built)."""
 
-    Parameters
-    ----------
-    mmap : bool, default True
-        Memory-map the matrix (read-only, pages load on first touch): a 400k x 300 space opens
-        in milliseconds. The NaN/Inf check is skipped then, since the values were checked when
-        the space was built. ``False`` reads the matrix into memory and checks it.
-    """
+    vectors: np.ndarray
+    vocab: list[str]
+    name: str
+    tokenizer: Path | None
+    checked: bool
+
+
+def read_native(path: str | os.PathLike, *, mmap: bool = True) -> NativeFolder:
+    """Read a folder written by :func:`save_native` (see :func:`tokenspace.load_native`)."""
     path = Path(path)
     try:
         meta = json.loads((path / MARKER).read_text(encoding="utf-8"))
@@ -125,12 +122,5 @@ def load_native(
     if len(vocab) != shape[0]:
         raise ValueError(f"{vocab_file}: {len(vocab)} tokens for {shape[0]} vectors")
     tok = meta.get("tokenizer")
-    return EmbeddingSpace(
-        vectors,
-        vocab,
-        name=name or meta.get("name") or path.name,
-        check=not mmap,
-        tokenizer=(path / tok) if tok else None,
-        # the vocabulary was unique when saved: the word index is built on first lookup
-        lazy_index=True,
-    )
+    return NativeFolder(vectors, vocab, meta.get("name") or path.name, (path / tok) if tok else None,
+                        not mmap)

@@ -31,10 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import _core
-from ..space import EmbeddingSpace
+from .. import _kernels
 
-__all__ = ["load_glove", "load_word2vec", "save_glove", "save_word2vec", "sniff_text_format"]
+__all__ = ["read_records", "save_glove", "save_word2vec", "sniff_text_format"]
 
 _GZ_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
@@ -124,8 +123,8 @@ def _check_limit(limit: int | None) -> int:
 
 def _dedupe(
     vectors: np.ndarray, words: list[str], where: np.ndarray | None, source: str, unit: str
-) -> tuple[np.ndarray, list[str]]:
-    index = _core.word_index(words)
+) -> tuple[np.ndarray, list[str], dict[str, int]]:
+    index = dict(zip(words, range(len(words))))
     if len(index) == len(words):
         return vectors, words, index
     first: dict[str, int] = {}
@@ -150,7 +149,7 @@ def _dedupe(
     return vectors[ids], kept, dict(zip(kept, range(len(kept))))
 
 
-def _read(
+def read_records(
     path: str | os.PathLike,
     *,
     kind: str | None,
@@ -158,7 +157,10 @@ def _read(
     encoding: str,
     encoding_errors: str,
 ) -> tuple[np.ndarray, list[str], dict[str, int]]:
-    """Parse a word2vec/GloVe file (vectors, words, word -> row); ``kind`` None sniffs it."""
+    """Parse a word2vec/GloVe file: (vectors, unique words, word -> row).
+
+    ``kind`` is "glove", "word2vec-text", "word2vec-binary", or None to sniff it from the content.
+    Duplicate words keep their first vector (with a warning naming them)."""
     max_records = _check_limit(limit)
     source = str(path)
     with open_bytes(path) as buf:
@@ -171,7 +173,8 @@ def _read(
         kind = kind or detected
         kw = {"source": source, "encoding": encoding, "errors": encoding_errors}
         if kind == "glove":
-            vectors, words, lines = _core.parse_text(buf, 0, max_records, 0, 1, **kw)
+            vectors, words, lines = _kernels.parse_text(buf, begin=0, max_records=max_records,
+                                                        dim=0, first_line_no=1, **kw)
             return _dedupe(vectors, words, lines, source, "line")
         header = _parse_header(buf)
         if header is None:
@@ -186,10 +189,12 @@ def _read(
         if want == 0:
             return np.zeros((0, dim), np.float32), [], {}
         if kind == "word2vec-text":
-            vectors, words, lines = _core.parse_text(buf, begin, want, dim, 2, **kw)
+            vectors, words, lines = _kernels.parse_text(buf, begin=begin, max_records=want, dim=dim,
+                                                        first_line_no=2, **kw)
             unit, where = "line", lines
         else:
-            vectors, words = _core.parse_binary(buf, begin, want, dim, **kw)
+            vectors, words = _kernels.parse_binary(buf, begin=begin, max_records=want, dim=dim,
+                                                   **kw)
             unit, where = "record", None
         if len(words) < want:
             raise ValueError(
@@ -199,76 +204,10 @@ def _read(
         return _dedupe(vectors, words, where, source, unit)
 
 
-def _space(vectors: np.ndarray, words: list[str], index: dict[str, int], name: str) -> EmbeddingSpace:
-    # The parser checked the values (finite) and the words (unique str, index built while
-    # deduplicating): hand the index over instead of building it a second time.
-    s = EmbeddingSpace(vectors, words, name=name, check=False, lazy_index=True)
-    s._index = index
-    return s
-
-
-def load_word2vec(
-    path: str | os.PathLike,
-    *,
-    binary: bool | None = None,
-    limit: int | None = None,
-    encoding: str = "utf-8",
-    encoding_errors: str = "strict",
-    name: str | None = None,
-) -> EmbeddingSpace:
-    """Load a word2vec file: text or binary (detected), plain, ``.gz`` or ``.bz2``.
-
-    Parameters
-    ----------
-    path : path
-        The file. Its first line is the ``"count dim"`` header; a file without one is read as
-        GloVe text.
-    binary : bool, optional
-        Force the binary (True) or text (False) reading; by default it is detected from the
-        first record.
-    limit : int, optional
-        Read only the first ``limit`` vectors (like gensim's ``limit``).
-    encoding, encoding_errors : str
-        How word bytes are decoded; ``encoding_errors="strict"`` (default) raises on invalid
-        bytes naming the line/record, ``"replace"``/``"ignore"`` load the file anyway.
-    name : str, optional
-        Label of the space (default: the file name).
-
-    Returns
-    -------
-    EmbeddingSpace
-        Vectors equal bit for bit to gensim's ``KeyedVectors.load_word2vec_format``.
-    """
-    kind = None if binary is None else ("word2vec-binary" if binary else "word2vec-text")
-    vectors, words, index = _read(
-        path, kind=kind, limit=limit, encoding=encoding, encoding_errors=encoding_errors
-    )
-    return _space(vectors, words, index, name=name or Path(path).name)
-
-
-def load_glove(
-    path: str | os.PathLike,
-    *,
-    limit: int | None = None,
-    encoding: str = "utf-8",
-    encoding_errors: str = "strict",
-    name: str | None = None,
-) -> EmbeddingSpace:
-    """Load a GloVe text file (``word v1 ... vd`` per line, no header; ``.gz`` / ``.bz2`` too).
-
-    Words such as ``"null"`` and ``"nan"`` stay words. Options as in :func:`load_word2vec`.
-    A file that does start with a ``"count dim"`` header is read as word2vec.
-    """
-    vectors, words, index = _read(
-        path, kind="glove", limit=limit, encoding=encoding, encoding_errors=encoding_errors
-    )
-    return _space(vectors, words, index, name=name or Path(path).name)
-
-
 def _write(space: Any, path: str | os.PathLike, *, header: bool, binary: bool) -> Path:
     vectors = np.ascontiguousarray(space.vectors, dtype=np.float32)
     words = list(space.vocab)
-    chunks = _core.format_word_vectors(words, vectors, binary)
+    chunks = _kernels.format_word_vectors(words, vectors, binary=binary)
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wb") as f:

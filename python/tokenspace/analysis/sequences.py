@@ -1,126 +1,23 @@
 """Token sequences: cosine of each token with the previous one, and text coloured by a score.
 
-Tokenization goes through one private helper, :func:`_tokenize`, so that it can be swapped for
-``EmbeddingSpace.tokenize`` once loaders provide it. Until then: a space with a ``tokenize``
-method is used as is; an explicit ``tokenizer`` (a ``tokenizers.Tokenizer`` or the path of a
-``tokenizer.json`` / model folder) comes next; the embedded ``minilm-l6`` model finds its own
-tokenizer; any other space (GloVe, word2vec) splits the text into words and punctuation and
-looks each piece up (lower-cased if needed), skipping pieces the vocabulary lacks.
+Texts are split by :func:`tokenspace.tokens.content_tokens`: the space's tokenizer (or an
+explicit ``tokenizer=``: a Tokenizer, a ``tokenizers.Tokenizer``, or the path of a
+``tokenizer.json`` / model folder) with special tokens removed; a space without one (GloVe,
+word2vec) splits the text into words and punctuation and looks each piece up (lower-cased if
+needed), skipping pieces the vocabulary lacks.
 """
 
 from __future__ import annotations
 
 import html
 import math
-import os
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .similarity import unit_rows
-
-_WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
-_TOKENIZER_CACHE: dict[str, Any] = {}
-_SPECIAL_RE = re.compile(r"^(\[(CLS|SEP|PAD|MASK)\]|</?s>|<pad>|<mask>|<\|[^|]*\|>)$")
-
-
-@dataclass
-class _TokenIds:
-    """A tokenized text: vocabulary ids and token strings, special tokens removed.
-
-    ``skipped`` lists the pieces of the text that have no vocabulary entry (word-level spaces
-    only; subword tokenizers map everything to some token).
-    """
-
-    ids: np.ndarray
-    tokens: list[str]
-    skipped: list[str]
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-
-def _load_tokenizer(spec: Any):
-    """A ``tokenizers.Tokenizer`` from an object, a tokenizer.json path, or a model folder."""
-    if hasattr(spec, "encode") and hasattr(spec, "decode"):
-        return spec
-    path = Path(os.fspath(spec))
-    if path.is_dir():
-        path = path / "tokenizer.json"
-    key = str(path.resolve())
-    tok = _TOKENIZER_CACHE.get(key)
-    if tok is None:
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no tokenizer.json; pass a tokenizers.Tokenizer instead")
-        try:
-            import tokenizers
-        except ImportError as e:  # pragma: no cover - environment dependent
-            raise ModuleNotFoundError(
-                "subword tokenization needs the tokenizers package: pip install tokenizers"
-            ) from e
-        tok = tokenizers.Tokenizer.from_file(str(path))
-        # The shipped MiniLM tokenizer pads to 128 and truncates; neither makes sense here.
-        tok.no_padding()
-        tok.no_truncation()
-        _TOKENIZER_CACHE[key] = tok
-    return tok
-
-
-def _default_tokenizer(s: Any):
-    """The tokenizer that belongs to an embedded HF model, or None for word-level spaces."""
-    if getattr(s, "name", None) == "minilm-l6":
-        from .io.embedded import embedded_path
-
-        return _load_tokenizer(embedded_path("minilm-l6"))
-    return None
-
-
-def _tokenize(s: Any, text: str, tokenizer: Any = None) -> _TokenIds:
-    """Tokenize ``text`` into vocabulary ids of ``s``, special tokens ([CLS], <s> ...) removed."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    out = None
-    if tokenizer is None and hasattr(s, "tokenize"):
-        try:
-            out = s.tokenize(text)
-        except KeyError:
-            # A space without a subword tokenizer may split on whitespace and reject "palace." or
-            # "The"; the word-level path below splits punctuation, lower-cases and skips instead.
-            out = None
-    if out is not None:
-        ids = np.asarray(getattr(out, "ids", out))
-        if ids.dtype.kind in "US" or ids.dtype == object:
-            ids = s.indices([str(t) for t in ids])
-        ids = ids.astype(np.int64).ravel()
-        # Whatever the space's tokenizer adds ([CLS], <s>, <|endoftext|>...) is dropped here too.
-        ids = np.asarray([i for i in ids.tolist() if not _SPECIAL_RE.match(s.vocab[i])], dtype=np.int64)
-        return _TokenIds(ids, [s.vocab[i] for i in ids], [])
-    tok = _load_tokenizer(tokenizer) if tokenizer is not None else _default_tokenizer(s)
-    if tok is not None:
-        enc = tok.encode(text)
-        keep = [i for i, m in enumerate(enc.special_tokens_mask) if not m]
-        ids = np.asarray([enc.ids[i] for i in keep], dtype=np.int64)
-        if ids.size and ids.max() >= len(s):
-            raise ValueError(
-                f"the tokenizer produced id {int(ids.max())} but the space has only {len(s)} rows; "
-                "is it the tokenizer of this model?"
-            )
-        return _TokenIds(ids, [s.vocab[i] for i in ids], [])
-    ids: list[int] = []
-    skipped: list[str] = []
-    for piece in _WORD_RE.findall(text):
-        for cand in (piece, piece.lower()):
-            if cand in s:
-                ids.append(s.index(cand))
-                break
-        else:
-            skipped.append(piece)
-    arr = np.asarray(ids, dtype=np.int64)
-    return _TokenIds(arr, [s.vocab[i] for i in arr], skipped)
-
+from ..similarity import unit_rows
+from ..tokens import content_tokens
 
 def embed_strings(s: Any, strings: list[str], *, tokenizer: Any = None) -> np.ndarray:
     """One vector per string: the mean of its tokens' vectors.
@@ -145,14 +42,14 @@ def embed_strings(s: Any, strings: list[str], *, tokenizer: Any = None) -> np.nd
         if text in s:
             out[i] = s[text]
             continue
-        toks = _tokenize(s, text, tokenizer)
+        toks = content_tokens(s, text, tokenizer=tokenizer)
         if len(toks) == 0:
             raise KeyError(f"{text!r} has no token in the vocabulary of {s.name or 'the space'}")
         out[i] = np.asarray(s.vectors[toks.ids], dtype=np.float64).mean(axis=0)
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class SequenceCosines:
     """Cosine of each token with the previous one along a text.
 
@@ -189,7 +86,7 @@ def sequence_cosines(s: Any, text: str, *, tokenizer: Any = None) -> SequenceCos
     SequenceCosines
         ``cosines`` has one value fewer than ``tokens``.
     """
-    toks = _tokenize(s, text, tokenizer)
+    toks = content_tokens(s, text, tokenizer=tokenizer)
     if len(toks) == 0:
         raise ValueError("the text has no token in the vocabulary; nothing to compare")
     u = unit_rows(s)[toks.ids].astype(np.float64)
@@ -202,7 +99,7 @@ def token_scores(s: Any, text: str, score: str = "norm", *, tokenizer: Any = Non
 
     For ``score="prev"`` the first token has no predecessor: its score is NaN.
     """
-    toks = _tokenize(s, text, tokenizer)
+    toks = content_tokens(s, text, tokenizer=tokenizer)
     if len(toks) == 0:
         raise ValueError("the text has no token in the vocabulary; nothing to colour")
     if score == "norm":

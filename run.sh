@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 what="${1:-}"
 case "$what" in
   main) extras="models,viz" ;;
-  test) extras="test,models,viz" ;;
+  test) extras="test,lint,models,viz" ;;
   *) echo "usage: ./run.sh main|test" >&2; exit 2 ;;
 esac
 venv="${TOKENSPACE_VENV:-.venv}"
@@ -31,6 +31,8 @@ case "$what" in
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
         || echo "run.sh: could not install chromium; the page-rendering test will skip" >&2
     fi
+    # the guard rails first (lint, format, types: seconds), with the venv's tools on PATH
+    PATH="$venv/bin:$PATH" "$venv/bin/pre-commit" run --all-files --show-diff-on-failure
     # run from the repository root against the installed package (not python/ in the tree)
     "$py" -m pytest -q tests
     ;;

@@ -186,14 +186,13 @@ def search(
     unit = s.unit_vectors[:n]
     tq = terms[qterms]  # (m, T, d)
     q = None
+    w64 = (np.concatenate([np.ones(n_pos), -np.ones(T - n_pos)]) if weights is None
+           else np.asarray(weights, dtype=np.float64))
     if method == "3cosadd":
-        if weights is None:
-            weights = np.concatenate([np.ones(n_pos), -np.ones(T - n_pos)])
-        weights = np.asarray(weights, dtype=np.float64)
-        q = cosadd_queries(tq, weights)
-        w32 = weights.astype(np.float32)
+        q = cosadd_queries(tq, w64)
+        w32 = w64.astype(np.float32)
         if use_knn_stage and 2 * terms.shape[0] >= m:
-            return _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude)
+            return _cosadd_by_knn(s, terms, qterms, n_pos, q, w64, topn, n, exclude)
     else:
         if n_pos < 1:
             raise ValueError("3CosMul needs at least one positive word")
@@ -224,10 +223,10 @@ def search(
     if method == "3cosadd":
         # Certificate: every row the kernel left out has approximate (normalised) score <= tau,
         # hence exact score <= tau + delta; the answer stands if the topn-th exact score beats it.
-        tn = np.einsum("mtd,t->md", tq.astype(np.float64), weights)
+        tn = np.einsum("mtd,t->md", tq.astype(np.float64), w64)
         scale = np.sqrt(np.einsum("md,md->m", tn, tn))
         delta_dot = (s.dim + 8) * 2.0**-23  # float32 dot of unit rows, plus normalisation
-        delta = (np.abs(weights).sum() * delta_dot) / np.where(scale > 0, scale, 1e-30) + 1e-6
+        delta = (np.abs(w64).sum() * delta_dot) / np.where(scale > 0, scale, 1e-30) + 1e-6
 
         def bound_of_rest(rows, approx):
             return approx[:, -1] / np.where(scale[rows] > 0, scale[rows], 1e-30) + delta[rows]

@@ -355,7 +355,7 @@ class EmbeddingSpace:
                 )
         else:
             base = self._vectors
-        exclude = ids[:, None] if drop_self else None
+        exclude = ids[:, None] if drop_self and ids is not None else None
         if backend == "tokenspace":
             if precision not in PRECISIONS:
                 raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")

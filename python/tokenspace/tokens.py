@@ -125,7 +125,7 @@ class Tokenizer:
                     "tokenizing needs the tokenizers package: pip install tokenizers"
                 ) from e
             try:
-                tok = HFTokenizer.from_file(self._path)
+                tok = HFTokenizer.from_file(str(self._path))
             except Exception as e:  # tokenizers raises its own Exception type
                 raise ValueError(f"{self._path}: cannot read the tokenizer ({e})") from None
             tok.no_padding()

@@ -91,7 +91,7 @@ def _pick_tensor(names: list[str], shapes: dict[str, tuple] | None, cfg: dict, w
         return [n for n in names if n == suffix or n.endswith("." + suffix)]
 
     model_type = cfg.get("model_type")
-    preferred = _BY_MODEL_TYPE.get(model_type)
+    preferred = _BY_MODEL_TYPE.get(model_type) if isinstance(model_type, str) else None
     for suffix in ((preferred,) if preferred else ()) + _EMBEDDING_SUFFIXES:
         hits = ending(suffix)
         if hits:

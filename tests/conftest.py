@@ -1,11 +1,15 @@
-"""Shared fixtures: SIMD-level parametrisation and the embedded real models."""
+"""The one conftest: the SIMD-level fixture, a seeded generator and the real models."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tokenspace as ts
+
+from .models import build_gpt2_folder, build_gpt2_with_transformers, have_transformers
 
 
 @pytest.fixture(params=ts.available_simd_levels())
@@ -32,28 +36,18 @@ def glove():
     return ts.load("glove-6b-50d")
 
 
-def reference_topk(scores: np.ndarray, k: int, largest: bool = True) -> np.ndarray:
-    """Top-k ids per row of a float64 score matrix, ties to the lower id (stable sort)."""
-    key = -scores if largest else scores
-    return np.argsort(key, axis=1, kind="stable")[:, :k]
+@pytest.fixture(scope="session")
+def minilm_folder() -> Path:
+    from tokenspace.io.embedded import embedded_path
+
+    return embedded_path("minilm-l6")
 
 
-def assert_knn_equivalent(ids, scores, ref_scores, k, *, largest=True, tol=1e-5):
-    """Tie-tolerant k-NN check (the idea of faiss' check_ref_knn_with_draws).
-
-    ``ref_scores`` is the full float64 (m, n) score matrix. Each returned id's true score must
-    match the reported one, the list must be ordered, and every id the reference ranks
-    strictly better than the k-th reference score (beyond ``tol``) must be present.
-    """
-    ids = np.asarray(ids)
-    m = ids.shape[0]
-    sign = 1.0 if largest else -1.0
-    for i in range(m):
-        row = ref_scores[i]
-        got = row[ids[i]]
-        np.testing.assert_allclose(scores[i], got, rtol=tol, atol=tol)
-        assert len(set(ids[i].tolist())) == k, "duplicate neighbours"
-        assert np.all(np.diff(sign * got) <= tol), "neighbours not ordered"
-        kth = np.sort(sign * row)[::-1][k - 1]
-        must = np.flatnonzero(sign * row > kth + tol)
-        assert set(must.tolist()) <= set(ids[i].tolist()), f"query {i} misses a clear neighbour"
+@pytest.fixture(scope="session")
+def gpt2_folder(tmp_path_factory) -> Path:
+    """A small GPT-2 folder: built by transformers when it (and torch) is installed, else
+    written with the same layout by hand."""
+    folder = tmp_path_factory.mktemp("gpt2-small")
+    if have_transformers():
+        return build_gpt2_with_transformers(folder)
+    return build_gpt2_folder(folder)

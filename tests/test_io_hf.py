@@ -11,14 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from .loaders_fixtures import (  # noqa: F401
-    GPT2_DIM,
-    build_gpt2_folder,
-    build_gpt2_with_transformers,
-    gpt2_folder,
-    have_transformers,
-    minilm_folder,
-)
+from .models import GPT2_DIM, build_gpt2_folder, build_gpt2_with_transformers, have_transformers
 
 import tokenspace as ts
 from tokenspace.io.safetensors import read_tensor
@@ -27,7 +20,7 @@ st = pytest.importorskip("safetensors.numpy")
 tokenizers = pytest.importorskip("tokenizers")
 
 
-def test_minilm_matches_safetensors_package(minilm_folder):  # noqa: F811
+def test_minilm_matches_safetensors_package(minilm_folder):
     s = ts.load_hf(minilm_folder)
     ref = st.load_file(str(minilm_folder / "model.safetensors"))["embeddings.word_embeddings.weight"]
     assert s.shape == (30522, 384)
@@ -47,7 +40,7 @@ def test_minilm_load_fresh_process_has_no_torch():
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_gpt2_folder(gpt2_folder):  # noqa: F811
+def test_gpt2_folder(gpt2_folder):
     s = ts.load(gpt2_folder)
     tok = tokenizers.Tokenizer.from_file(str(gpt2_folder / "tokenizer.json"))
     assert s.shape == (tok.get_vocab_size(), GPT2_DIM)
@@ -57,7 +50,7 @@ def test_gpt2_folder(gpt2_folder):  # noqa: F811
     assert all(s.vocab[i] == tok.id_to_token(i) for i in range(len(s)))
 
 
-def test_gpt2_leading_space_marker(gpt2_folder):  # noqa: F811
+def test_gpt2_leading_space_marker(gpt2_folder):
     s = ts.load(gpt2_folder)
     t = s.tokenize("the government said")
     assert not t.tokens[0].startswith("Ġ") and t.tokens[-2:] == ["Ġgovernment", "Ġsaid"]
@@ -77,7 +70,7 @@ def test_gpt2_leading_space_marker(gpt2_folder):  # noqa: F811
     assert plain.single_token_words(words).words == one.words
 
 
-def test_embed_multi_token_mean(gpt2_folder, minilm_folder):  # noqa: F811
+def test_embed_multi_token_mean(gpt2_folder, minilm_folder):
     s = ts.load(gpt2_folder)
     text = " zyxwvut"
     t = s.tokenize(text)
@@ -95,7 +88,7 @@ def test_embed_multi_token_mean(gpt2_folder, minilm_folder):  # noqa: F811
         b.embed("x", pool="median")
 
 
-def test_bert_continuations(minilm_folder):  # noqa: F811
+def test_bert_continuations(minilm_folder):
     s = ts.load(minilm_folder)
     t = s.tokenize("Tokenization is fun")
     assert t.tokens == ["token", "##ization", "is", "fun"]
@@ -131,7 +124,7 @@ def write_raw_safetensors(path, tensors: dict[str, tuple[str, tuple, bytes]]):
     path.write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def test_bf16_and_config_driven_lookup(tmp_path, gpt2_folder):  # noqa: F811
+def test_bf16_and_config_driven_lookup(tmp_path, gpt2_folder):
     folder = tmp_path / "bf16"
     shutil.copytree(gpt2_folder, folder)
     (folder / "model.safetensors").unlink()
@@ -160,7 +153,7 @@ def test_bf16_and_config_driven_lookup(tmp_path, gpt2_folder):  # noqa: F811
         ts.load(folder)
 
 
-def test_missing_files_and_torch_bin(tmp_path, gpt2_folder):  # noqa: F811
+def test_missing_files_and_torch_bin(tmp_path, gpt2_folder):
     with pytest.raises(FileNotFoundError, match="not a folder"):
         ts.load_hf(tmp_path / "nope")
     folder = tmp_path / "bin"
@@ -183,7 +176,7 @@ def test_missing_files_and_torch_bin(tmp_path, gpt2_folder):  # noqa: F811
         ts.load(trunc)
 
 
-def test_contextual_embeddings_optional(gpt2_folder):  # noqa: F811
+def test_contextual_embeddings_optional(gpt2_folder):
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
@@ -195,7 +188,7 @@ def test_contextual_embeddings_optional(gpt2_folder):  # noqa: F811
     assert out.vectors.shape == (len(out.tokens), GPT2_DIM)
 
 
-def test_pytorch_model_bin_through_torch(tmp_path, gpt2_folder):  # noqa: F811
+def test_pytorch_model_bin_through_torch(tmp_path, gpt2_folder):
     if not have_transformers():
         pytest.skip("transformers + torch not installed: pytorch_model.bin cannot be read")
     folder = build_gpt2_with_transformers(tmp_path / "bin", safe=False)
@@ -206,7 +199,7 @@ def test_pytorch_model_bin_through_torch(tmp_path, gpt2_folder):  # noqa: F811
     np.testing.assert_array_equal(s.vectors, ref.vectors)  # same seed, same weights
 
 
-def test_folders_without_tokenizer_json(tmp_path, gpt2_folder, minilm_folder):  # noqa: F811
+def test_folders_without_tokenizer_json(tmp_path, gpt2_folder, minilm_folder):
     """Older folders: vocab.json + merges.txt (GPT-2) or vocab.txt (BERT) only."""
     ref = ts.load(gpt2_folder)
     legacy = tmp_path / "gpt2-legacy"

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from .loaders_fixtures import gensim_data, glove_space, minilm_folder  # noqa: F401
+from .models import gensim_data
 
 import tokenspace as ts
 
@@ -57,7 +57,7 @@ def test_native_plain_vocab_and_overwrite(tmp_path):
         s.save(tmp_path / "other", overwrite=True)
 
 
-def test_native_keeps_tokenizer(tmp_path, minilm_folder):  # noqa: F811
+def test_native_keeps_tokenizer(tmp_path, minilm_folder):
     s = ts.load(minilm_folder)
     back = ts.load(s.save(tmp_path / "minilm"))
     assert back.tokenize("Tokenization").tokens == ["token", "##ization"]
@@ -80,10 +80,10 @@ def test_native_corruption(tmp_path):
 
 
 @pytest.mark.slow
-def test_native_400k(tmp_path, glove_space):  # noqa: F811
-    back = ts.load(glove_space.save(tmp_path / "glove"))
-    assert back.vocab == glove_space.vocab and "null" in back and "nan" in back
-    np.testing.assert_array_equal(back.vectors, glove_space.vectors)
+def test_native_400k(tmp_path, glove):
+    back = ts.load(glove.save(tmp_path / "glove"))
+    assert back.vocab == glove.vocab and "null" in back and "nan" in back
+    np.testing.assert_array_equal(back.vectors, glove.vectors)
 
 
 def test_load_errors(tmp_path):
@@ -117,7 +117,7 @@ def test_word_space_embed_and_tokenize():
     np.testing.assert_allclose(s.embed("the of"), (s["the"].astype(np.float64) + s["of"]) / 2, rtol=1e-6)
 
 
-def test_cli_convert_and_tokenize(tmp_path, capsys, minilm_folder):  # noqa: F811
+def test_cli_convert_and_tokenize(tmp_path, capsys, minilm_folder):
     from tokenspace.cli import main
 
     src = gensim_data("lee_fasttext.vec")

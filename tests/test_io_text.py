@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from .loaders_fixtures import gensim_data, glove_space  # noqa: F401
+from .models import gensim_data
 
 import tokenspace as ts
 from tokenspace import _core
@@ -88,12 +88,12 @@ def test_round_trip_glove_and_hard_values(tmp_path):
 
 
 @pytest.mark.slow
-def test_glove_400k_text_file_identical_to_gensim_and_package(tmp_path, glove_space):  # noqa: F811
-    path = ts.save_glove(glove_space, tmp_path / "glove.6B.50d.txt")
+def test_glove_400k_text_file_identical_to_gensim_and_package(tmp_path, glove):
+    path = ts.save_glove(glove, tmp_path / "glove.6B.50d.txt")
     s = ts.load(path)
-    assert s.vocab == glove_space.vocab  # "null", "nan" included
+    assert s.vocab == glove.vocab  # "null", "nan" included
     assert "null" in s and "nan" in s
-    np.testing.assert_array_equal(s.vectors, glove_space.vectors)
+    np.testing.assert_array_equal(s.vectors, glove.vectors)
     kv = KeyedVectors.load_word2vec_format(str(path), no_header=True, limit=40000)
     assert s.vocab[:40000] == list(kv.index_to_key)
     np.testing.assert_array_equal(s.vectors[:40000], kv.vectors)

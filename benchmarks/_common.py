@@ -256,6 +256,7 @@ def machine() -> dict[str, Any]:
         MKL_* and TOKENSPACE_* variables in force).
     """
     import numpy as np
+
     from tokenspace import _kernels
 
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None

@@ -60,7 +60,8 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=0.01, help="noise std relative to the data std")
     ap.add_argument("--skip-csls", action="store_true", help="time Procrustes only")
     ap.add_argument("--quick", action="store_true", help="2 repeats, 2000 CSLS queries")
-    ap.add_argument("--out", default=None, help="JSON file (default benchmarks/results/bench_align.json)")
+    ap.add_argument("--out", default=None,
+                    help="JSON file (default benchmarks/results/bench_align.json)")
     args = ap.parse_args()
     if args.quick:
         args.repeats, args.queries = min(args.repeats, 2), min(args.queries, 2000)

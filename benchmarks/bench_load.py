@@ -30,7 +30,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--peer-repeat", type=int, default=5, help="gensim runs (each takes seconds)")
     ap.add_argument("--quick", action="store_true", help="2 runs of ours, 1 of gensim's")
-    ap.add_argument("--out", default=None, help="JSON file (default benchmarks/results/bench_load.json)")
+    ap.add_argument("--out", default=None,
+                    help="JSON file (default benchmarks/results/bench_load.json)")
     args = ap.parse_args()
     if args.quick:
         args.repeat, args.peer_repeat = min(args.repeat, 2), 1

@@ -41,7 +41,8 @@ def main() -> None:
     from sklearn.manifold import TSNE
 
     def sk():
-        TSNE(perplexity=5, random_state=0, init="pca", learning_rate="auto").fit_transform(X.astype(np.float64))
+        tsne = TSNE(perplexity=5, random_state=0, init="pca", learning_rate="auto")
+        return tsne.fit_transform(X.astype(np.float64))
 
     tm = measure({"tokenspace": lambda: ts.tsne(X, perplexity=5, seed=0), "sklearn": sk}, args.runs)
     t_ts, t_sk = tm["tokenspace"].median, tm["sklearn"].median

@@ -59,7 +59,8 @@ _MEMORY_CASES = {
 def peak_extra_mib(case: str, rows: int | None) -> float:
     """Peak memory one case adds, in a fresh process (no pages left over from other cases)."""
     setup, stmt = _MEMORY_CASES[case]
-    data = f"import tokenspace as ts\nimport bench_rsa as B\nU, Y, sub = B.make_data(rows={rows!r})\n"
+    data = ("import tokenspace as ts\nimport bench_rsa as B\n"
+            f"U, Y, sub = B.make_data(rows={rows!r})\n")
     return fresh_process(stmt, setup=data + setup)["peak_extra_mib"]
 
 

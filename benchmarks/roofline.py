@@ -82,18 +82,20 @@ def main() -> None:
     self_ops, full_ops = 1.0 * V * (V + 1) * d, 2.0 * V * V * d
     Q = U.copy()
     fp32_peak = "fp32_fma_zmm" if "avx512" in levels else "fp32_fma_ymm"
-    kernel("knn_graph k=10, fp32 candidates, self-join", lambda: _kernels.knn(U, db, 10, precision="fp32"),
-           self_ops, fp32_peak)
-    kernel("knn all V queries, fp32 candidates", lambda: _kernels.knn(Q, db, 10, precision="fp32"),
-           full_ops, fp32_peak)
+
+    def search(queries, precision):
+        return lambda: _kernels.knn(queries, db, 10, precision=precision)
+
+    kernel("knn_graph k=10, fp32 candidates, self-join", search(U, "fp32"), self_ops, fp32_peak)
+    kernel("knn all V queries, fp32 candidates", search(Q, "fp32"), full_ops, fp32_peak)
     if "avx512_bf16" in levels:
         db = _kernels.database(U)  # with the bf16 and int8 copies of a long-lived database
-        kernel("knn_graph k=10, bf16 candidates, self-join", lambda: _kernels.knn(U, db, 10, precision="bf16"),
-               self_ops, "bf16_dpbf16ps_zmm")
-        kernel("knn all V queries, bf16 candidates", lambda: _kernels.knn(Q, db, 10, precision="bf16"),
-               full_ops, "bf16_dpbf16ps_zmm")
-        kernel("knn all V queries, int8 candidates", lambda: _kernels.knn(Q, db, 10, precision="int8"),
-               full_ops, "int8_vpdpbusd_zmm")
+        kernel("knn_graph k=10, bf16 candidates, self-join", search(U, "bf16"), self_ops,
+               "bf16_dpbf16ps_zmm")
+        kernel("knn all V queries, bf16 candidates", search(Q, "bf16"), full_ops,
+               "bf16_dpbf16ps_zmm")
+        kernel("knn all V queries, int8 candidates", search(Q, "int8"), full_ops,
+               "int8_vpdpbusd_zmm")
     A = U[:4096]
     out = np.empty((4096, V), dtype=np.float32)
     kernel(f"cosine_matrix 4096 x {V} (fp32, written out)", lambda: _kernels.gram(A, U, out=out),

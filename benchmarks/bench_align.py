@@ -1,7 +1,8 @@
 """Alignment benchmarks: tokenspace vs scipy (Procrustes) and vs a faiss-based MUSE-style
-CSLS, timed in the same run on the same data (medians of --repeats runs, interleaved).
+CSLS, timed in the same run on the same data (medians of --repeats runs, interleaved by
+``_common.measure``).
 
-    PYTHONPATH=python python benchmarks/bench_align.py [--repeats 5] [--queries 10000]
+    PYTHONPATH=python python benchmarks/bench_align.py [--repeats 5] [--queries 10000] [--quick]
 
 Writes benchmarks/results/bench_align.json.
 """
@@ -9,47 +10,20 @@ Writes benchmarks/results/bench_align.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import time
-from pathlib import Path
 
 import numpy as np
 
 import tokenspace as ts
-from tokenspace import _core
+from tokenspace import _kernels
 
-
-def timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
-
-
-def interleaved(fns: dict, repeats: int) -> tuple[dict, dict]:
-    """Median of `repeats` runs of each function, in rounds of 3 consecutive runs per function.
-
-    Rounds alternate between the functions so load spikes hit all of them, but runs of one
-    function are not interleaved one by one: OpenBLAS's worker threads keep spinning for a while
-    after a call, and on 2 cores that spin would be charged to whichever library runs next.
-    """
-    times = {k: [] for k in fns}
-    outs = {}
-    while min(len(v) for v in times.values()) < repeats:
-        for k, fn in fns.items():
-            fn()  # untimed: lets the previous library's threads go idle
-            for _ in range(3):
-                t, outs[k] = timed(fn)
-                times[k].append(t)
-    return {k: float(np.median(v)) for k, v in times.items()}, outs
+from _common import measure, print_table, write_json
 
 
 def rotated_copy(X: np.ndarray, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     Q = np.linalg.qr(rng.standard_normal((X.shape[1], X.shape[1])))[0]
     # X Q through the tokenspace kernel (gram computes A B^T): no numpy BLAS on the big matrix
-    Y = _core.gram(X, np.ascontiguousarray(Q.T, dtype=np.float32), None)
+    Y = _kernels.gram(X, np.ascontiguousarray(Q.T, dtype=np.float32))
     Y += (noise * float(X.std()) * rng.standard_normal(Y.shape)).astype(np.float32)
     return Y, Q
 
@@ -85,40 +59,40 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=10000)
     ap.add_argument("--noise", type=float, default=0.01, help="noise std relative to the data std")
     ap.add_argument("--skip-csls", action="store_true", help="time Procrustes only")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_align.json"))
+    ap.add_argument("--quick", action="store_true", help="2 repeats, 2000 CSLS queries")
+    ap.add_argument("--out", default=None,
+                    help="JSON file (default benchmarks/results/bench_align.json)")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats, args.queries = min(args.repeats, 2), min(args.queries, 2000)
     from scipy.linalg import orthogonal_procrustes
 
     minilm = ts.load("minilm-l6")
     X = np.ascontiguousarray(minilm.vectors)
     Y, _ = rotated_copy(X, args.noise)
-    results: dict = {
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                    "simd": ts.simd_level(), "threads": ts.num_threads(),
-                    "loadavg_start": list(os.getloadavg())},
-        "repeats": args.repeats,
-    }
+    results: dict = {"repeats": args.repeats}
 
-    # -- Procrustes: 30522 x 384 pairs ------------------------------------------------------
-    ts.procrustes(X, Y)  # warm-up (thread pool, page faults)
-    orthogonal_procrustes(X, Y)
-    med, outs = interleaved(
+    # Procrustes: 30522 x 384 pairs
+    tm = measure(
         {"tokenspace": lambda: ts.procrustes(X, Y), "scipy": lambda: orthogonal_procrustes(X, Y)},
         args.repeats,
     )
-    diff = float(np.abs(outs["tokenspace"].W - outs["scipy"][0]).max())
+    med = {k: t.median for k, t in tm.items()}
+    diff = float(np.abs(tm["tokenspace"].result.W - tm["scipy"].result[0]).max())
     results["procrustes"] = {
         "shape": list(X.shape), "noise": args.noise,
         "tokenspace_s": med["tokenspace"], "scipy_s": med["scipy"],
-        "speedup": med["scipy"] / med["tokenspace"], "max_abs_diff_W": diff,
+        "speedup": med["scipy"] / med["tokenspace"], "max_abs_diff_W": diff, "timings": tm,
     }
+    table = [(f"procrustes {X.shape[0]} x {X.shape[1]}", med["tokenspace"], "scipy", med["scipy"])]
     print(f"procrustes {X.shape[0]}x{X.shape[1]}: tokenspace {med['tokenspace']*1e3:.1f} ms, "
           f"scipy {med['scipy']*1e3:.1f} ms, speedup {med['scipy']/med['tokenspace']:.2f}x, "
           f"max|dW| {diff:.2e}")
 
-    # -- CSLS translation: 10k source words into 30522 targets ------------------------------
+    # CSLS translation: 10k source words into 30522 targets
     if args.skip_csls:
-        _write(results, args.out)
+        print_table(table)
+        print("wrote", write_json("bench_align", results, args.out))
         return
     src = ts.EmbeddingSpace(Y, minilm.vocab, name="minilm-rotated")
     ali = ts.align(src, minilm, normalize="unit")
@@ -136,9 +110,10 @@ def main() -> None:
     def peer():
         return muse_csls_faiss(Qm, T, S, k)
 
-    med, outs = interleaved({"tokenspace": ours, "faiss_muse": peer}, args.repeats)
-    tr = outs["tokenspace"]
-    idx_f, sc_f = outs["faiss_muse"]
+    tm = measure({"tokenspace": ours, "faiss_muse": peer}, args.repeats)
+    med = {k: t.median for k, t in tm.items()}
+    tr = tm["tokenspace"].result
+    idx_f, sc_f = tm["faiss_muse"].result
     same_rows = (tr.indices == idx_f).all(axis=1)
     top1 = float((tr.indices[:, 0] == idx_f[:, 0]).mean())
     score_diff = float(np.abs(tr.scores - sc_f).max())
@@ -148,23 +123,18 @@ def main() -> None:
         "tokenspace_s": med["tokenspace"], "faiss_muse_s": med["faiss_muse"],
         "speedup": med["faiss_muse"] / med["tokenspace"],
         "identical_top10_rows": float(same_rows.mean()), "identical_top1": top1,
-        "max_abs_score_diff": score_diff,
+        "max_abs_score_diff": score_diff, "timings": tm,
     }
+    table.append((f"csls {args.queries} -> {len(minilm)}", med["tokenspace"], "faiss+numpy (MUSE)",
+                  med["faiss_muse"]))
     print(f"csls {args.queries} -> {len(minilm)}: tokenspace {med['tokenspace']:.2f} s, "
           f"faiss+numpy {med['faiss_muse']:.2f} s, "
           f"speedup {med['faiss_muse']/med['tokenspace']:.2f}x, "
           f"identical top-10 rows {same_rows.mean():.4f}, top-1 {top1:.4f}, "
           f"max|dscore| {score_diff:.1e}")
 
-    _write(results, args.out)
-
-
-def _write(results: dict, path: str) -> None:
-    results["machine"]["loadavg_end"] = list(os.getloadavg())
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {out}")
+    print_table(table)
+    print("wrote", write_json("bench_align", results, args.out))
 
 
 if __name__ == "__main__":

@@ -7,40 +7,21 @@ Measures on the embedded GloVe 6B 50d (400000 x 50):
   * evaluate_word_pairs (WordSim353, SimLex-999) vs gensim, numbers compared exactly;
   * project over the whole 400k x 50 matrix, reported in GB/s, vs numpy's float32 X @ a.
 
-Medians of --repeats runs (default 5); gensim's full analogy evaluation takes ~50 s per run, so
-it is run --gensim-eval-repeats times (default 1) unless asked for more. Writes
+Medians of --repeats runs (default 5), the two libraries interleaved by ``_common.measure``;
+gensim's full analogy evaluation takes ~50 s per run, so it is run --gensim-eval-repeats times
+(default 1, no untimed run first) unless asked for more. Writes
 benchmarks/results/bench_analogy.json.
 
-    PYTHONPATH=python python benchmarks/bench_analogy.py
+    PYTHONPATH=python python benchmarks/bench_analogy.py [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import statistics
-import time
-from pathlib import Path
 
 import numpy as np
 
-
-CPU: dict[int, float] = {}
-
-
-def timed(fn, repeats):
-    """Median wall time, all wall times, last result; CPU time (all threads) kept in CPU."""
-    ts_, cpu, out = [], [], None
-    for _ in range(repeats):
-        c = time.process_time()
-        t = time.perf_counter()
-        out = fn()
-        ts_.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    CPU[id(fn)] = statistics.median(cpu)
-    return statistics.median(ts_), ts_, out
+from _common import measure, print_table, write_json
 
 
 def main() -> int:
@@ -48,14 +29,20 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--gensim-eval-repeats", type=int, default=1)
     ap.add_argument("--restrict-vocab", type=int, default=300000)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_analogy.json"))
+    ap.add_argument("--quick", action="store_true",
+                    help="2 repeats and restrict_vocab 30000 (gensim's evaluation in seconds)")
+    ap.add_argument("--out", default=None,
+                    help="JSON file (default benchmarks/results/bench_analogy.json)")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats, args.restrict_vocab = min(args.repeats, 2), min(args.restrict_vocab, 30000)
 
     import logging
 
-    import tokenspace as ts
     from gensim.models import KeyedVectors
     from gensim.test.utils import datapath
+
+    import tokenspace as ts
 
     logging.getLogger("gensim").setLevel(logging.WARNING)
     s = ts.load("glove-6b-50d")
@@ -64,92 +51,88 @@ def main() -> int:
     kv.fill_norms()
     s.unit_vectors  # noqa: B018 - both libraries cache their normalised rows before timing
     qw = datapath("questions-words.txt")
-    results: dict = {
-        "machine": {"cpu": platform.processor() or platform.machine(), "threads": ts.num_threads(),
-                    "simd": ts.simd_level(), "loadavg_start": os.getloadavg()[0]},
-        "data": f"glove-6b-50d {len(s)}x{s.dim}",
-    }
+    results: dict = {"data": f"glove-6b-50d {len(s)}x{s.dim}"}
     rows = []
 
-    # -- evaluate_analogies ------------------------------------------------------------------
     rv = args.restrict_vocab
-    f_ts = lambda: ts.evaluate_analogies(s, qw, restrict_vocab=rv)  # noqa: E731
-    f_g = lambda: kv.evaluate_word_analogies(qw, restrict_vocab=rv)  # noqa: E731
-    t_ts, all_ts, r = timed(f_ts, args.repeats)
-    t_g, all_g, g = timed(f_g, args.gensim_eval_repeats)
-    cpu_ts, cpu_g = CPU[id(f_ts)], CPU[id(f_g)]
+    tm = measure({"tokenspace": lambda: ts.evaluate_analogies(s, qw, restrict_vocab=rv),
+                  "gensim": lambda: kv.evaluate_word_analogies(qw, restrict_vocab=rv)},
+                 {"tokenspace": args.repeats, "gensim": args.gensim_eval_repeats},
+                 warmup={"tokenspace": 1, "gensim": 0})
+    t_ts, t_g = tm["tokenspace"].median, tm["gensim"].median
+    cpu_ts, cpu_g = tm["tokenspace"].cpu_median, tm["gensim"].cpu_median
+    r, g = tm["tokenspace"].result, tm["gensim"].result
     score, secs = r.to_gensim()
     same_sections = [len(a["correct"]) == len(b["correct"]) and len(a["incorrect"]) == len(b["incorrect"])
                      for a, b in zip(secs, g[1])]
     identical = score == g[0] and all(a == b for a, b in zip(secs, g[1])) and len(secs) == len(g[1])
     results["evaluate_analogies"] = {
-        "restrict_vocab": rv, "tokenspace_s": t_ts, "tokenspace_runs": all_ts, "gensim_s": t_g,
-        "gensim_runs": all_g, "speedup": t_g / t_ts, "tokenspace_cpu_s": cpu_ts,
+        "restrict_vocab": rv, "tokenspace_s": t_ts, "gensim_s": t_g, "timings": tm,
+        "speedup": t_g / t_ts, "tokenspace_cpu_s": cpu_ts,
         "gensim_cpu_s": cpu_g, "cpu_time_ratio": cpu_g / cpu_ts, "accuracy_tokenspace": r.accuracy,
         "accuracy_gensim": g[0], "per_section_counts_equal": all(same_sections),
         "identical_question_lists": identical,
         "sections": [[x.name, x.correct, x.total] for x in r.sections],
     }
-    rows.append(("evaluate_analogies (19544 q, restrict 300k)", t_ts, t_g))
+    rows.append((f"evaluate_analogies (19544 q, restrict {rv})", t_ts, "gensim", t_g))
     print(f"evaluate_analogies: tokenspace {t_ts:.3f} s (cpu {cpu_ts:.2f} s), gensim {t_g:.2f} s "
           f"(cpu {cpu_g:.2f} s), x{t_g / t_ts:.1f}; accuracy {r.accuracy:.6f} vs {g[0]:.6f}; sections equal: "
           f"{all(same_sections)}; identical: {identical}")
-    t_m, _, rm = timed(lambda: ts.evaluate_analogies(s, qw, restrict_vocab=rv, method="3cosmul"),
-                       args.repeats)
-    results["evaluate_analogies_3cosmul"] = {"tokenspace_s": t_m, "accuracy": rm.accuracy}
+    tm = measure({"tokenspace": lambda: ts.evaluate_analogies(s, qw, restrict_vocab=rv,
+                                                             method="3cosmul")}, args.repeats)
+    t_m, rm = tm["tokenspace"].median, tm["tokenspace"].result
+    results["evaluate_analogies_3cosmul"] = {"tokenspace_s": t_m, "accuracy": rm.accuracy,
+                                             "timings": tm}
     print(f"evaluate_analogies 3CosMul: tokenspace {t_m:.3f} s (no gensim peer), accuracy {rm.accuracy:.4f}")
 
-    # -- most_similar single query -------------------------------------------------------------
     reps = max(20, args.repeats)
-    q = dict(positive=["king", "woman"], negative=["man"], topn=10)
+    q = {"positive": ["king", "woman"], "negative": ["man"], "topn": 10}
     for name, f_ts, f_g in (
         ("most_similar 3CosAdd", lambda: s.most_similar(**q), lambda: kv.most_similar(**q)),
         ("most_similar 3CosMul", lambda: s.most_similar(method="3cosmul", **q),
          lambda: kv.most_similar_cosmul(**q)),
     ):
-        f_ts(), f_g()
-        a, _, ra = timed(f_ts, reps)
-        b, _, rb = timed(f_g, reps)
+        tm = measure({"tokenspace": f_ts, "gensim": f_g}, reps)
+        a, b = tm["tokenspace"].median, tm["gensim"].median
+        ra, rb = tm["tokenspace"].result, tm["gensim"].result
         same = [w for w, _ in ra] == [w for w, _ in rb]
         results[name] = {"tokenspace_ms": a * 1e3, "gensim_ms": b * 1e3, "speedup": b / a,
-                         "same_words": same}
-        rows.append((name + " (1 query, 400k x 50)", a, b))
+                         "same_words": same, "timings": tm}
+        rows.append((name + " (1 query, 400k x 50)", a, "gensim", b))
         print(f"{name}: tokenspace {a * 1e3:.2f} ms, gensim {b * 1e3:.2f} ms, x{b / a:.1f}, same words {same}")
 
-    # -- word pairs ---------------------------------------------------------------------------------
     for name in ("wordsim353.tsv", "simlex999.txt"):
-        a, _, ra = timed(lambda: ts.evaluate_word_pairs(s, datapath(name)), args.repeats)
-        b, _, rb = timed(lambda: kv.evaluate_word_pairs(datapath(name)), args.repeats)
+        path = datapath(name)
+        tm = measure({"tokenspace": lambda path=path: ts.evaluate_word_pairs(s, path),
+                      "gensim": lambda path=path: kv.evaluate_word_pairs(path)}, args.repeats)
+        a, b = tm["tokenspace"].median, tm["gensim"].median
+        ra, rb = tm["tokenspace"].result, tm["gensim"].result
         same = (ra.pearson, ra.spearman, ra.oov_ratio) == (rb[0][0], rb[1][0], rb[2])
         results[f"evaluate_word_pairs {name}"] = {
             "tokenspace_s": a, "gensim_s": b, "speedup": b / a, "pearson": ra.pearson,
-            "spearman": ra.spearman, "oov_ratio": ra.oov_ratio, "identical_to_gensim": same}
-        rows.append((f"evaluate_word_pairs {name}", a, b))
+            "spearman": ra.spearman, "oov_ratio": ra.oov_ratio, "identical_to_gensim": same,
+            "timings": tm}
+        rows.append((f"evaluate_word_pairs {name}", a, "gensim", b))
         print(f"evaluate_word_pairs {name}: tokenspace {a * 1e3:.1f} ms, gensim {b * 1e3:.1f} ms; "
               f"pearson {ra.pearson:.4f} spearman {ra.spearman:.4f} identical {same}")
 
-    # -- project ----------------------------------------------------------------------------------
     axis = ts.semantic_axis(s, ["future", "tomorrow"], ["past", "yesterday"])
     X = s.vectors
     a_unit = (axis / np.linalg.norm(axis)).astype(np.float32)
-    ts.project(s, axis)
-    a, _, pr = timed(lambda: ts.project(s, axis), reps)
-    b, _, pn = timed(lambda: X @ a_unit, reps)
+    tm = measure({"tokenspace": lambda: ts.project(s, axis), "numpy": lambda: X @ a_unit}, reps)
+    a, b = tm["tokenspace"].median, tm["numpy"].median
+    pr, pn = tm["tokenspace"].result, tm["numpy"].result
     gbs = X.nbytes / a / 1e9
     results["project"] = {"tokenspace_ms": a * 1e3, "numpy_ms": b * 1e3, "speedup": b / a,
                           "tokenspace_GBps": gbs, "numpy_GBps": X.nbytes / b / 1e9,
-                          "max_abs_diff_vs_numpy": float(np.abs(pr - pn).max())}
-    rows.append(("project 400k x 50 (numpy X @ a as peer)", a, b))
+                          "max_abs_diff_vs_numpy": float(np.abs(pr - pn).max()),
+                          "timings": tm}
+    rows.append(("project 400k x 50", a, "numpy X @ a", b))
     print(f"project: tokenspace {a * 1e3:.2f} ms ({gbs:.1f} GB/s), numpy {b * 1e3:.2f} ms "
           f"({X.nbytes / b / 1e9:.1f} GB/s)")
 
-    results["machine"]["loadavg_end"] = os.getloadavg()[0]
-    print("\n| operation | tokenspace | peer | ratio |\n|---|---|---|---|")
-    for name, a, b in rows:
-        print(f"| {name} | {a * 1e3:.1f} ms | {b * 1e3:.1f} ms | {b / a:.1f}x |")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {args.out}")
+    print_table(rows)
+    print("\nwrote", write_json("bench_analogy", results, args.out))
     return 0
 
 

@@ -10,6 +10,7 @@ Measures, in one run and on the same data:
   * GloVe 400k x 50: a 5000-query slice against all rows (both libraries), and the full
     knn_graph (tokenspace; faiss too with --glove-full-faiss).
 
+Every timing comes from ``_common.measure`` (libraries interleaved in rounds).
 Usage: python benchmarks/bench_knn.py [--repeat 5] [--quick] [--glove-full-faiss]
 Prints medians and ratios; writes benchmarks/results/bench_knn.json.
 """
@@ -17,13 +18,13 @@ Prints medians and ratios; writes benchmarks/results/bench_knn.json.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import itertools
 
 import numpy as np
 
 import tokenspace as ts
-from _common import median_time, peak_extra_mib, write_json
+
+from _common import measure, peak_extra_mib, print_table, write_json
 
 
 def numpy_knn(U: np.ndarray, Q: np.ndarray, k: int, block: int = 2048):
@@ -38,19 +39,11 @@ def numpy_knn(U: np.ndarray, Q: np.ndarray, k: int, block: int = 2048):
     return ids
 
 
-def latency(fn, n: int) -> float:
-    times = []
-    for i in range(n):
-        t = time.perf_counter()
-        fn(i)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="skip the numpy all-vs-all run")
+    ap.add_argument("--quick", action="store_true",
+                    help="skip the runs that take minutes: numpy all-vs-all, full GloVe knn_graph")
     ap.add_argument("--glove-full-faiss", action="store_true",
                     help="also time faiss on the full GloVe 400k all-vs-all (about 3 minutes)")
     args = ap.parse_args()
@@ -65,7 +58,7 @@ def main() -> None:
     index = faiss.IndexFlatIP(d)
     index.add(U)
     flops = 2.0 * V * V * d
-    res: dict = {"V": V, "d": d, "k": k, "simd": ts.simd_level(), "repeat": args.repeat}
+    res: dict = {"V": V, "d": d, "k": k, "repeat": args.repeat}
 
     graph = s.knn_graph(k=k, exclude_self=False)
     _, faiss_ids = index.search(U, k)
@@ -81,45 +74,54 @@ def main() -> None:
             unexplained += 1
     res["rows_differing_from_faiss"] = int(diff_rows.size)
     res["rows_differing_beyond_ties"] = unexplained
-    t_ts, runs_ts = median_time(lambda: s.knn_graph(k=k, exclude_self=False), args.repeat)
-    t_fa, runs_fa = median_time(lambda: index.search(U, k), args.repeat)
+    tm = measure({"tokenspace": lambda: s.knn_graph(k=k, exclude_self=False),
+                  "faiss": lambda: index.search(U, k)}, args.repeat)
+    t_ts, t_fa = tm["tokenspace"].median, tm["faiss"].median
     res["all_vs_all"] = {
         "tokenspace_s": t_ts, "faiss_s": t_fa,
         "tokenspace_gflops": flops / t_ts / 1e9, "faiss_gflops": flops / t_fa / 1e9,
-        "speedup_vs_faiss": t_fa / t_ts, "runs_tokenspace": runs_ts, "runs_faiss": runs_fa,
+        "speedup_vs_faiss": t_fa / t_ts, "timings": tm,
         "peak_extra_mib_tokenspace": peak_extra_mib(lambda: s.knn_graph(k=k, exclude_self=False)),
         "peak_extra_mib_faiss": peak_extra_mib(lambda: index.search(U, k)),
     }
     # the candidate-stage precisions (answers are identical; checked here too)
     precisions = ["fp32"] + (["bf16", "int8"] if "avx512_bf16" in ts.available_simd_levels() else [])
-    res["all_vs_all_by_precision"] = {}
-    for prec in precisions:
-        g = s.knn_graph(k=k, exclude_self=False, precision=prec)
-        same = bool(np.array_equal(g.indices, graph.indices))
-        t, runs = median_time(lambda: s.knn_graph(k=k, exclude_self=False, precision=prec), args.repeat)
-        res["all_vs_all_by_precision"][prec] = {"seconds": t, "speedup_vs_faiss": t_fa / t,
-                                                "identical_to_auto": same, "runs": runs}
+    tm = measure({prec: lambda prec=prec: s.knn_graph(k=k, exclude_self=False, precision=prec)
+                  for prec in precisions}, args.repeat)
+    res["all_vs_all_by_precision"] = {
+        prec: {"seconds": t.median, "speedup_vs_faiss": t_fa / t.median,
+               "identical_to_auto": bool(np.array_equal(t.result.indices, graph.indices)),
+               "timing": t}
+        for prec, t in tm.items()}
     if not args.quick:
-        t_np, runs_np = median_time(lambda: numpy_knn(U, U, k), max(3, args.repeat // 2), warmup=0)
-        res["all_vs_all"].update(numpy_s=t_np, speedup_vs_numpy=t_np / t_ts, runs_numpy=runs_np,
+        tm = measure({"numpy": lambda: numpy_knn(U, U, k)}, max(3, args.repeat // 2), warmup=0)
+        res["all_vs_all"].update(numpy_s=tm["numpy"].median,
+                                 speedup_vs_numpy=tm["numpy"].median / t_ts,
+                                 timing_numpy=tm["numpy"],
                                  peak_extra_mib_numpy=peak_extra_mib(lambda: numpy_knn(U, U, k)))
 
     rng = np.random.default_rng(0)
     qids = rng.integers(0, V, 200)
     for i in range(20):  # warm caches and thread pools of all three
         s.knn(U[qids[i]], k=k); index.search(U[qids[i] : qids[i] + 1], k)
-    one_ts = latency(lambda i: s.knn(U[qids[i]], k=k), len(qids))
-    one_fa = latency(lambda i: index.search(U[qids[i] : qids[i] + 1], k), len(qids))
+    # each library walks the same query sequence (its own cycle, the same calls per round)
+    q_ts, q_fa, q_np = (itertools.cycle(qids) for _ in range(3))
+
+    def fa_one(i):
+        return index.search(U[i : i + 1], k)
 
     def np_one(i):
-        sc = U @ U[qids[i]]
+        sc = U @ U[i]
         top = np.argpartition(-sc, k - 1)[:k]
         return top[np.argsort(-sc[top], kind="stable")]
 
-    one_np = latency(np_one, len(qids))
+    tm = measure({"tokenspace": lambda: s.knn(U[next(q_ts)], k=k),
+                  "faiss": lambda: fa_one(next(q_fa)),
+                  "numpy": lambda: np_one(next(q_np))}, len(qids), per_round=20)
+    one_ts, one_fa, one_np = (tm[n].median for n in ("tokenspace", "faiss", "numpy"))
     res["single_query"] = {"tokenspace_ms": one_ts * 1e3, "faiss_ms": one_fa * 1e3,
                            "numpy_ms": one_np * 1e3, "speedup_vs_faiss": one_fa / one_ts,
-                           "speedup_vs_numpy": one_np / one_ts}
+                           "speedup_vs_numpy": one_np / one_ts, "timings": tm}
 
     # GloVe 400000 x 50: every query against the whole vocabulary; the full 400k x 400k
     # all-vs-all takes minutes per run for faiss, so time a fixed 5000-query slice (the same
@@ -132,23 +134,29 @@ def main() -> None:
     g.knn_database("cosine")  # build the cached copies outside the timing, as knn_graph reuses them
     gi = g.knn(gq, k=k)
     _, fi = gindex.search(gq, k)
-    t_gts, _ = median_time(lambda: g.knn(gq, k=k), max(3, args.repeat // 2))
-    t_gfa, _ = median_time(lambda: gindex.search(gq, k), max(3, args.repeat // 2), warmup=0)
+    tm = measure({"tokenspace": lambda: g.knn(gq, k=k), "faiss": lambda: gindex.search(gq, k)},
+                 max(3, args.repeat // 2), warmup={"tokenspace": 1, "faiss": 0})
+    t_gts, t_gfa = tm["tokenspace"].median, tm["faiss"].median
     res["glove_all_vs_all_slice"] = {
         "queries": int(gq.shape[0]), "V": int(G.shape[0]), "tokenspace_s": t_gts, "faiss_s": t_gfa,
+        "timings": tm,
         "speedup_vs_faiss": t_gfa / t_gts, "identical_slots_vs_faiss": float((gi.indices == fi).mean()),
         "projected_full_all_vs_all_s": t_gts * G.shape[0] / gq.shape[0],
     }
     # The full graph: knn_graph scores each pair once (the self-join path), which a slice of
     # queries cannot show. One run each (faiss's takes about 3 minutes, so only on request).
-    t = time.perf_counter()
-    gg = g.knn_graph(k=k, exclude_self=False)
-    full = {"tokenspace_s": time.perf_counter() - t,
-            "faiss_projected_from_slice_s": t_gfa * G.shape[0] / gq.shape[0]}
+    full: dict = {"faiss_projected_from_slice_s": t_gfa * G.shape[0] / gq.shape[0]}
+    fns = {} if args.quick else {"tokenspace": lambda: g.knn_graph(k=k, exclude_self=False)}
     if args.glove_full_faiss:
-        t = time.perf_counter()
-        _, fi_full = gindex.search(G, k)
-        full["faiss_s"] = time.perf_counter() - t
+        fns["faiss"] = lambda: gindex.search(G, k)[1]
+    tm = measure(fns, 1, warmup=0)
+    if "tokenspace" in tm:
+        gg = tm["tokenspace"].result
+        full.update(tokenspace_s=tm["tokenspace"].median, timing_tokenspace=tm["tokenspace"])
+    if "faiss" in tm:
+        fi_full = tm["faiss"].result
+        full.update(faiss_s=tm["faiss"].median, timing_faiss=tm["faiss"])
+    if "tokenspace" in tm and "faiss" in tm:
         full["identical_slots_vs_faiss"] = float((gg.indices == fi_full).mean())
         rows = np.flatnonzero((gg.indices != fi_full).any(axis=1))
         beyond = 0
@@ -182,17 +190,29 @@ def main() -> None:
           f"(identical slots {gl['identical_slots_vs_faiss']:.5%}; full all-vs-all ~"
           f"{gl['projected_full_all_vs_all_s']:.0f} s)")
     gf = res["glove_knn_graph_full"]
-    peer = (f"faiss {gf['faiss_s']:.1f} s -> {gf['faiss_s'] / gf['tokenspace_s']:.2f}x faiss "
+    peer = "" if "tokenspace_s" not in gf else (f"faiss {gf['faiss_s']:.1f} s -> {gf['faiss_s'] / gf['tokenspace_s']:.2f}x faiss "
             f"(identical slots {gf['identical_slots_vs_faiss']:.5%}; {gf['rows_differing_from_faiss']} rows "
             f"differ, {gf['rows_differing_beyond_ties']} beyond float32 ties)" if "faiss_s" in gf else
             f"faiss projected from the slice {gf['faiss_projected_from_slice_s']:.0f} s -> "
             f"{gf['faiss_projected_from_slice_s'] / gf['tokenspace_s']:.2f}x (--glove-full-faiss "
             "runs it)")
-    print(f"GloVe 400k x 50 full knn_graph: tokenspace {gf['tokenspace_s']:.1f} s, {peer}")
+    if peer:
+        print(f"GloVe 400k x 50 full knn_graph: tokenspace {gf['tokenspace_s']:.1f} s, {peer}")
     q = res["single_query"]
     print(f"single query  tokenspace {q['tokenspace_ms']:.3f} ms  faiss {q['faiss_ms']:.3f} ms  "
           f"numpy {q['numpy_ms']:.3f} ms  -> {q['speedup_vs_faiss']:.2f}x faiss, "
           f"{q['speedup_vs_numpy']:.2f}x numpy")
+    op = f"all-vs-all k={k}, MiniLM {V} x {d}"
+    table = [(op, a["tokenspace_s"], "faiss", a["faiss_s"])]
+    if "numpy_s" in a:
+        table.append((op, a["tokenspace_s"], "numpy", a["numpy_s"]))
+    table += [(f"{gl['queries']} GloVe queries vs 400k x 50", gl["tokenspace_s"], "faiss",
+               gl["faiss_s"]),
+              ("single query vs MiniLM", one_ts, "faiss", one_fa),
+              ("single query vs MiniLM", one_ts, "numpy", one_np)]
+    if "faiss_s" in gf and "tokenspace_s" in gf:
+        table.append(("full GloVe knn_graph", gf["tokenspace_s"], "faiss", gf["faiss_s"]))
+    print_table(table)
     print("wrote", write_json("bench_knn", res))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import _core
 from .io import EMBEDDED, load, load_hf
 from .neighbors import Neighbors, knn
-from .rsa import (
+from .analysis.rsa import (
     RSAResult,
     SelectivityResult,
     category_selectivity,
@@ -23,8 +23,8 @@ from .space import EmbeddingSpace
 
 # ==== clustering, graphs, text, plots, report ====
 from . import plot
-from .cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, select_tokens, tsne
-from .graph import CosineGraph, cosine_graph
+from .analysis.cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, select_tokens, tsne
+from .analysis.graph import CosineGraph, cosine_graph
 from .report import build_report
 from .text import SequenceCosines, color_text, embed_strings, sequence_cosines, token_scores
 # ---- loaders ----
@@ -44,16 +44,16 @@ from .tokenize import SingleTokenWords, Tokens
 
 # analogies, evaluations, semantic axes, spectra, null models
 from .analysis.analogies import AnalogyResult, solve_analogies
-from .axes import AxisExtremes, extremes, project, semantic_axis
-from .evaluate import (
+from .analysis.axes import AxisExtremes, extremes, project, semantic_axis
+from .analysis.evaluate import (
     AnalogyEvaluation,
     AnalogySection,
     WordPairEvaluation,
     evaluate_analogies,
     evaluate_word_pairs,
 )
-from .null import shuffle
-from .spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
+from .analysis.null import shuffle
+from .analysis.spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
 
 # ==== alignment ====
 from .align import Alignment, Normalizer, align, linear_map, procrustes

@@ -174,7 +174,7 @@ def _gensim_data(name: str) -> str:
 
 
 def run_eval(args) -> int:
-    from .evaluate import evaluate_analogies, evaluate_word_pairs
+    from .analysis.evaluate import evaluate_analogies, evaluate_word_pairs
 
     s = _load(args.model)
     ci = not args.case_sensitive
@@ -209,7 +209,7 @@ def add_axis(sub) -> None:
 
 
 def run_axis(args) -> int:
-    from .axes import extremes, project, semantic_axis
+    from .analysis.axes import extremes, project, semantic_axis
 
     s = _load(args.model)
     ax = semantic_axis(s, args.positive, args.negative, normalize=not args.raw)
@@ -237,8 +237,8 @@ def add_svd(sub) -> None:
 def run_svd(args) -> int:
     import numpy as np
 
-    from .axes import extremes, project
-    from .spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
+    from .analysis.axes import extremes, project
+    from .analysis.spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
 
     s = _load(args.model)
     center = not args.no_center

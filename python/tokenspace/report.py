@@ -228,7 +228,7 @@ def section_heatmap(ctx: ReportContext) -> SectionResult:
 
 def section_graph(ctx: ReportContext) -> SectionResult:
     from . import plot
-    from .graph import cosine_graph
+    from .analysis.graph import cosine_graph
 
     figs, parts = [], []
     for s in ctx.models:
@@ -247,7 +247,7 @@ def section_graph(ctx: ReportContext) -> SectionResult:
 
 def section_tsne(ctx: ReportContext) -> SectionResult:
     from . import plot
-    from .cluster import dbscan, dbscan_sweep, select_tokens, tsne
+    from .analysis.cluster import dbscan, dbscan_sweep, select_tokens, tsne
 
     figs, parts = [], []
     eps_values = [0.5, 1, 1.5, 2, 3, 4, 5, 6]

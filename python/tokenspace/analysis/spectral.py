@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ._validate import as_matrix
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .space import EmbeddingSpace
+from .._validate import as_matrix
+from ..space import EmbeddingSpace
 
 # Above this many entries the SVD goes through the d x d Gram matrix accumulated in float64
 # chunks instead of a dense LAPACK SVD of the whole matrix.

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_matrix
+from .._validate import as_matrix
 
 
 def _sklearn():
@@ -27,7 +27,6 @@ def _sklearn():
         ) from e
 
 
-# -- selection ---------------------------------------------------------------------------------
 def select_tokens(
     s: Any,
     predicate: Callable[[str], bool] | None = None,
@@ -85,7 +84,6 @@ def select_tokens(
     return out
 
 
-# -- t-SNE -------------------------------------------------------------------------------------
 def tsne(
     X: Any,
     *,
@@ -143,7 +141,6 @@ def tsne(
         return TSNE(**kw).fit_transform(X.astype(np.float64)).astype(np.float32)
 
 
-# -- DBSCAN ------------------------------------------------------------------------------------
 @dataclass
 class Clusters:
     """DBSCAN labels: ``labels[i]`` is the cluster of point i, -1 for noise."""

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .analogy_search import canonical_method, search, unique_terms, vocab_prefix
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .space import EmbeddingSpace
+from ..analogy_search import canonical_method, search, unique_terms, vocab_prefix
+from ..space import EmbeddingSpace
 
 
 def _ok_vocab(

@@ -56,9 +56,9 @@ from .analysis.null import shuffle
 from .analysis.spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
 
 # ==== alignment ====
-from .align import Alignment, Normalizer, align, linear_map, procrustes
-from .stability import StabilityReport, stability, train_word2vec_runs
-from .translate import Translation, TranslationAccuracy, translate, translation_accuracy
+from .alignment.procrustes import Alignment, Normalizer, align, linear_map, procrustes
+from .alignment.stability import StabilityReport, stability, train_word2vec_runs
+from .alignment.translate import Translation, TranslationAccuracy, translate, translation_accuracy
 # ==== end alignment ====
 
 

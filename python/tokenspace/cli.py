@@ -283,14 +283,12 @@ def add_align(sub) -> None:
 def run_align(args) -> int:
     import numpy as np
 
-    from .align import align
-    from .translate import translate, translation_accuracy
+    from .alignment.procrustes import align
+    from .alignment.translate import read_pairs, translate, translation_accuracy
 
     a, b = _load(args.source), _load(args.target)
     if args.anchors:
-        from .translate import _read_pairs
-
-        pairs = [(s, t) for s, t in _read_pairs(args.anchors) if s in a and t in b]
+        pairs = [(s, t) for s, t in read_pairs(args.anchors) if s in a and t in b]
     else:
         pairs = [(w, w) for w in a.vocab if w in b]
     if not pairs:
@@ -344,7 +342,7 @@ def add_stability(sub) -> None:
 
 
 def run_stability(args) -> int:
-    from .stability import stability, train_word2vec_runs
+    from .alignment.stability import stability, train_word2vec_runs
 
     if args.train:
         runs = train_word2vec_runs(args.corpus, n_runs=args.train, vector_size=args.dim,

@@ -525,8 +525,8 @@ def category_selectivity(
     for start in range(0, M.shape[0], chunk_rows):
         block = _kernels.gram(M[start : start + chunk_rows], M).astype(np.float64)
         sums += L[start : start + chunk_rows].T @ (block @ L)
-        rows = np.arange(block.shape[0])
-        np.add.at(self_sim, lab[start : start + chunk_rows], block[rows, start + rows])
+        diag = np.arange(block.shape[0])
+        np.add.at(self_sim, lab[start : start + chunk_rows], block[diag, start + diag])
     sizes = np.bincount(lab, minlength=G).astype(np.int64)
     sums[np.diag_indices(G)] -= self_sim  # drop each word's similarity with itself
     pair_counts = np.outer(sizes, sizes).astype(np.float64)

@@ -125,10 +125,10 @@ def tsne(
             f"perplexity must be in (0, n_points) = (0, {n}), got {perplexity}; use fewer "
             "neighbours or more points"
         )
-    kw: dict[str, Any] = dict(
-        n_components=n_components, perplexity=perplexity, random_state=seed, metric=metric,
-        init="pca", learning_rate="auto",
-    )
+    kw: dict[str, Any] = {
+        "n_components": n_components, "perplexity": perplexity, "random_state": seed,
+        "metric": metric, "init": "pca", "learning_rate": "auto",
+    }
     # scikit-learn renamed n_iter to max_iter in 1.5.
     import inspect
 

@@ -65,7 +65,7 @@ def principal_axes(X: Any, n: int = 1, center: bool = True) -> np.ndarray:
     if A.size <= _DENSE_LIMIT:
         Vt = np.linalg.svd(_matrix64(A, center), full_matrices=False)[2][:n]
     else:
-        w, V = np.linalg.eigh(_gram64(A, center))
+        _, V = np.linalg.eigh(_gram64(A, center))
         Vt = V[:, ::-1][:, :n].T
     big = np.argmax(np.abs(Vt), axis=1)
     signs = np.sign(Vt[np.arange(n), big])

@@ -90,7 +90,7 @@ def build_report(
                 parts.append(figure(name, caption))
             bodies[sec.key] = body + "<div>" + "".join(parts) + "</div>"
             records.append(SectionRecord(sec.key, title, "ok", time.perf_counter() - ts0, names))
-        except Exception as e:  # noqa: BLE001 - one broken section must not take the report down
+        except Exception as e:  # one broken section must not take the report down
             if strict:
                 raise
             records.append(SectionRecord(

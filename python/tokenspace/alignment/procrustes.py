@@ -217,8 +217,9 @@ def _polar_impl(M: np.ndarray) -> tuple[np.ndarray, float]:
     """Polar factor ``U V^T`` of ``M = U S V^T`` (thin SVD) and ``sum(S)``.
 
     The symmetric eigenproblem of the smaller Gram matrix (``M M^T`` or ``M^T M``) costs about
-    half a float64 SVD (measured: 20 vs 58 ms for 384 x 384, one thread); in float64 it gives the polar factor to ~1e-16 * cond(M)^2, so
-    it is used whenever cond(M) < 1e4 and the SVD otherwise (also for rank-deficient M).
+    half a float64 SVD (measured: 20 vs 58 ms for 384 x 384, one thread); in float64 it gives
+    the polar factor to ~1e-16 * cond(M)^2, so it is used whenever cond(M) < 1e4 and the SVD
+    otherwise (also for rank-deficient M).
     """
     d1, d2 = M.shape
     if d1 <= d2:

@@ -180,7 +180,9 @@ class _Prepared:
                 out[start : start + len(chunk)] = _kernels.normalize_rows(ali.transform(chunk))[0]
                 continue
             x = ali.source_norm.apply(chunk) if ali.source_norm else chunk
-            norms = _kernels.normalize_rows(ali.transform(x, preprocess=False))[1].astype(np.float64)
+            # only the norms of the mapped rows: the (n, d2) mapped chunk is a temporary
+            norms = _kernels.normalize_rows(ali.transform(x, preprocess=False))[1]
+            norms = norms.astype(np.float64)
             inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
             out[start : start + len(chunk), :-1] = x * (ali.scale * inv)[:, None]
             out[start : start + len(chunk), -1] = inv
@@ -276,6 +278,22 @@ class TranslationAccuracy:
 
 
 def read_pairs(pairs: Any) -> list[tuple[str, str]]:
+    """Word pairs from a "source target" per line file (blank lines skipped) or an iterable.
+
+    Parameters
+    ----------
+    pairs : path or iterable of (str, str)
+
+    Returns
+    -------
+    list of (str, str)
+
+    Raises
+    ------
+    ValueError
+        A line without exactly two fields (named by file and line number), or an item that is
+        not a pair.
+    """
     if isinstance(pairs, (str, Path)):
         out = []
         with open(pairs, encoding="utf-8") as fh:

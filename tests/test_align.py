@@ -7,8 +7,8 @@ import pytest
 
 import tokenspace as ts
 from tokenspace import _core
-from tokenspace.align import csls_mutual_pairs
-from tokenspace.translate import retrieve
+from tokenspace.alignment.csls import csls_mutual_pairs, csls_topk, mean_topk_similarity
+from tokenspace.alignment.translate import retrieve
 
 LEVELS = ts.available_simd_levels()
 
@@ -329,6 +329,24 @@ def test_csls_mutual_pairs_reference():
     ref = {(i, int(fwd[i])) for i in range(80) if fwd[i] < 80 and bwd[fwd[i]] == i}
     assert {tuple(p) for p in pairs.tolist()} == ref
     assert len(ref) > 50
+
+
+def test_csls_is_one_computation_for_translation_and_refinement(simd):
+    # translate's retrieval and align's mutual pairs both rank with csls_topk over the same
+    # densities; the densities are the float64 mean of the exact top-k inner products
+    Q = unit(rng_matrix(33, 40, 10)).astype(np.float32)
+    T = unit(rng_matrix(34, 150, 10)).astype(np.float32)
+    S = unit(rng_matrix(35, 120, 10)).astype(np.float32)
+    r_s = mean_topk_similarity(T, S, 6)
+    np.testing.assert_allclose(r_s, np.sort(T.astype(np.float64) @ S.T, axis=1)[:, -6:].mean(1),
+                               atol=1e-6)
+    r_t = mean_topk_similarity(Q, T, 6)
+    direct = csls_topk(Q, T, 4, query_density=r_t, base_density=r_s)
+    via_translate = retrieve(Q, T, S, 4, retrieval="csls", csls_k=6)
+    for got, want in zip(via_translate, direct):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="rows to average over"):
+        mean_topk_similarity(Q, T[:3], 6)
 
 
 # -- stability -----------------------------------------------------------------------------

@@ -457,7 +457,7 @@ def test_minilm_5000_against_numpy():
 def test_spearman_refuses_what_cannot_fit(monkeypatch):
     import sys
 
-    mod = sys.modules["tokenspace.rsa"]  # ts.rsa is the function, the module shares its name
+    mod = sys.modules["tokenspace.analysis.rsa"]  # ts.rsa is the function, the module shares its name
     X = np.random.default_rng(0).standard_normal((200, 3)).astype(np.float32)
     monkeypatch.setattr(mod, "_available_bytes", lambda: 1000)
     with pytest.raises(MemoryError, match="needs about .* GB"):

@@ -6,10 +6,23 @@ dispatch and release the GIL; this package wraps them with a small, numpy-friend
 
 from __future__ import annotations
 
-from . import _kernels
-from .loaders import EMBEDDED, load, load_hf
-from .neighbors import Neighbors, knn
-from .rsa import (
+from . import _kernels, plot
+from .alignment.procrustes import Alignment, Normalizer, align, linear_map, procrustes
+from .alignment.stability import StabilityReport, stability, train_word2vec_runs
+from .alignment.translate import Translation, TranslationAccuracy, translate, translation_accuracy
+from .analysis.analogies import AnalogyResult, solve_analogies
+from .analysis.axes import AxisExtremes, extremes, project, semantic_axis
+from .analysis.cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, select_tokens, tsne
+from .analysis.evaluate import (
+    AnalogyEvaluation,
+    AnalogySection,
+    WordPairEvaluation,
+    evaluate_analogies,
+    evaluate_word_pairs,
+)
+from .analysis.graph import CosineGraph, cosine_graph
+from .analysis.null import shuffle
+from .analysis.rsa import (
     RSAResult,
     SelectivityResult,
     category_selectivity,
@@ -18,42 +31,32 @@ from .rsa import (
     rsa_split_half,
     similarity_triangle,
 )
-from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
-from .space import EmbeddingSpace
-
-# ==== clustering, graphs, text, plots, report ====
-from . import plot
-from .cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, select_tokens, tsne
-from .graph import CosineGraph, cosine_graph
-from .report import build_report
-from .analysis.sequences import SequenceCosines, color_text, embed_strings, sequence_cosines, token_scores
-# ---- loaders ----
+from .analysis.sequences import (
+    SequenceCosines,
+    color_text,
+    embed_strings,
+    sequence_cosines,
+    token_scores,
+)
+from .analysis.spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
 from .interop import ContextualEmbeddings, contextual_embeddings, to_gensim
 from .io.native import save_native
 from .io.text import save_glove, save_word2vec
-from .loaders import detect_format, from_gensim, load_glove, load_native, load_word2vec
-from .tokens import SingleTokenWords, Tokenizer, Tokens
-# ---- end loaders ----
-
-
-# analogies, evaluations, semantic axes, spectra, null models
-from .analysis.analogies import AnalogyResult, solve_analogies
-from .axes import AxisExtremes, extremes, project, semantic_axis
-from .evaluate import (
-    AnalogyEvaluation,
-    AnalogySection,
-    WordPairEvaluation,
-    evaluate_analogies,
-    evaluate_word_pairs,
+from .loaders import (
+    EMBEDDED,
+    detect_format,
+    from_gensim,
+    load,
+    load_glove,
+    load_hf,
+    load_native,
+    load_word2vec,
 )
-from .null import shuffle
-from .spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
-
-# ==== alignment ====
-from .align import Alignment, Normalizer, align, linear_map, procrustes
-from .stability import StabilityReport, stability, train_word2vec_runs
-from .translate import Translation, TranslationAccuracy, translate, translation_accuracy
-# ==== end alignment ====
+from .neighbors import Neighbors, knn
+from .report import build_report
+from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
+from .space import EmbeddingSpace
+from .tokens import SingleTokenWords, Tokenizer, Tokens
 
 
 def __getattr__(name: str):
@@ -100,87 +103,83 @@ def set_num_threads(n: int) -> None:
 
 
 __all__ = [
-    # rsa
-    "RSAResult",
-    "SelectivityResult",
-    "category_selectivity",
-    "rsa",
-    "rsa_models",
-    "rsa_split_half",
-    "similarity_triangle",
     "EMBEDDED",
-    "EmbeddingSpace",
-    "Neighbors",
-    "__version__",
-    "available_simd_levels",
-    "cosine_matrix",
-    "cosine_matrix_chunks",
-    "knn",
-    "load",
-    "load_hf",
-    "num_threads",
-    "set_num_threads",
-    "set_simd_level",
-    "simd_level",
-    "unit_rows",
-    # ==== clustering, graphs, text, plots, report ====
-    "Clusters",
-    "build_report",
-    "CosineGraph",
-    "DbscanSweep",
-    "SequenceCosines",
-    "color_text",
-    "cosine_graph",
-    "dbscan",
-    "dbscan_sweep",
-    "embed_strings",
-    "plot",
-    "select_tokens",
-    "sequence_cosines",
-    "token_scores",
-    "tsne",
-    # loaders
-    "ContextualEmbeddings",
-    "SingleTokenWords",
-    "Tokens",
-    "contextual_embeddings",
-    "detect_format",
-    "from_gensim",
-    "load_glove",
-    "load_native",
-    "load_word2vec",
-    "save_glove",
-    "save_native",
-    "save_word2vec",
-    "to_gensim",
-    # analogies, evaluations, semantic axes, spectra, null models
+    "Alignment",
     "AnalogyEvaluation",
     "AnalogyResult",
     "AnalogySection",
     "AxisExtremes",
+    "Clusters",
+    "ContextualEmbeddings",
+    "CosineGraph",
+    "DbscanSweep",
+    "EmbeddingSpace",
+    "Neighbors",
+    "Normalizer",
+    "RSAResult",
+    "SelectivityResult",
+    "SequenceCosines",
+    "SingleTokenWords",
+    "StabilityReport",
+    "Tokenizer",
+    "Tokens",
+    "Translation",
+    "TranslationAccuracy",
     "WordPairEvaluation",
+    "__version__",
+    "align",
+    "available_simd_levels",
+    "build_report",
+    "category_selectivity",
+    "color_text",
+    "contextual_embeddings",
+    "cosine_graph",
+    "cosine_matrix",
+    "cosine_matrix_chunks",
+    "dbscan",
+    "dbscan_sweep",
+    "detect_format",
+    "embed_strings",
     "evaluate_analogies",
     "evaluate_word_pairs",
     "extremes",
+    "from_gensim",
     "group_mean_correlation",
+    "knn",
+    "linear_map",
+    "load",
+    "load_glove",
+    "load_hf",
+    "load_native",
+    "load_word2vec",
+    "num_threads",
+    "plot",
     "principal_axes",
+    "procrustes",
     "project",
     "random_subset",
+    "rsa",
+    "rsa_models",
+    "rsa_split_half",
+    "save_glove",
+    "save_native",
+    "save_word2vec",
+    "select_tokens",
     "semantic_axis",
+    "sequence_cosines",
+    "set_num_threads",
+    "set_simd_level",
     "shuffle",
+    "similarity_triangle",
+    "simd_level",
     "solve_analogies",
-    "svd_spectrum",
-    # ==== alignment ====
-    "Alignment",
-    "Normalizer",
-    "StabilityReport",
-    "Translation",
-    "TranslationAccuracy",
-    "align",
-    "linear_map",
-    "procrustes",
     "stability",
+    "svd_spectrum",
+    "to_gensim",
+    "token_scores",
     "train_word2vec_runs",
     "translate",
     "translation_accuracy",
+    "tsne",
+    "unit_rows",
 ]

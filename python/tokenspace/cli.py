@@ -9,16 +9,31 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
+
+import numpy as np
+
+from ._kernels import simd_level
+from .alignment.procrustes import align
+from .alignment.stability import stability, train_word2vec_runs
+from .alignment.translate import read_pairs, translate, translation_accuracy
+from .analysis.axes import extremes, project, semantic_axis
+from .analysis.evaluate import evaluate_analogies, evaluate_word_pairs
+from .analysis.spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
+from .io.native import save_native
+from .io.text import save_glove, save_word2vec
+from .loaders import load
+from .report import build_report
+from .space import EmbeddingSpace
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def _load(name: str):
-    from .loaders import load
-
+def _load(name: str) -> EmbeddingSpace:
     return load(name)
 
 
-# -- knn -------------------------------------------------------------------------------
-def add_knn(sub) -> None:
+def add_knn(sub: Subparsers) -> None:
     p = sub.add_parser("knn", help="nearest neighbours of words in a model")
     p.add_argument("model", help="embedded model name (glove-6b-50d, minilm-l6) or a path")
     p.add_argument("words", nargs="+", help="query words")
@@ -27,7 +42,7 @@ def add_knn(sub) -> None:
     p.add_argument("--backend", default="tokenspace", choices=["tokenspace", "faiss"])
 
 
-def run_knn(args) -> int:
+def run_knn(args: argparse.Namespace) -> int:
     s = _load(args.model)
     res = s.knn(args.words, k=args.k, metric=args.metric, backend=args.backend)
     for i, w in enumerate(args.words):
@@ -37,17 +52,12 @@ def run_knn(args) -> int:
     return 0
 
 
-# -- info ------------------------------------------------------------------------------
-def add_info(sub) -> None:
+def add_info(sub: Subparsers) -> None:
     p = sub.add_parser("info", help="shape, norms and sample tokens of a model")
     p.add_argument("model", help="embedded model name or a path")
 
 
-def run_info(args) -> int:
-    import numpy as np
-
-    from . import simd_level
-
+def run_info(args: argparse.Namespace) -> int:
     s = _load(args.model)
     n = s.norms
     print(f"name        {s.name}")
@@ -60,8 +70,7 @@ def run_info(args) -> int:
     return 0
 
 
-# -- report ----------------------------------------------------------------------------
-def add_report(sub) -> None:
+def add_report(sub: Subparsers) -> None:
     p = sub.add_parser("report", help="run the course's analyses on the embedded models -> HTML page")
     p.add_argument("--out", required=True, help="output folder (index.html + PNG figures)")
     p.add_argument("--seed", type=int, default=0, help="random seed (t-SNE, shuffles; default 0)")
@@ -72,9 +81,7 @@ def add_report(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def run_report(args) -> int:
-    from .report import build_report
-
+def run_report(args: argparse.Namespace) -> int:
     sections = [k.strip() for k in args.sections.split(",") if k.strip()] if args.sections else None
     res = build_report(args.out, models=tuple(args.models), sections=sections, seed=args.seed,
                        progress=not args.quiet)
@@ -83,8 +90,9 @@ def run_report(args) -> int:
         print(f"{r.status:8} {r.seconds:6.1f} s  {r.title}{extra}")
     print(f"wrote {res.index} in {res.seconds:.1f} s")
     return 1 if any(r.status == "failed" for r in res.sections) else 0
-# -- convert (loaders) -----------------------------------------------------------------
-def add_convert(sub) -> None:
+
+
+def add_convert(sub: Subparsers) -> None:
     p = sub.add_parser("convert", help="convert between word2vec, GloVe, HF folders and native")
     p.add_argument("source", help="embedded model name or a path (format detected)")
     p.add_argument("dest", help="output path (a folder for --to native)")
@@ -95,11 +103,7 @@ def add_convert(sub) -> None:
                    help="strict (default), replace, ignore or backslashreplace")
 
 
-def run_convert(args) -> int:
-    from .io.native import save_native
-    from .io.text import save_glove, save_word2vec
-    from .loaders import load
-
+def run_convert(args: argparse.Namespace) -> int:
     s = load(args.source, limit=args.limit, encoding_errors=args.encoding_errors)
     if args.to == "native":
         out = save_native(s, args.dest)
@@ -111,15 +115,14 @@ def run_convert(args) -> int:
     return 0
 
 
-# -- tokenize (loaders) ----------------------------------------------------------------
-def add_tokenize(sub) -> None:
+def add_tokenize(sub: Subparsers) -> None:
     p = sub.add_parser("tokenize", help="tokens and ids of a text in a model's tokenizer")
     p.add_argument("model", help="embedded model name or a Hugging Face folder")
     p.add_argument("text", help="the text to tokenize")
     p.add_argument("--special-tokens", action="store_true", help="add [CLS]/[SEP] etc.")
 
 
-def run_tokenize(args) -> int:
+def run_tokenize(args: argparse.Namespace) -> int:
     s = _load(args.model)
     t = s.tokenize(args.text, special_tokens=args.special_tokens)
     for tok, i in zip(t.tokens, t.ids.tolist()):
@@ -127,8 +130,7 @@ def run_tokenize(args) -> int:
     return 0
 
 
-# -- analogy ---------------------------------------------------------------------------
-def add_analogy(sub) -> None:
+def add_analogy(sub: Subparsers) -> None:
     p = sub.add_parser("analogy", help="a is to b as c is to ? (b - a + c)",
                        description="Solve 'a : b :: c : ?', e.g. 'man king woman' -> queen.")
     p.add_argument("model", help="embedded model name or a path")
@@ -141,7 +143,7 @@ def add_analogy(sub) -> None:
     p.add_argument("--keep-inputs", action="store_true", help="allow the input words as answers")
 
 
-def run_analogy(args) -> int:
+def run_analogy(args: argparse.Namespace) -> int:
     s = _load(args.model)
     res = s.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.topn,
                          method=args.method, restrict_vocab=args.restrict_vocab,
@@ -152,8 +154,7 @@ def run_analogy(args) -> int:
     return 0
 
 
-# -- eval ------------------------------------------------------------------------------
-def add_eval(sub) -> None:
+def add_eval(sub: Subparsers) -> None:
     p = sub.add_parser("eval", help="Google analogies + WordSim353 + SimLex-999 (gensim's data)")
     p.add_argument("model", help="embedded model name or a path")
     p.add_argument("--analogies", default=None, help="questions-words.txt path (default: gensim's)")
@@ -175,9 +176,7 @@ def _gensim_data(name: str) -> str:
     return datapath(name)
 
 
-def run_eval(args) -> int:
-    from .evaluate import evaluate_analogies, evaluate_word_pairs
-
+def run_eval(args: argparse.Namespace) -> int:
     s = _load(args.model)
     ci = not args.case_sensitive
     path = args.analogies or _gensim_data("questions-words.txt")
@@ -196,8 +195,7 @@ def run_eval(args) -> int:
     return 0
 
 
-# -- axis ------------------------------------------------------------------------------
-def add_axis(sub) -> None:
+def add_axis(sub: Subparsers) -> None:
     p = sub.add_parser("axis", help="project the vocabulary onto positive - negative words")
     p.add_argument("model", help="embedded model name or a path")
     p.add_argument("--positive", nargs="+", required=True)
@@ -210,9 +208,7 @@ def add_axis(sub) -> None:
                    help="list only words among the first N entries (the most frequent)")
 
 
-def run_axis(args) -> int:
-    from .axes import extremes, project, semantic_axis
-
+def run_axis(args: argparse.Namespace) -> int:
     s = _load(args.model)
     ax = semantic_axis(s, args.positive, args.negative, normalize=not args.raw)
     src = s.vectors if args.raw else s.unit_vectors
@@ -225,8 +221,7 @@ def run_axis(args) -> int:
     return 0
 
 
-# -- svd -------------------------------------------------------------------------------
-def add_svd(sub) -> None:
+def add_svd(sub: Subparsers) -> None:
     p = sub.add_parser(
         "svd", help="spectrum of a word group vs a random group; project on its top axis")
     p.add_argument("model", help="embedded model name or a path")
@@ -236,12 +231,7 @@ def add_svd(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
-def run_svd(args) -> int:
-    import numpy as np
-
-    from .axes import extremes, project
-    from .spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
-
+def run_svd(args: argparse.Namespace) -> int:
     s = _load(args.model)
     center = not args.no_center
     G = s[args.words]
@@ -258,8 +248,7 @@ def run_svd(args) -> int:
     return 0
 
 
-# ==== alignment ====
-def add_align(sub) -> None:
+def add_align(sub: Subparsers) -> None:
     p = sub.add_parser("align", help="map model A onto model B (Procrustes) and score translation")
     p.add_argument("source", help="source model: embedded name or a path")
     p.add_argument("target", help="target model: embedded name or a path")
@@ -282,17 +271,10 @@ def add_align(sub) -> None:
     p.add_argument("--save", help="write W, scale, bias to this .npz file")
 
 
-def run_align(args) -> int:
-    import numpy as np
-
-    from .align import align
-    from .translate import translate, translation_accuracy
-
+def run_align(args: argparse.Namespace) -> int:
     a, b = _load(args.source), _load(args.target)
     if args.anchors:
-        from .translate import _read_pairs
-
-        pairs = [(s, t) for s, t in _read_pairs(args.anchors) if s in a and t in b]
+        pairs = [(s, t) for s, t in read_pairs(args.anchors) if s in a and t in b]
     else:
         pairs = [(w, w) for w in a.vocab if w in b]
     if not pairs:
@@ -303,7 +285,7 @@ def run_align(args) -> int:
         raise ValueError("--test-fraction must be in [0, 1)")
     rng = np.random.default_rng(args.seed)
     perm = rng.permutation(len(pairs))
-    n_test = int(round(args.test_fraction * len(pairs)))
+    n_test = round(args.test_fraction * len(pairs))
     test = [pairs[i] for i in perm[:n_test]]
     train = [pairs[i] for i in perm[n_test:]]
     ali = align(a, b, train, normalize=args.normalize, method=args.method,
@@ -325,12 +307,13 @@ def run_align(args) -> int:
         for i, w in enumerate(tr.queries):
             print(f"{w} -> " + ", ".join(f"{t} ({s:.3f})" for t, s in tr[i]))
     if args.save:
-        np.savez(args.save, W=ali.W, scale=ali.scale, bias=ali.bias)
+        bias = np.zeros(ali.target_dim) if ali.bias is None else ali.bias
+        np.savez(args.save, W=ali.W, scale=ali.scale, bias=bias)
         print(f"saved {args.save}")
     return 0
 
 
-def add_stability(sub) -> None:
+def add_stability(sub: Subparsers) -> None:
     p = sub.add_parser("stability",
                        help="compare runs of an embedding model (or train word2vec runs)")
     p.add_argument("models", nargs="*",
@@ -345,9 +328,7 @@ def add_stability(sub) -> None:
     p.add_argument("--k", type=int, default=10, help="neighbourhood size of the overlap")
 
 
-def run_stability(args) -> int:
-    from .stability import stability, train_word2vec_runs
-
+def run_stability(args: argparse.Namespace) -> int:
     if args.train:
         runs = train_word2vec_runs(args.corpus, n_runs=args.train, vector_size=args.dim,
                                    epochs=args.epochs, min_count=args.min_count)
@@ -367,19 +348,18 @@ def run_stability(args) -> int:
     return 0
 
 
-# ==== end alignment ====
-COMMANDS: dict[str, tuple[Callable, Callable]] = {
+Command: TypeAlias = tuple[Callable[[Subparsers], None], Callable[[argparse.Namespace], int]]
+
+COMMANDS: dict[str, Command] = {
     "knn": (add_knn, run_knn),
     "info": (add_info, run_info),
     "report": (add_report, run_report),
     "convert": (add_convert, run_convert),
     "tokenize": (add_tokenize, run_tokenize),
-    # analogies
     "analogy": (add_analogy, run_analogy),
     "eval": (add_eval, run_eval),
     "axis": (add_axis, run_axis),
     "svd": (add_svd, run_svd),
-    # alignment
     "align": (add_align, run_align),
     "stability": (add_stability, run_stability),
 }

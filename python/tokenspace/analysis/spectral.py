@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ._validate import as_matrix
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .space import EmbeddingSpace
+from .._validate import as_matrix
+from ..space import EmbeddingSpace
 
 # Above this many entries the SVD goes through the d x d Gram matrix accumulated in float64
 # chunks instead of a dense LAPACK SVD of the whole matrix.
@@ -67,7 +65,7 @@ def principal_axes(X: Any, n: int = 1, center: bool = True) -> np.ndarray:
     if A.size <= _DENSE_LIMIT:
         Vt = np.linalg.svd(_matrix64(A, center), full_matrices=False)[2][:n]
     else:
-        w, V = np.linalg.eigh(_gram64(A, center))
+        _, V = np.linalg.eigh(_gram64(A, center))
         Vt = V[:, ::-1][:, :n].T
     big = np.argmax(np.abs(Vt), axis=1)
     signs = np.sign(Vt[np.arange(n), big])

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from .align import procrustes
-from .space import EmbeddingSpace
+from .. import _kernels
+from .._validate import as_matrix
+from ..space import EmbeddingSpace
+from .procrustes import procrustes
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,8 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _spectrum(X: np.ndarray) -> np.ndarray:
-    mu = _core.column_means(X).astype(np.float32)
-    G = _core.cross_gram(X, X, mu, mu)[0]
+    mu = _kernels.column_means(X).astype(np.float32)
+    G = _kernels.cross_gram(X, X, x_shift=mu, y_shift=mu)[0]
     ev = np.linalg.eigvalsh(G)[::-1]
     return np.sqrt(np.maximum(ev, 0.0))
 
@@ -181,7 +182,7 @@ def stability(
     graphs = [
         EmbeddingSpace(m, vocab, check=False).knn_graph(k, metric="cosine").indices for m in mats
     ]
-    units = [_core.normalize_rows(m)[0] for m in mats]
+    units = [_kernels.normalize_rows(m)[0] for m in mats]
     fro_raw = np.zeros((R, R))
     fro_al = np.zeros((R, R))
     rel = np.zeros((R, R))
@@ -203,7 +204,7 @@ def stability(
             nd = float(np.sqrt(np.einsum("ij,ij->", mats[dst], mats[dst], dtype=np.float64)))
             rel[src, dst] = fits[src].residual / nd if nd > 0 else np.nan
         ali = fits[i]
-        mapped = _core.normalize_rows(ali.transform(Xi))[0]
+        mapped = _kernels.normalize_rows(ali.transform(Xi))[0]
         cos = np.einsum("ij,ij->i", mapped, units[j], dtype=np.float64)
         mcos[i, j] = mcos[j, i] = float(cos.mean())
         jac = _jaccard(graphs[i], graphs[j])
@@ -219,8 +220,6 @@ def stability(
 
 
 def _as_run(x: Any, i: int) -> np.ndarray:
-    from ._validate import as_matrix
-
     return as_matrix(x, f"spaces[{i}]")
 
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .analogy_search import canonical_method, search, unique_terms, vocab_prefix
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .space import EmbeddingSpace
+from ..analogy_search import canonical_method, search, unique_terms, vocab_prefix
+from ..space import EmbeddingSpace
 
 
 def _ok_vocab(
@@ -207,14 +204,15 @@ def evaluate_analogies(
             if case_insensitive:
                 words = [w.upper() for w in words]
             n_q += 1
+            question = (words[0], words[1], words[2], words[3])
             if any(w not in ok_vocab for w in words):
                 n_oov += 1
                 if dummy4unknown:
-                    questions.append(tuple(words))
+                    questions.append(question)
                     sec_of.append(len(names) - 1)
                     evaluated.append(False)
                 continue
-            questions.append(tuple(words))
+            questions.append(question)
             sec_of.append(len(names) - 1)
             evaluated.append(True)
     if n_q == 0:
@@ -344,8 +342,8 @@ def evaluate_word_pairs(
                 parts = line.split(delimiter)
                 if case_insensitive:
                     parts = [w.upper() for w in parts]
-                a, b, sim = parts
-                sim = float(sim)
+                a, b, judged = parts
+                sim = float(judged)
             except (ValueError, TypeError):
                 continue
             if a not in ok_vocab or b not in ok_vocab:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._validate import as_matrix
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .space import EmbeddingSpace
+from .. import _kernels
+from .._validate import as_matrix
+from ..space import EmbeddingSpace
 
 
 def _words(x: str | Iterable[str] | None) -> list[str]:
@@ -109,7 +107,7 @@ def project(
                     f"center has length {c.shape[0]} but the vectors have dimension {d}"
                 )
         offset = float(c @ a)
-    return _core.project(X, a.astype(np.float32), offset)
+    return _kernels.project(X, a.astype(np.float32), offset=offset)
 
 
 @dataclass(frozen=True)

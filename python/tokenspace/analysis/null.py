@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .space import EmbeddingSpace
+from ..space import EmbeddingSpace
 
 HOWS = ("rows", "columns", "elements")
 
@@ -25,8 +22,6 @@ def shuffle(s: EmbeddingSpace, how: str = "rows", *, seed: int | None = None) ->
     seed : int, optional
         Seed of numpy's default generator, for reproducible baselines.
     """
-    from .space import EmbeddingSpace
-
     rng = np.random.default_rng(seed)
     X = np.asarray(s.vectors)
     if how == "rows":

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .similarity import cosine_matrix
+from ..similarity import cosine_matrix
 
 
 @dataclass

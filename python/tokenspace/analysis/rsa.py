@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._validate import as_matrix
+from .. import _kernels
+from .._validate import as_matrix
 
 __all__ = [
     "RSAResult",
@@ -127,7 +127,7 @@ def _prepared(X: Any, name: str, similarity: str) -> np.ndarray:
         return arr
     if similarity == "correlation":
         arr = arr - arr.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
-    return _core.normalize_rows(np.ascontiguousarray(arr, dtype=np.float32))[0]
+    return _kernels.normalize_rows(np.ascontiguousarray(arr, dtype=np.float32))[0]
 
 
 def _available_bytes() -> int | None:
@@ -236,13 +236,13 @@ def _rsa_prepared(
     if n < 3:
         raise ValueError(f"RSA needs at least 3 items (2 pairs) to correlate; got {n}")
     if method == "pearson":
-        st = _core.rsa_pearson(x, y)
+        st = _kernels.rsa_pearson(x, y)
         r = st["pearson"]
     else:
         n_pairs = n * (n - 1) // 2
         store = n_pairs <= _STORE_VALUES_MAX_PAIRS
         _check_spearman_memory(n, n_pairs * (18 if store else 10))
-        st = _core.rsa_spearman(x, y, store_values=store)
+        st = _kernels.rsa_spearman(x, y, store_values=store)
         r = st["spearman"]
     if not st["var_x"] > 0:
         raise _constant_error("X", similarity)
@@ -397,10 +397,7 @@ def similarity_triangle(X: Any, *, similarity: str = "cosine") -> np.ndarray:
         float32, shape ``(n (n - 1) / 2,)``.
     """
     similarity = _check_choice(similarity, "similarity", _SIMILARITIES)
-    return _core.similarity_triangle(_prepared(X, "X", similarity))
-
-
-# ---- category selectivity -----------------------------------------------------------------
+    return _kernels.similarity_triangle(_prepared(X, "X", similarity))
 
 
 @dataclass(frozen=True)
@@ -517,7 +514,7 @@ def category_selectivity(
         bad = [i for i in ids if not 0 <= i < arr.shape[0]]
         if bad:
             raise IndexError(f"row id {bad[0]} is out of range for {arr.shape[0]} rows")
-        U = _core.normalize_rows(arr)[0]
+        U = _kernels.normalize_rows(arr)[0]
     M = np.ascontiguousarray(U[np.asarray(ids, dtype=np.int64)])
     lab = np.asarray(labels, dtype=np.int64)
     G = len(names)
@@ -526,10 +523,10 @@ def category_selectivity(
     sums = np.zeros((G, G), dtype=np.float64)
     self_sim = np.zeros(G, dtype=np.float64)
     for start in range(0, M.shape[0], chunk_rows):
-        block = _core.gram(M[start : start + chunk_rows], M, None).astype(np.float64)
+        block = _kernels.gram(M[start : start + chunk_rows], M).astype(np.float64)
         sums += L[start : start + chunk_rows].T @ (block @ L)
-        rows = np.arange(block.shape[0])
-        np.add.at(self_sim, lab[start : start + chunk_rows], block[rows, start + rows])
+        diag = np.arange(block.shape[0])
+        np.add.at(self_sim, lab[start : start + chunk_rows], block[diag, start + diag])
     sizes = np.bincount(lab, minlength=G).astype(np.int64)
     sums[np.diag_indices(G)] -= self_sim  # drop each word's similarity with itself
     pair_counts = np.outer(sizes, sizes).astype(np.float64)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_matrix
+from .._validate import as_matrix
 
 
 def _sklearn():
@@ -27,7 +27,6 @@ def _sklearn():
         ) from e
 
 
-# -- selection ---------------------------------------------------------------------------------
 def select_tokens(
     s: Any,
     predicate: Callable[[str], bool] | None = None,
@@ -85,7 +84,6 @@ def select_tokens(
     return out
 
 
-# -- t-SNE -------------------------------------------------------------------------------------
 def tsne(
     X: Any,
     *,
@@ -127,10 +125,10 @@ def tsne(
             f"perplexity must be in (0, n_points) = (0, {n}), got {perplexity}; use fewer "
             "neighbours or more points"
         )
-    kw: dict[str, Any] = dict(
-        n_components=n_components, perplexity=perplexity, random_state=seed, metric=metric,
-        init="pca", learning_rate="auto",
-    )
+    kw: dict[str, Any] = {
+        "n_components": n_components, "perplexity": perplexity, "random_state": seed,
+        "metric": metric, "init": "pca", "learning_rate": "auto",
+    }
     # scikit-learn renamed n_iter to max_iter in 1.5.
     import inspect
 
@@ -143,7 +141,6 @@ def tsne(
         return TSNE(**kw).fit_transform(X.astype(np.float64)).astype(np.float32)
 
 
-# -- DBSCAN ------------------------------------------------------------------------------------
 @dataclass
 class Clusters:
     """DBSCAN labels: ``labels[i]`` is the cluster of point i, -1 for noise."""

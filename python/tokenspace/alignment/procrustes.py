@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._validate import as_matrix
-
-# -- preprocessing -----------------------------------------------------------------------
+from .. import _kernels
+from .._validate import as_matrix
+from ..space import EmbeddingSpace
+from .csls import csls_mutual_pairs
 
 _STEPS = ("unit", "center")
 
@@ -72,9 +72,9 @@ class Normalizer:
         means = []
         for step in steps:
             if step == "unit":
-                out = _core.normalize_rows(out)[0]
+                out = _kernels.normalize_rows(out)[0]
             else:
-                mu = _core.column_means(out).astype(np.float32)
+                mu = _kernels.column_means(out).astype(np.float32)
                 out = out - mu
                 means.append(mu)
         return cls(tuple(steps), tuple(means)), np.ascontiguousarray(out, dtype=np.float32)
@@ -85,16 +85,13 @@ class Normalizer:
         it = iter(self.means)
         for step in self.steps:
             if step == "unit":
-                out = _core.normalize_rows(out)[0]
+                out = _kernels.normalize_rows(out)[0]
             else:
                 out = out - next(it)
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def __bool__(self) -> bool:
         return bool(self.steps)
-
-
-# -- the result --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -172,15 +169,12 @@ class Alignment:
             x = self.source_norm.apply(x)
         # X W through the blocked kernel (gram computes A B^T): never numpy BLAS on big X.
         wt = np.ascontiguousarray((self.scale * self.W).T, dtype=np.float32)
-        out = _core.gram(x, wt, None)
+        out = _kernels.gram(x, wt)
         if self.bias is not None and np.any(self.bias):
             out += self.bias.astype(np.float32)
         return out[0] if one else out
 
     __call__ = transform
-
-
-# -- fitting ------------------------------------------------------------------------------
 
 
 def _paired(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -223,8 +217,9 @@ def _polar_impl(M: np.ndarray) -> tuple[np.ndarray, float]:
     """Polar factor ``U V^T`` of ``M = U S V^T`` (thin SVD) and ``sum(S)``.
 
     The symmetric eigenproblem of the smaller Gram matrix (``M M^T`` or ``M^T M``) costs about
-    half a float64 SVD (measured: 20 vs 58 ms for 384 x 384, one thread); in float64 it gives the polar factor to ~1e-16 * cond(M)^2, so
-    it is used whenever cond(M) < 1e4 and the SVD otherwise (also for rank-deficient M).
+    half a float64 SVD (measured: 20 vs 58 ms for 384 x 384, one thread); in float64 it gives
+    the polar factor to ~1e-16 * cond(M)^2, so it is used whenever cond(M) < 1e4 and the SVD
+    otherwise (also for rank-deficient M).
     """
     d1, d2 = M.shape
     if d1 <= d2:
@@ -284,11 +279,11 @@ def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> 
     x, y = _paired(X, Y)
     mx = my = None
     if center:
-        mx = _core.column_means(x)
-        my = _core.column_means(y)
+        mx = _kernels.column_means(x)
+        my = _kernels.column_means(y)
     sx = None if mx is None else mx.astype(np.float32)
     sy = None if my is None else my.astype(np.float32)
-    M, sxx, syy = _core.cross_gram(x, y, sx, sy)
+    M, sxx, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
     if not np.any(M):
         raise ValueError(
             "X^T Y is zero (zero vectors, or X and Y are orthogonal): the rotation is undefined"
@@ -329,7 +324,7 @@ def _direct_sq_residual(ali: Alignment, x: np.ndarray, y: np.ndarray) -> float:
 def _gram64(x: np.ndarray, shift: np.ndarray | None) -> np.ndarray:
     """(X - shift)^T (X - shift) in float64 through the kernel."""
     s32 = None if shift is None else shift.astype(np.float32)
-    return _core.cross_gram(x, x, s32, s32)[0]
+    return _kernels.cross_gram(x, x, x_shift=s32, y_shift=s32)[0]
 
 
 def linear_map(X: Any, Y: Any, *, ridge: float = 0.0, center: bool = False) -> Alignment:
@@ -355,12 +350,12 @@ def linear_map(X: Any, Y: Any, *, ridge: float = 0.0, center: bool = False) -> A
     x, y = _paired(X, Y)
     mx = my = None
     if center:
-        mx = _core.column_means(x)
-        my = _core.column_means(y)
+        mx = _kernels.column_means(x)
+        my = _kernels.column_means(y)
     sx = None if mx is None else mx.astype(np.float32)
     sy = None if my is None else my.astype(np.float32)
-    XtX = _core.cross_gram(x, x, sx, sx)[0]
-    XtY, _, syy = _core.cross_gram(x, y, sx, sy)
+    XtX = _kernels.cross_gram(x, x, x_shift=sx, y_shift=sx)[0]
+    XtY, _, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
     A = XtX + ridge * np.eye(XtX.shape[0])
     try:
         W = np.linalg.solve(A, XtY)
@@ -373,9 +368,6 @@ def linear_map(X: Any, Y: Any, *, ridge: float = 0.0, center: bool = False) -> A
         W=W, scale=1.0, bias=bias, residual=float(np.sqrt(max(res2, 0.0))), method="linear",
         n_pairs=x.shape[0],
     )
-
-
-# -- spaces -----------------------------------------------------------------------------------
 
 
 def _anchor_ids(
@@ -417,33 +409,6 @@ def _anchor_ids(
             raise ValueError(f"max_anchors must be >= 1, got {max_anchors}")
         ia, ib = ia[:max_anchors], ib[:max_anchors]
     return np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
-
-
-def csls_mutual_pairs(
-    S: np.ndarray, T: np.ndarray, *, max_rank: int = 15000, k: int = 10
-) -> np.ndarray:
-    """Mutual nearest neighbours under CSLS between mapped sources S and targets T (unit rows).
-
-    Source x (among the first ``max_rank``) and target y (among the first ``max_rank``) pair up
-    when y is x's best target by CSLS and x is y's best source by CSLS (MUSE's "S2T&T2S"
-    dictionary). Densities r_S, r_T come from kNN over the whole of S and T.
-
-    Returns
-    -------
-    np.ndarray
-        int64 (n_pairs, 2): (source id, target id).
-    """
-    from .translate import mean_topk_similarity
-
-    r_s = mean_topk_similarity(T, S, k)  # density of every target among sources
-    r_t = mean_topk_similarity(S, T, k)  # density of every source among targets
-    rs, rt = min(max_rank, S.shape[0]), min(max_rank, T.shape[0])
-    fwd = _core.knn(S[:rs], T, 1, "ip", None, -0.5 * r_s)[0][:, 0]
-    bwd = _core.knn(T[:rt], S, 1, "ip", None, -0.5 * r_t)[0][:, 0]
-    src = np.arange(rs)
-    keep = fwd < rt
-    keep[keep] = bwd[fwd[keep]] == src[keep]
-    return np.stack([src[keep], fwd[keep]], axis=1).astype(np.int64)
 
 
 def align(
@@ -509,8 +474,6 @@ def align(
     >>> ali = ts.align(glove, minilm, n_refinement=2)        # doctest: +SKIP
     >>> ts.translate(glove, minilm, ["king"], ali, k=5, retrieval="csls")  # doctest: +SKIP
     """
-    from .space import EmbeddingSpace
-
     if not isinstance(a, EmbeddingSpace) or not isinstance(b, EmbeddingSpace):
         raise TypeError(
             "align() takes two EmbeddingSpace objects; for arrays use ts.procrustes(X, Y)"
@@ -534,9 +497,9 @@ def align(
     if n_refinement:
         na = len(a) if refine_vocab is None else min(refine_vocab, len(a))
         nb = len(b) if refine_vocab is None else min(refine_vocab, len(b))
-        T = _core.normalize_rows(B[:nb])[0]
+        T = _kernels.normalize_rows(B[:nb])[0]
         for r in range(1, n_refinement + 1):
-            S = _core.normalize_rows(ali.transform(A[:na], preprocess=False))[0]
+            S = _kernels.normalize_rows(ali.transform(A[:na], preprocess=False))[0]
             pairs = csls_mutual_pairs(S, T, max_rank=refine_max_rank, k=csls_k)
             if len(pairs) < 2:
                 raise ValueError(

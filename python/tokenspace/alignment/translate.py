@@ -7,7 +7,8 @@ additive bias, so no (sources x targets) similarity matrix is ever built:
 * ``csls`` (Conneau et al. 2018) by ``2 cos(Wx, y) - r_T(Wx) - r_S(y)``, where ``r_S(y)`` is
   the mean cosine of y with its ``csls_k`` nearest mapped sources and ``r_T(Wx)`` that of Wx
   with its nearest targets (both kNN searches over whole vocabularies); for a fixed x the
-  ranking is a kNN with bias ``-r_S(y) / 2``;
+  ranking is a kNN with bias ``-r_S(y) / 2`` (:mod:`.csls`, shared with ``align``'s
+  refinement);
 * ``isf``  (Smith et al. 2017) by ``log P(y | x) = beta cos(Wx, y) - log Z_y`` with
   ``Z_y = sum_x' exp(beta cos(Wx', y))`` over all sources, computed by a streaming kernel.
 """
@@ -21,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._validate import check_k
-from .space import EmbeddingSpace
+from .. import _kernels
+from .._validate import check_k
+from ..space import EmbeddingSpace
+from .csls import csls_topk, mean_topk_similarity
 
 RETRIEVALS = ("nn", "csls", "isf")
 
@@ -35,17 +37,6 @@ def _check_retrieval(retrieval: str) -> str:
             f"unknown retrieval {retrieval!r}; expected one of {', '.join(RETRIEVALS)}"
         )
     return r
-
-
-def mean_topk_similarity(queries: np.ndarray, base: np.ndarray, k: int) -> np.ndarray:
-    """Mean of the ``k`` largest inner products of every query row with the base rows.
-
-    With unit rows this is CSLS's neighbourhood density r(.). float32 (m,).
-    """
-    k = check_k(k, base.shape[0], what="rows to average over")
-    # precision="auto": bf16 candidates on AVX-512 BF16 CPUs, re-ranked exactly (same answer)
-    scores = _core.knn(queries, base, k, "ip", precision="auto")[1]
-    return scores.astype(np.float64).mean(axis=1).astype(np.float32)
 
 
 def retrieve(
@@ -83,23 +74,23 @@ def retrieve(
     retrieval = _check_retrieval(retrieval)
     k = check_k(k, T.shape[0], what="target words")
     if retrieval == "nn":
-        return _core.knn(Q, T, k, "ip", precision="auto")
+        return _kernels.knn(Q, T, k, metric="ip")
     if S is None:
         raise ValueError(f"retrieval={retrieval!r} needs the mapped source vocabulary S")
     if retrieval == "csls":
         r_s = mean_topk_similarity(T, S, csls_k)
         r_t = mean_topk_similarity(Q, T, csls_k)
-        idx, half = _core.knn(Q, T, k, "ip", None, -0.5 * r_s, precision="auto")
-        return idx, 2.0 * half - r_t[:, None]
+        return csls_topk(Q, T, k, query_density=r_t, base_density=r_s)
     if not (np.isfinite(beta) and 0 < beta <= 1000):
         raise ValueError(f"beta must be in (0, 1000], got {beta}")
-    log_z = _core.softmax_log_normalizer(T, S, float(beta))
+    log_z = _kernels.softmax_log_normalizer(T, S, beta=float(beta))
     bad = np.flatnonzero(~np.isfinite(log_z))
     if bad.size:
         # every term underflowed relative to exp(beta): shift those rows by their own maximum
-        top = _core.knn(T[bad], S, 1, "ip", precision="auto")[1][:, 0]
-        log_z[bad] = _core.softmax_log_normalizer(T[bad], S, float(beta), top)
-    idx, s = _core.knn(Q, T, k, "ip", None, (-log_z / beta).astype(np.float32), precision="auto")
+        top = _kernels.knn(T[bad], S, 1, metric="ip")[1][:, 0]
+        log_z[bad] = _kernels.softmax_log_normalizer(T[bad], S, beta=float(beta), row_max=top)
+    bias = (-log_z / beta).astype(np.float32)
+    idx, s = _kernels.knn(Q, T, k, metric="ip", bias=bias)
     return idx, (beta * s).astype(np.float32)
 
 
@@ -165,13 +156,13 @@ class _Prepared:
         tb = b.vectors[: self.n_t]
         if alignment.target_norm:
             tb = alignment.target_norm.apply(tb)
-        T = _core.normalize_rows(tb)[0]
+        T = _kernels.normalize_rows(tb)[0]
         self.reduced = alignment.source_dim + 1 < alignment.target_dim
         if self.reduced:
             W = np.ascontiguousarray(alignment.W, dtype=np.float32)  # (d1, d2): gram gives T W^T
             bias = np.zeros(alignment.target_dim) if alignment.bias is None else alignment.bias
             T = np.concatenate(
-                [_core.gram(T, W, None), _core.gram(T, bias.astype(np.float32)[None, :], None)],
+                [_kernels.gram(T, W), _kernels.gram(T, bias.astype(np.float32)[None, :])],
                 axis=1,
             )
         self.T = np.ascontiguousarray(T, dtype=np.float32)
@@ -186,10 +177,12 @@ class _Prepared:
         for start in range(0, X.shape[0], 65536):
             chunk = np.ascontiguousarray(X[start : start + 65536], dtype=np.float32)
             if not self.reduced:
-                out[start : start + len(chunk)] = _core.normalize_rows(ali.transform(chunk))[0]
+                out[start : start + len(chunk)] = _kernels.normalize_rows(ali.transform(chunk))[0]
                 continue
             x = ali.source_norm.apply(chunk) if ali.source_norm else chunk
-            norms = _core.normalize_rows(ali.transform(x, preprocess=False))[1].astype(np.float64)
+            # only the norms of the mapped rows: the (n, d2) mapped chunk is a temporary
+            norms = _kernels.normalize_rows(ali.transform(x, preprocess=False))[1]
+            norms = norms.astype(np.float64)
             inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
             out[start : start + len(chunk), :-1] = x * (ali.scale * inv)[:, None]
             out[start : start + len(chunk), -1] = inv
@@ -284,7 +277,23 @@ class TranslationAccuracy:
         return self.precision[k]
 
 
-def _read_pairs(pairs: Any) -> list[tuple[str, str]]:
+def read_pairs(pairs: Any) -> list[tuple[str, str]]:
+    """Word pairs from a "source target" per line file (blank lines skipped) or an iterable.
+
+    Parameters
+    ----------
+    pairs : path or iterable of (str, str)
+
+    Returns
+    -------
+    list of (str, str)
+
+    Raises
+    ------
+    ValueError
+        A line without exactly two fields (named by file and line number), or an item that is
+        not a pair.
+    """
     if isinstance(pairs, (str, Path)):
         out = []
         with open(pairs, encoding="utf-8") as fh:
@@ -335,7 +344,7 @@ def translation_accuracy(
     ks = sorted({int(k) for k in ks})
     if not ks or ks[0] < 1:
         raise ValueError("ks must hold positive integers, e.g. (1, 5, 10)")
-    items = _read_pairs(pairs)
+    items = read_pairs(pairs)
     if not items:
         raise ValueError("no translation pairs given")
     prep = _Prepared(a, b, alignment, source_vocab, target_vocab, retrieval != "nn")

@@ -1,0 +1,104 @@
+"""``tokenspace report``: the course's analyses on the embedded models, as one HTML page.
+
+The report is a list of independent sections (:data:`SECTIONS`, in :mod:`.sections`). The
+runner saves every figure as a PNG next to ``index.html``, times each section, and turns an
+exception into a note on the page (``strict=True`` re-raises).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .context import ReportContext, SectionRecord
+from .html import Progress, esc, figure, page
+from .sections import SECTIONS, Section
+
+__all__ = ["SECTIONS", "ReportContext", "ReportResult", "Section", "SectionRecord", "build_report"]
+
+
+@dataclass
+class ReportResult:
+    """The written report: ``index`` is the path of index.html."""
+
+    index: Path
+    sections: list[SectionRecord]
+    seconds: float
+
+
+def build_report(
+    out: str | Path,
+    *,
+    models: Sequence[str] = ("glove-6b-50d", "minilm-l6"),
+    sections: Sequence[str] | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    strict: bool = False,
+    dpi: int = 90,
+) -> ReportResult:
+    """Run the report's sections and write ``out/index.html`` with PNG figures beside it.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created if needed); existing files of the same names are overwritten.
+    models : (static model, HF model)
+        Names or paths passed to :func:`tokenspace.load`; sections use the first as "GloVe" and
+        the second as "MiniLM" (the second needs a tokenizer for the text section).
+    sections : sequence of str, optional
+        Keys of :data:`SECTIONS` to run (default: all).
+    progress : bool, default True
+        Progress bar on stderr.
+    strict : bool, default False
+        Re-raise a section's exception instead of writing it as a note.
+    dpi : int, default 90
+        Resolution of the PNG figures.
+    """
+    if len(models) != 2:
+        raise ValueError("models must name two models: a static one and a Hugging Face one")
+    chosen = list(SECTIONS)
+    if sections is not None:
+        known = {s.key for s in SECTIONS}
+        unknown = [k for k in sections if k not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown report sections {unknown}; available: {', '.join(sorted(known))}")
+        chosen = [s for s in SECTIONS if s.key in sections]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = ReportContext(out=out, model_names=tuple(models), seed=seed)
+    bar = Progress(len(chosen) + 1, enabled=progress)
+    t0 = time.perf_counter()
+    bar.update(0, "loading models")
+    ctx.models  # noqa: B018 - load both models up front so sections time their own work
+    records: list[SectionRecord] = []
+    bodies: dict[str, str] = {}
+    for i, sec in enumerate(chosen, 1):
+        bar.update(i, sec.title)
+        ts0 = time.perf_counter()
+        try:
+            title, body, figs = sec.fn(ctx)
+            names = []
+            parts = []
+            for j, (fig, caption) in enumerate(figs):
+                name = f"{sec.key}-{j + 1}.png"
+                fig.savefig(out / name, dpi=dpi)
+                names.append(name)
+                parts.append(figure(name, caption))
+            bodies[sec.key] = body + "<div>" + "".join(parts) + "</div>"
+            records.append(SectionRecord(sec.key, title, "ok", time.perf_counter() - ts0, names))
+        except Exception as e:  # one broken section must not take the report down
+            if strict:
+                raise
+            records.append(SectionRecord(
+                sec.key, sec.title, "failed", time.perf_counter() - ts0, [],
+                f"This section failed: {type(e).__name__}: {e}"))
+            bodies[sec.key] = f"<pre>{esc(traceback.format_exc(limit=3))}</pre>"
+    bar.update(len(chosen) + 1, "writing index.html")
+    total = time.perf_counter() - t0
+    index = out / "index.html"
+    index.write_text(page(records, bodies, total, ctx.model_names), encoding="utf-8")
+    return ReportResult(index, records, total)

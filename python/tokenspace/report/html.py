@@ -1,0 +1,148 @@
+"""HTML of the report: escaped tables and paragraphs, figures, the page with its CSS, and the
+progress bar the runner draws on stderr."""
+
+from __future__ import annotations
+
+import html
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import fields, is_dataclass
+from typing import IO, Any
+
+import numpy as np
+
+from .context import SectionRecord
+
+
+def esc(x: Any) -> str:
+    """``str(x)`` escaped for HTML text and attribute values."""
+    return html.escape(str(x))
+
+
+def fmt(x: Any) -> str:
+    """Floats to 4 decimals (non-finite ones as ``nan`` / ``inf``), anything else as ``str``."""
+    if isinstance(x, (float, np.floating)):
+        return f"{x:.4f}" if math.isfinite(x) else str(x)
+    return str(x)
+
+
+def paragraph(text: str) -> str:
+    return f"<p>{esc(text)}</p>"
+
+
+def html_table(
+    headers: Sequence[Any], rows: Sequence[Sequence[Any]], *, caption: str | None = None
+) -> str:
+    """A plain HTML table (values escaped, floats to 4 decimals)."""
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(fmt(v))}</td>" for v in r) + "</tr>" for r in rows
+    )
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_result(obj: Any) -> str:
+    """HTML of a result object (dataclass, dict; anything else as its repr)."""
+    if is_dataclass(obj):
+        items = [(f.name, getattr(obj, f.name)) for f in fields(obj)]
+    elif isinstance(obj, dict):
+        items = list(obj.items())
+    else:
+        return f"<pre>{esc(repr(obj))}</pre>"
+    rows = []
+    for k, v in items:
+        if isinstance(v, np.ndarray) and v.size > 8:
+            v = f"array{v.shape}"
+        elif isinstance(v, (list, tuple, dict)) and len(v) > 8:
+            v = f"{type(v).__name__} of {len(v)}"
+        rows.append((k, fmt(v)))
+    return html_table(["field", "value"], rows)
+
+
+def figure(src: str, caption: str) -> str:
+    """A PNG beside index.html with its caption (also the image's alt text)."""
+    return (f'<figure><img src="{src}" alt="{esc(caption)}">'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+class Progress:
+    """A one-line progress bar on stderr (one line per step when stderr is not a terminal)."""
+
+    def __init__(self, total: int, *, enabled: bool = True, stream: IO[str] | None = None) -> None:
+        self.total, self.enabled = total, enabled
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0 = time.perf_counter()
+
+    def update(self, done: int, label: str) -> None:
+        if not self.enabled:
+            return
+        width = 24
+        fill = int(width * done / max(self.total, 1))
+        line = (f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {label} "
+                f"({time.perf_counter() - self.t0:.1f} s)")
+        if self.tty:
+            self.stream.write("\r\033[K" + line)
+            if done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;
+padding:0 1em;color:#222}
+h1{font-size:1.8em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:1em 0;font-size:.85em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
+figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
+figure img{max-width:560px;border:1px solid #eee}figcaption{font-size:.8em;color:#555;max-width:560px}
+.tables>div{display:inline-block;vertical-align:top;margin-right:2em}
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em}
+.failed{background:#fdecea;border-left-color:#d93025}
+nav a{margin-right:1em}
+"""
+
+# Marks images that did not load, so a headless browser (tests) can check the page by its DOM.
+IMG_CHECK = """<script>
+window.addEventListener('load', function () {
+  var imgs = document.images, bad = 0;
+  for (var i = 0; i < imgs.length; i++) {
+    if (!imgs[i].complete || imgs[i].naturalWidth === 0) { bad++; imgs[i].setAttribute('data-broken', '1'); }
+  }
+  document.body.setAttribute('data-images', String(imgs.length));
+  document.body.setAttribute('data-broken-images', String(bad));
+});
+</script>"""
+
+
+def page(
+    records: Sequence[SectionRecord],
+    bodies: dict[str, str],
+    total: float,
+    model_names: Sequence[str],
+) -> str:
+    """The whole ``index.html``: navigation, then each section's body and status line."""
+    nav = " ".join(f'<a href="#{r.key}">{esc(r.title)}</a>' for r in records)
+    out = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>tokenspace report</title>", f"<style>{CSS}</style></head><body>",
+        "<h1>tokenspace report</h1>",
+        paragraph(f"Models: {', '.join(model_names)}. Generated in {total:.1f} s "
+                  f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."),
+        f"<nav>{nav}</nav>",
+    ]
+    for r in records:
+        out.append(f'<section id="{r.key}"><h2>{esc(r.title)}</h2>')
+        if r.status == "failed":
+            out.append(f'<p class="note failed">{esc(r.note)}</p>')
+        out.append(bodies.get(r.key, ""))
+        out.append(f'<p style="font-size:.75em;color:#888">{r.status}, {r.seconds:.1f} s</p></section>')
+    out.append(IMG_CHECK)
+    out.append("</body></html>")
+    return "\n".join(out)

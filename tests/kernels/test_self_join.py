@@ -15,7 +15,7 @@ import pytest
 import tokenspace as ts
 from tokenspace import _core
 
-from .reference import reference_topk
+from ..reference import reference_topk
 
 HAS_BF16 = "avx512_bf16" in ts.available_simd_levels()
 

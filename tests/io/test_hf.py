@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from .models import GPT2_DIM, build_gpt2_folder, build_gpt2_with_transformers, have_transformers
+from ..models import GPT2_DIM, build_gpt2_folder, build_gpt2_with_transformers, have_transformers
 
 import tokenspace as ts
 from tokenspace.io.safetensors import read_tensor

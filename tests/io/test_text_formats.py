@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from .models import gensim_data
+from ..models import gensim_data
 
 import tokenspace as ts
 from tokenspace import _core

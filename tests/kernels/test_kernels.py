@@ -8,7 +8,7 @@ import pytest
 import tokenspace as ts
 from tokenspace import _core
 
-from .reference import assert_knn_equivalent, reference_topk
+from ..reference import assert_knn_equivalent, reference_topk
 
 SHAPES = [(1, 1, 1), (3, 5, 2), (13, 29, 7), (40, 97, 50), (130, 300, 384), (7, 1000, 17)]
 

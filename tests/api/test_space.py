@@ -7,7 +7,7 @@ import pytest
 
 import tokenspace as ts
 
-from .reference import assert_knn_equivalent
+from ..reference import assert_knn_equivalent
 
 
 @pytest.fixture

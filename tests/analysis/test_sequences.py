@@ -11,14 +11,6 @@ TEXT = "The quick brown fox jumps over the lazy dog, unbelievably!"
 
 
 @pytest.fixture(scope="module")
-def minilm():
-    try:
-        return ts.load("minilm-l6")
-    except ModuleNotFoundError as e:  # pragma: no cover
-        pytest.skip(str(e))
-
-
-@pytest.fixture(scope="module")
 def tokenizer():
     tokenizers = pytest.importorskip("tokenizers")
     from tokenspace.io.embedded import embedded_path

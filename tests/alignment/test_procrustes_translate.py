@@ -10,15 +10,6 @@ from tokenspace import _core
 from tokenspace.alignment.csls import csls_mutual_pairs, csls_topk, mean_topk_similarity
 from tokenspace.alignment.translate import retrieve
 
-LEVELS = ts.available_simd_levels()
-
-
-@pytest.fixture(params=LEVELS)
-def simd(request):
-    old = ts.simd_level()
-    ts.set_simd_level(request.param)
-    yield request.param
-    ts.set_simd_level(old)
 
 
 def rng_matrix(seed, n, d):
@@ -41,7 +32,7 @@ def polar64(M):
 @pytest.mark.parametrize(
     "shape", [(1, 1, 1), (7, 3, 5), (513, 50, 384), (1100, 384, 384), (40, 13, 2)]
 )
-def test_cross_gram_matches_float64(simd, shape):
+def test_cross_gram_matches_float64(simd_level, shape):
     n, d1, d2 = shape
     X, Y = rng_matrix(1, n, d1), rng_matrix(2, n, d2)
     mx, my = X.mean(0), Y.mean(0)
@@ -62,7 +53,7 @@ def test_column_means():
 
 
 @pytest.mark.parametrize("beta", [1.0, 10.0, 30.0])
-def test_softmax_log_normalizer_matches_float64(simd, beta):
+def test_softmax_log_normalizer_matches_float64(simd_level, beta):
     T = unit(rng_matrix(4, 37, 16)).astype(np.float32)
     S = unit(rng_matrix(5, 1001, 16)).astype(np.float32)
     got = _core.softmax_log_normalizer(T, S, beta)
@@ -97,7 +88,7 @@ def test_kernel_input_errors():
 
 
 @pytest.mark.parametrize("n,d", [(50, 3), (400, 20), (2000, 64)])
-def test_procrustes_matches_scipy(simd, n, d):
+def test_procrustes_matches_scipy(simd_level, n, d):
     from scipy.linalg import orthogonal_procrustes
 
     X, Y = rng_matrix(6, n, d), rng_matrix(7, n, d)
@@ -278,7 +269,7 @@ def isf_reference(Q, T, S, beta):
 
 
 @pytest.mark.parametrize("retrieval", ["csls", "isf"])
-def test_retrieval_matches_float64_reference(simd, retrieval):
+def test_retrieval_matches_float64_reference(simd_level, retrieval):
     Q = unit(rng_matrix(30, 25, 12)).astype(np.float32)
     T = unit(rng_matrix(31, 300, 12)).astype(np.float32)
     S = unit(rng_matrix(32, 200, 12)).astype(np.float32)
@@ -331,7 +322,7 @@ def test_csls_mutual_pairs_reference():
     assert len(ref) > 50
 
 
-def test_csls_is_one_computation_for_translation_and_refinement(simd):
+def test_csls_is_one_computation_for_translation_and_refinement(simd_level):
     # translate's retrieval and align's mutual pairs both rank with csls_topk over the same
     # densities; the densities are the float64 mean of the exact top-k inner products
     Q = unit(rng_matrix(33, 40, 10)).astype(np.float32)

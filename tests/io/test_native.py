@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from .models import gensim_data
+from ..models import gensim_data
 
 import tokenspace as ts
 

@@ -15,15 +15,6 @@ import tokenspace as ts
 from tokenspace import _core
 
 
-@pytest.fixture(params=ts.available_simd_levels())
-def simd(request):
-    """Run once per instruction set this machine supports, then restore the level."""
-    previous = ts.simd_level()
-    ts.set_simd_level(request.param)
-    yield request.param
-    ts.set_simd_level(previous)
-
-
 def unit64(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     nrm = np.linalg.norm(X, axis=1, keepdims=True)
@@ -53,7 +44,7 @@ SHAPES = [(3, 2, 3), (6, 1, 2), (4, 2, 7), (17, 5, 3), (45, 13, 64), (129, 33, 3
 
 
 @pytest.mark.parametrize("n,dx,dy", SHAPES)
-def test_pearson_matches_numpy(simd, n, dx, dy):
+def test_pearson_matches_numpy(simd_level, n, dx, dy):
     rng = np.random.default_rng(n * 1000 + dx)
     X, Y = related(rng, n, dx, dy)
     tx, ty = triangle64(X), triangle64(Y)
@@ -74,7 +65,7 @@ def test_pearson_matches_numpy(simd, n, dx, dy):
 
 @pytest.mark.parametrize("n,dx,dy", SHAPES)
 @pytest.mark.parametrize("store", [False, True])
-def test_spearman_matches_scipy(simd, n, dx, dy, store):
+def test_spearman_matches_scipy(simd_level, n, dx, dy, store):
     rng = np.random.default_rng(n * 7 + dy)
     X, Y = related(rng, n, dx, dy)
     ux, uy = ts.unit_rows(X), ts.unit_rows(Y)
@@ -90,7 +81,7 @@ def test_spearman_matches_scipy(simd, n, dx, dy, store):
 
 
 @pytest.mark.parametrize("store", [False, True])
-def test_spearman_exact_ties(simd, store):
+def test_spearman_exact_ties(simd_level, store):
     """Integer vectors and dot products: similarities are exact small integers, full of ties."""
     rng = np.random.default_rng(3)
     n = 150
@@ -108,7 +99,7 @@ def test_spearman_exact_ties(simd, store):
 
 
 @pytest.mark.parametrize("store", [False, True])
-def test_spearman_huge_tie_groups(simd, store):
+def test_spearman_huge_tie_groups(simd_level, store):
     """One-hot items: ~98% of the dot products are exactly 0, a single key bucket of more than
     65536 pairs (the 64K-bin counting path), next to mid-size and tiny buckets."""
     rng = np.random.default_rng(21)
@@ -123,7 +114,7 @@ def test_spearman_huge_tie_groups(simd, store):
     assert got == pytest.approx(ref, abs=1e-13)
 
 
-def test_spearman_duplicate_rows_tie_under_cosine(simd):
+def test_spearman_duplicate_rows_tie_under_cosine(simd_level):
     """Duplicated items give bit-identical cosines, so they must share an average rank."""
     rng = np.random.default_rng(8)
     base = rng.standard_normal((12, 9)).astype(np.float32)
@@ -181,7 +172,7 @@ def test_similarity_options(similarity):
     assert sp == pytest.approx(scipy.stats.spearmanr(tx, ty).statistic, abs=1e-4)
 
 
-def test_zero_rows_have_cosine_zero(simd):
+def test_zero_rows_have_cosine_zero(simd_level):
     rng = np.random.default_rng(4)
     X, Y = related(rng, 40, 5, 6)
     X[[3, 17]] = 0

@@ -19,14 +19,6 @@ from gensim.models import KeyedVectors  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 
 
-@pytest.fixture(params=ts.available_simd_levels())
-def simd(request):
-    old = ts.simd_level()
-    ts.set_simd_level(request.param)
-    yield request.param
-    ts.set_simd_level(old)
-
-
 def _unit64(X):
     X = np.asarray(X, dtype=np.float64)
     n = np.linalg.norm(X, axis=-1, keepdims=True)
@@ -44,7 +36,7 @@ def _kv(s):
 @pytest.mark.parametrize("method,n_pos,n_neg", [
     ("3cosmul", 1, 0), ("3cosmul", 2, 1), ("3cosmul", 3, 2), ("3cosadd", 2, 1), ("3cosadd", 1, 3),
 ])
-def test_analogy_kernel_matches_float64_reference(simd, m, method, n_pos, n_neg):
+def test_analogy_kernel_matches_float64_reference(simd_level, m, method, n_pos, n_neg):
     rng = np.random.default_rng(m * 10 + n_pos)
     n, d, k, u = 3001, 37, 9, 11
     U = _core.normalize_rows(rng.standard_normal((n, d)).astype(np.float32))[0]
@@ -98,7 +90,7 @@ def test_analogy_kernel_rejects_bad_input():
 
 
 @pytest.mark.parametrize("n", [1, 17, 40000])
-def test_project_kernel_matches_float64_reference(simd, n):
+def test_project_kernel_matches_float64_reference(simd_level, n):
     rng = np.random.default_rng(n)
     X = rng.standard_normal((n, 50)).astype(np.float32)
     a = rng.standard_normal(50).astype(np.float32)
@@ -268,14 +260,13 @@ def test_evaluation_file_errors(tmp_path, small):
 
 
 @pytest.fixture(scope="module")
-def glove():
-    s = ts.load("glove-6b-50d")
-    return s, _kv(s)
+def glove_kv(glove):
+    return glove, _kv(glove)
 
 
 @pytest.mark.slow
-def test_glove_most_similar_matches_gensim(glove):
-    s, kv = glove
+def test_glove_most_similar_matches_gensim(glove_kv):
+    s, kv = glove_kv
     for pos, neg in ((["king", "woman"], ["man"]), (["paris", "germany"], ["france"]),
                      (["walking", "swam"], ["walked"]), (["computer"], [])):
         _same(s.most_similar(pos, neg, topn=20), kv.most_similar(pos, neg, topn=20))
@@ -287,8 +278,8 @@ def test_glove_most_similar_matches_gensim(glove):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["wordsim353.tsv", "simlex999.txt"])
-def test_glove_word_pairs_identical_to_gensim(glove, name):
-    s, kv = glove
+def test_glove_word_pairs_identical_to_gensim(glove_kv, name):
+    s, kv = glove_kv
     r = ts.evaluate_word_pairs(s, datapath(name))
     (p, pp), (sp, spp), oov = kv.evaluate_word_pairs(datapath(name))
     assert (r.pearson, r.pearson_pvalue, r.spearman, r.spearman_pvalue, r.oov_ratio) == (
@@ -300,13 +291,13 @@ def test_glove_word_pairs_identical_to_gensim(glove, name):
 
 
 @pytest.mark.slow
-def test_glove_analogies_identical_to_gensim(glove, tmp_path):
+def test_glove_analogies_identical_to_gensim(glove_kv, tmp_path):
     """Every section of questions-words.txt (first 60 questions each), restrict_vocab=30000.
 
     The full file at restrict_vocab=300000 is compared with gensim in benchmarks/bench_analogy.py
     (gensim alone needs ~50 s there).
     """
-    s, kv = glove
+    s, kv = glove_kv
     q = _write_questions(tmp_path, 60)
     g = kv.evaluate_word_analogies(str(q), restrict_vocab=30000)
     old = ts.simd_level()
@@ -321,8 +312,8 @@ def test_glove_analogies_identical_to_gensim(glove, tmp_path):
 
 
 @pytest.mark.slow
-def test_glove_full_analogy_set_runs(glove):
-    s, _ = glove
+def test_glove_full_analogy_set_runs(glove_kv):
+    s, _ = glove_kv
     r = ts.evaluate_analogies(s, datapath("questions-words.txt"), restrict_vocab=300000)
     assert r.n_questions == 19544
     assert r.n_correct + r.n_incorrect + r.n_oov == r.n_questions
@@ -479,7 +470,7 @@ def test_certificate_fallback_on_exact_ties(monkeypatch):
 
 
 @pytest.mark.parametrize("restrict", [None, 700])
-def test_cosadd_on_the_knn_stage_equals_the_shared_term_kernel(simd, restrict):
+def test_cosadd_on_the_knn_stage_equals_the_shared_term_kernel(simd_level, restrict):
     """Few-question 3CosAdd batches run on the certified kNN stage; the shared-term kernel and
     a float64 brute force must give the same ids and scores."""
     from tokenspace import analogy_search as analogies
@@ -504,7 +495,7 @@ def test_cosadd_on_the_knn_stage_equals_the_shared_term_kernel(simd, restrict):
 
 @pytest.mark.parametrize("m", [1, 37])
 @pytest.mark.parametrize("n_pos,n_neg", [(2, 1), (3, 2), (1, 0)])
-def test_cosmul_kernel_with_slack_ranks_by_upper_bounds(simd, m, n_pos, n_neg):
+def test_cosmul_kernel_with_slack_ranks_by_upper_bounds(simd_level, m, n_pos, n_neg):
     """cos_slack > 0: every returned score bounds the float64 objective of its row from above,
     and every row left out has an objective <= the K-th returned score (the certificate)."""
     rng = np.random.default_rng(7 * m + n_pos)

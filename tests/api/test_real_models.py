@@ -8,7 +8,7 @@ import pytest
 import tokenspace as ts
 from tokenspace.io.embedded import embedded_path
 
-from .reference import assert_knn_equivalent
+from ..reference import assert_knn_equivalent
 
 
 def test_minilm_matches_safetensors_package(minilm):

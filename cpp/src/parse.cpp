@@ -7,7 +7,7 @@
 #include <limits>
 #include <system_error>
 
-#include "tokenspace/thread_pool.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
 namespace {

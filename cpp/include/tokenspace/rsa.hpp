@@ -56,23 +56,4 @@ inline std::uint64_t n_triangle_pairs(std::size_t n) {
   return n < 2 ? 0 : static_cast<std::uint64_t>(n) * (n - 1) / 2;
 }
 
-namespace rsa_detail {
-/// Sums over p < len of (x_p - kx), (y_p - ky), their squares and their product, written to
-/// out[0..5) = {sx, sy, sxx, syy, sxy}, then out[5..9) = {min x, max x, min y, max y}.
-/// One version per ISA (rsa_avx2.cpp, rsa_avx512.cpp); len >= 1.
-using AccumFn = void (*)(const float* x, const float* y, std::size_t len, double kx, double ky,
-                         double* out);
-void accum_scalar(const float* x, const float* y, std::size_t len, double kx, double ky,
-                  double* out);
-}  // namespace rsa_detail
-
-#if TS_HAVE_X86
-namespace rsa_avx2 {
-void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out);
-}
-namespace rsa_avx512 {
-void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out);
-}
-#endif
-
 }  // namespace tokenspace

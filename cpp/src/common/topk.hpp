@@ -1,10 +1,13 @@
-// Bounded top-k heap shared by the search kernels (portable code only).
+// Bounded top-k heap and the per-part merge shared by the search kernels (portable code only).
 #pragma once
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <vector>
+
+#include "common/blocking.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
 namespace detail {
@@ -78,6 +81,47 @@ class BoundedTopK {
   std::size_t k_;
   std::size_t size_ = 0;
 };
+
+/// Per-part top-k lists: a search whose workers each scan a part of the database keeps one
+/// list of k (score, id) per (part, query), -inf / -1 where unfilled.
+template <typename S>
+struct PartLists {
+  std::size_t n_parts = 1, m = 0, k = 0;
+  std::vector<S> s;
+  std::vector<std::int64_t> id;
+  void init(std::size_t parts, std::size_t m_, std::size_t k_) {
+    n_parts = parts;
+    m = m_;
+    k = k_;
+    s.assign(parts * m * k, -std::numeric_limits<S>::infinity());
+    id.assign(parts * m * k, -1);
+  }
+  S* s_at(std::size_t part, std::size_t qi) { return s.data() + (part * m + qi) * k; }
+  std::int64_t* id_at(std::size_t part, std::size_t qi) { return id.data() + (part * m + qi) * k; }
+};
+
+/// Merges the parts' lists of every query into its exact top-k and hands them to
+/// emit(query, scores, ids) best-first (k entries, -inf / -1 past the filled ones).
+/// Queries are merged in parallel blocks of 256.
+template <typename S, typename Emit>
+void merge_parts(PartLists<S>& parts, Emit emit) {
+  const std::size_t m = parts.m, k = parts.k;
+  parallel_for(ceil_div(m, 256), [&](std::size_t t, std::size_t) {
+    std::vector<S> hs(k), os(k);
+    std::vector<std::int64_t> hid(k), oid(k);
+    for (std::size_t i = t * 256; i < std::min(m, (t + 1) * 256); ++i) {
+      BoundedTopK<S> heap(hs.data(), hid.data(), k);
+      for (std::size_t part = 0; part < parts.n_parts; ++part) {
+        const S* ps = parts.s_at(part, i);
+        const std::int64_t* pid = parts.id_at(part, i);
+        for (std::size_t e = 0; e < k; ++e)
+          if (pid[e] >= 0) heap.push(ps[e], pid[e]);
+      }
+      heap.write_sorted(os.data(), oid.data());
+      emit(i, os.data(), oid.data());
+    }
+  });
+}
 
 }  // namespace detail
 }  // namespace tokenspace

@@ -6,10 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tokenspace/dispatch.hpp"
+#include "dispatch/kernels.hpp"
 
 namespace tokenspace {
-namespace isa_avx512bf16 {
+namespace isa_avx512_bf16 {
 namespace {
 
 constexpr int MR = 12;
@@ -84,10 +84,6 @@ std::size_t knn_tile_sym(const std::uint16_t* a, std::size_t lda, const std::uin
   return finish_tile_sym_512<MR>(c0, c1, bias_a, thr_a, bias_b, thr_b, c, hits);
 }
 
-}  // namespace
-
-const Bf16Kernels kBf16Kernels = {MR, NR, gemv, knn_tile, knn_tile_sym};
-
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done
 /// (64 per instruction: multiply and add counted separately).
@@ -100,5 +96,20 @@ double peak_probe(std::size_t iters) {
   return static_cast<double>(iters) * 12.0 * 64.0;
 }
 
-}  // namespace isa_avx512bf16
+// Data only, built at compile time: loading the table runs no instruction of this unit.
+constexpr KernelTable make_table() {
+  KernelTable t;
+  t.bf16_shape = {MR, NR};
+  t.bf16_gemv = gemv;
+  t.bf16_knn_tile = knn_tile;
+  t.bf16_knn_tile_sym = knn_tile_sym;
+  t.peak_bf16_dpbf16ps_zmm = peak_probe;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable kTable = make_table();
+
+}  // namespace isa_avx512_bf16
 }  // namespace tokenspace

@@ -6,10 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tokenspace/dispatch.hpp"
+#include "dispatch/kernels.hpp"
 
 namespace tokenspace {
-namespace isa_avx512vnni {
+namespace isa_avx512_vnni {
 namespace {
 
 constexpr int MR = 12;
@@ -84,10 +84,6 @@ std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t*
   return finish_tile_512<MR>(v0, v1, bias, thr, c, hits);
 }
 
-}  // namespace
-
-const Int8Kernels kInt8Kernels = {MR, NR, gemv, knn_tile};
-
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done
 /// (128 per instruction: multiply and add counted separately).
@@ -100,5 +96,19 @@ double peak_probe(std::size_t iters) {
   return static_cast<double>(iters) * 12.0 * 128.0;
 }
 
-}  // namespace isa_avx512vnni
+// Data only, built at compile time: loading the table runs no instruction of this unit.
+constexpr KernelTable make_table() {
+  KernelTable t;
+  t.int8_shape = {MR, NR};
+  t.int8_gemv = gemv;
+  t.int8_knn_tile = knn_tile;
+  t.peak_int8_vpdpbusd_zmm = peak_probe;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable kTable = make_table();
+
+}  // namespace isa_avx512_vnni
 }  // namespace tokenspace

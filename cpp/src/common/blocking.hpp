@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstring>
 
-#include "tokenspace/common.hpp"
-#include "tokenspace/thread_pool.hpp"
+#include "common/aligned.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
 namespace detail {

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tokenspace/dispatch.hpp"
+#include "dispatch/kernels.hpp"
 
 namespace tokenspace {
 namespace isa_avx512 {
@@ -189,10 +189,123 @@ double sum_squares(const float* x, std::size_t d) {
   return s;
 }
 
-}  // namespace
+namespace analogy {
+#include "analogy_combine.inc"
 
-const IsaKernels kKernels = {"avx512", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, exact_ip, exact_l2, sum_squares, knn_tile_sym};
+/// Three-term queries: combines the cosine rows a, b, c (3CosAdd: wa a + wb b + wc c;
+/// 3CosMul: (1+a)/2 (1+b)/2 / ((1+c)/2 + eps), or its upper bound when slack > 0, see
+/// combine_cosmul), writes the scores to s and the positions whose score is >= thr to idx, in
+/// one pass. Returns how many positions were written.
+std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
+                            float wc, int cosmul, float eps, float slack, std::size_t n,
+                            float thr, float* s, std::uint32_t* idx) {
+  const __m512 t = _mm512_set1_ps(thr);
+  const __m512 va = _mm512_set1_ps(wa), vb = _mm512_set1_ps(wb), vc = _mm512_set1_ps(wc);
+  const __m512 up = _mm512_set1_ps(1.0f + slack), lo = _mm512_set1_ps(1.0f - slack);
+  const __m512 half = _mm512_set1_ps(0.5f), ve = _mm512_set1_ps(eps), zero = _mm512_setzero_ps();
+  const __m512 scale = _mm512_set1_ps(slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f);
+  std::size_t cnt = 0;
+  for (std::size_t j = 0; j < n; j += 16) {
+    const std::size_t r = n - j;
+    const __mmask16 lm = r >= 16 ? static_cast<__mmask16>(0xFFFF)
+                                 : static_cast<__mmask16>((1u << r) - 1u);
+    const __m512 x = _mm512_maskz_loadu_ps(lm, a + j);
+    const __m512 y = _mm512_maskz_loadu_ps(lm, b + j);
+    const __m512 z = _mm512_maskz_loadu_ps(lm, c + j);
+    __m512 v;
+    if (cosmul) {
+      const __m512 px = _mm512_mul_ps(_mm512_add_ps(up, x), half);
+      const __m512 py = _mm512_mul_ps(_mm512_add_ps(up, y), half);
+      const __m512 pz = _mm512_fmadd_ps(_mm512_max_ps(_mm512_add_ps(lo, z), zero), half, ve);
+      v = _mm512_mul_ps(_mm512_div_ps(_mm512_mul_ps(px, py), pz), scale);
+    } else {
+      v = _mm512_fmadd_ps(vc, z, _mm512_fmadd_ps(vb, y, _mm512_mul_ps(va, x)));
+    }
+    _mm512_mask_storeu_ps(s + j, lm, v);
+    unsigned m = _mm512_mask_cmp_ps_mask(lm, v, t, _CMP_GE_OQ);
+    while (m) {
+      idx[cnt++] = static_cast<std::uint32_t>(j + __builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  return cnt;
+}
+}  // namespace analogy
+
+// RSA Pearson sums.
+namespace rsa {
+void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out) {
+  const __m512d vkx = _mm512_set1_pd(kx), vky = _mm512_set1_pd(ky);
+  // Two independent accumulator sets hide the add latency.
+  __m512d sx0 = _mm512_setzero_pd(), sy0 = sx0, sxx0 = sx0, syy0 = sx0, sxy0 = sx0;
+  __m512d sx1 = sx0, sy1 = sx0, sxx1 = sx0, syy1 = sx0, sxy1 = sx0;
+  // Extremes in float (exact): a constant triangle must be recognised exactly, not from a
+  // variance that rounds to 1e-32.
+  const float inf = __builtin_inff();
+  __m512 mnx = _mm512_set1_ps(inf), mxx = _mm512_set1_ps(-inf);
+  __m512 mny = mnx, mxy = mxx;
+  std::size_t j = 0;
+  for (; j + 16 <= len; j += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + j), yv = _mm512_loadu_ps(y + j);
+    mnx = _mm512_min_ps(mnx, xv);
+    mxx = _mm512_max_ps(mxx, xv);
+    mny = _mm512_min_ps(mny, yv);
+    mxy = _mm512_max_ps(mxy, yv);
+    const __m512d x0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(xv)), vkx);
+    const __m512d y0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(yv)), vky);
+    const __m512d x1 = _mm512_sub_pd(
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1))), vkx);
+    const __m512d y1 = _mm512_sub_pd(
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(yv), 1))), vky);
+    sx0 = _mm512_add_pd(sx0, x0);
+    sy0 = _mm512_add_pd(sy0, y0);
+    sxx0 = _mm512_fmadd_pd(x0, x0, sxx0);
+    syy0 = _mm512_fmadd_pd(y0, y0, syy0);
+    sxy0 = _mm512_fmadd_pd(x0, y0, sxy0);
+    sx1 = _mm512_add_pd(sx1, x1);
+    sy1 = _mm512_add_pd(sy1, y1);
+    sxx1 = _mm512_fmadd_pd(x1, x1, sxx1);
+    syy1 = _mm512_fmadd_pd(y1, y1, syy1);
+    sxy1 = _mm512_fmadd_pd(x1, y1, sxy1);
+  }
+  if (j < len) {
+    // Tail of 1..15 pairs: masked loads; masked-off lanes must contribute exactly 0, so the
+    // shift is subtracted under the mask too, and the extremes ignore them.
+    const __mmask16 m16 = static_cast<__mmask16>((1u << (len - j)) - 1u);
+    const __m512 xv = _mm512_maskz_loadu_ps(m16, x + j), yv = _mm512_maskz_loadu_ps(m16, y + j);
+    mnx = _mm512_mask_min_ps(mnx, m16, mnx, xv);
+    mxx = _mm512_mask_max_ps(mxx, m16, mxx, xv);
+    mny = _mm512_mask_min_ps(mny, m16, mny, yv);
+    mxy = _mm512_mask_max_ps(mxy, m16, mxy, yv);
+    const __mmask8 lo = static_cast<__mmask8>(m16 & 0xFF), hi = static_cast<__mmask8>(m16 >> 8);
+    const __m512d x0 = _mm512_maskz_sub_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(xv)), vkx);
+    const __m512d y0 = _mm512_maskz_sub_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(yv)), vky);
+    const __m512d x1 = _mm512_maskz_sub_pd(
+        hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1))), vkx);
+    const __m512d y1 = _mm512_maskz_sub_pd(
+        hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(yv), 1))), vky);
+    sx0 = _mm512_add_pd(sx0, x0);
+    sy0 = _mm512_add_pd(sy0, y0);
+    sxx0 = _mm512_fmadd_pd(x0, x0, sxx0);
+    syy0 = _mm512_fmadd_pd(y0, y0, syy0);
+    sxy0 = _mm512_fmadd_pd(x0, y0, sxy0);
+    sx1 = _mm512_add_pd(sx1, x1);
+    sy1 = _mm512_add_pd(sy1, y1);
+    sxx1 = _mm512_fmadd_pd(x1, x1, sxx1);
+    syy1 = _mm512_fmadd_pd(y1, y1, syy1);
+    sxy1 = _mm512_fmadd_pd(x1, y1, sxy1);
+  }
+  out[0] = _mm512_reduce_add_pd(_mm512_add_pd(sx0, sx1));
+  out[1] = _mm512_reduce_add_pd(_mm512_add_pd(sy0, sy1));
+  out[2] = _mm512_reduce_add_pd(_mm512_add_pd(sxx0, sxx1));
+  out[3] = _mm512_reduce_add_pd(_mm512_add_pd(syy0, syy1));
+  out[4] = _mm512_reduce_add_pd(_mm512_add_pd(sxy0, sxy1));
+  out[5] = _mm512_reduce_min_ps(mnx);
+  out[6] = _mm512_reduce_max_ps(mxx);
+  out[7] = _mm512_reduce_min_ps(mny);
+  out[8] = _mm512_reduce_max_ps(mxy);
+}
+}  // namespace rsa
 
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done
@@ -205,6 +318,30 @@ double peak_probe(std::size_t iters) {
   }
   return static_cast<double>(iters) * 12.0 * 32.0;
 }
+
+// Data only, built at compile time: loading the table runs no instruction of this unit.
+constexpr KernelTable make_table() {
+  KernelTable t;
+  t.fp32_shape = {MR, NR};
+  t.micro_kernel = micro_kernel;
+  t.gemv_rows = gemv_rows;
+  t.filter_ge = filter_ge;
+  t.knn_tile = knn_tile;
+  t.knn_tile_sym = knn_tile_sym;
+  t.exact_ip = exact_ip;
+  t.exact_l2 = exact_l2;
+  t.sum_squares = sum_squares;
+  t.combine_linear = analogy::combine_linear;
+  t.combine_cosmul = analogy::combine_cosmul;
+  t.combine3_filter = analogy::combine3_filter;
+  t.rsa_accum = rsa::accum;
+  t.peak_fp32_fma_zmm = peak_probe;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable kTable = make_table();
 
 }  // namespace isa_avx512
 }  // namespace tokenspace

@@ -1,4 +1,4 @@
-#include "tokenspace/thread_pool.hpp"
+#include "tokenspace/threads.hpp"
 
 #include <algorithm>
 #include <atomic>

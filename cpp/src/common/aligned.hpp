@@ -1,4 +1,4 @@
-// Shared helpers for the kernels: aligned buffers and error reporting.
+// 64-byte aligned buffers for packed GEMM panels (private to the kernels).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -273,7 +273,7 @@ TriangleMoments finish_moments(std::uint64_t N, double kx, double ky, const Comp
   return m;
 }
 
-// ---- exact ranks ------------------------------------------------------------------------
+// Exact ranks.
 
 /// Uninitialised array for the per-pair buffers (GBs at vocabulary scale). On Linux it asks
 /// for transparent huge pages: first-touch page faults on 4 KB pages cost more than the

@@ -204,7 +204,7 @@ double sum_squares(const float* x, std::size_t d) {
 namespace analogy {
 #include "analogy_combine.inc"
 
-/// See analogy_avx512::combine3_filter.
+/// See KernelTable::combine3_filter.
 std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
                             float wc, int cosmul, float eps, float slack, std::size_t n,
                             float thr, float* s, std::uint32_t* idx) {

@@ -1,5 +1,6 @@
 // AVX-512 BF16 candidate kernels (compiled with -mavx512bf16 only in this file). They produce
-// approximate scores at twice the fp32 FMA rate; knn.cpp bounds their error and re-ranks the
+// approximate scores at twice the fp32 FMA rate; the kNN search bounds their error
+// (knn/bounds.cpp) and re-ranks the
 // surviving candidates exactly, so answers never depend on this precision.
 #include <immintrin.h>
 

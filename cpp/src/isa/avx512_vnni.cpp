@@ -1,5 +1,5 @@
 // AVX-512 VNNI int8 candidate kernels (compiled with -mavx512vnni only in this file): 64
-// multiply-adds per instruction, four times the fp32 rate. knn.cpp bounds the quantisation
+// multiply-adds per instruction, four times the fp32 rate. knn/bounds.cpp bounds the quantisation
 // error and re-ranks survivors exactly, so answers never depend on this precision.
 #include <immintrin.h>
 

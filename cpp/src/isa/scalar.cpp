@@ -76,7 +76,7 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
   return n;
 }
 
-// Canonical exact scores (see IsaKernels::exact_ip): 16 partial sums, fixed tree.
+// Canonical exact scores (see KernelTable::exact_ip): 16 partial sums, fixed tree.
 inline double tree16(const double* t) {
   double s8[8], s4[4];
   for (int p = 0; p < 8; ++p) s8[p] = t[p] + t[p + 8];

@@ -116,6 +116,7 @@ struct KernelTable {
 };
 
 /// Every slot, in KernelTable order: X(member, "name reported by kernel_table").
+// clang-format off
 #define TS_KERNEL_SLOTS(X)                                                                     \
   X(fp32_shape, "mr_nr") X(micro_kernel, "micro_kernel") X(gemv_rows, "gemv_rows")             \
   X(filter_ge, "filter_ge") X(knn_tile, "knn_tile") X(knn_tile_sym, "knn_tile_sym")            \
@@ -128,6 +129,7 @@ struct KernelTable {
   X(peak_fp32_fma_ymm, "peak_fp32_fma_ymm") X(peak_fp32_fma_zmm, "peak_fp32_fma_zmm")          \
   X(peak_bf16_dpbf16ps_zmm, "peak_bf16_dpbf16ps_zmm")                                          \
   X(peak_int8_vpdpbusd_zmm, "peak_int8_vpdpbusd_zmm")
+// clang-format on
 
 // The units' own tables: each holds the slots its unit provides (null elsewhere). They are
 // constant-initialised data, so reading them is safe on any CPU.

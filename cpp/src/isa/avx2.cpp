@@ -1,5 +1,6 @@
-// AVX2 + FMA level (compiled with -mavx2 -mfma only in this file). 6 x 16 register block:
-// 12 accumulators, 2 vector loads and 1 broadcast fit the 16 ymm registers.
+// The avx2 unit: AVX2 + FMA kernels (compiled with TS_AVX2_FLAGS only in this file): the fp32
+// set, the analogy combination and the RSA sums. 6 x 16 register block: 12 accumulators, 2 vector
+// loads and 1 broadcast fit the 16 ymm registers.
 #include <immintrin.h>
 
 #include <cstddef>

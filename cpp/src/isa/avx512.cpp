@@ -1,5 +1,6 @@
-// AVX-512 level (compiled with the AVX-512 -m flags only in this file). 12 x 32 register block:
-// 24 zmm accumulators, 2 vector loads and 1 broadcast of the 32 registers.
+// The avx512 unit (compiled with TS_AVX512_FLAGS only in this file): the fp32 set, the analogy
+// combination and the RSA sums. 12 x 32 register block: 24 zmm accumulators, 2 vector loads and
+// 1 broadcast of the 32 registers.
 #include <immintrin.h>
 
 #include <cstddef>

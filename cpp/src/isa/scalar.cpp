@@ -1,5 +1,6 @@
-// Reference level: plain C++ (the compiler may use the baseline SSE2), also the fallback for
-// CPUs without AVX2. Every SIMD level must give the same answers as this one up to rounding.
+// The scalar unit, the reference level: plain C++ (the compiler may use the baseline SSE2), the
+// end of every fallback chain: the fp32 set, the analogy combination and the RSA sums. Every
+// SIMD level must give the same answers as this one up to rounding.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

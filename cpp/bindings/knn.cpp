@@ -75,8 +75,7 @@ py::tuple knn_db(PyDatabase& base, FloatArray queries, std::size_t k, const std:
     py::gil_scoped_release release;
     std::shared_lock<std::shared_mutex> guard(base.lock);
     knn_search(db, queries.data(), m, d, k, met, bias.is_none() ? nullptr : bias_arr.data(),
-               n_ex ? ex.data() : nullptr, n_ex, prec, idx.mutable_data(),
-               scores.mutable_data());
+               n_ex ? ex.data() : nullptr, n_ex, prec, idx.mutable_data(), scores.mutable_data());
   }
   return py::make_tuple(idx, scores);
 }
@@ -103,16 +102,20 @@ py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t
                   py::object exclude, float cos_slack) {
   require_matrix(terms, "terms");
   require_matrix(base, "base");
-  if (qterms.ndim() != 2) throw std::invalid_argument("qterms must be a 2-D (n_queries, n_terms) array");
+  if (qterms.ndim() != 2)
+    throw std::invalid_argument("qterms must be a 2-D (n_queries, n_terms) array");
   const std::size_t u = terms.shape(0), m = qterms.shape(0), T = qterms.shape(1);
   const std::size_t d = base.shape(1), n = base.shape(0);
   if (static_cast<std::size_t>(terms.shape(1)) != d)
     throw std::invalid_argument("terms have dimension " + std::to_string(terms.shape(1)) +
                                 " but the database has " + std::to_string(d));
   AnalogyMode mode;
-  if (method == "3cosadd") mode = AnalogyMode::Linear;
-  else if (method == "3cosmul") mode = AnalogyMode::CosMul;
-  else throw std::invalid_argument("method must be '3cosadd' or '3cosmul'");
+  if (method == "3cosadd")
+    mode = AnalogyMode::Linear;
+  else if (method == "3cosmul")
+    mode = AnalogyMode::CosMul;
+  else
+    throw std::invalid_argument("method must be '3cosadd' or '3cosmul'");
   if (k == 0 || k > n)
     throw std::invalid_argument("k must be between 1 and the number of database rows (" +
                                 std::to_string(n) + ")");
@@ -129,7 +132,8 @@ py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t
   if (!exclude.is_none()) {
     ex = IdArray::ensure(exclude);
     if (!ex || ex.ndim() != 2 || static_cast<std::size_t>(ex.shape(0)) != m)
-      throw std::invalid_argument("exclude must be an integer array of shape (n_queries, n_excluded)");
+      throw std::invalid_argument(
+          "exclude must be an integer array of shape (n_queries, n_excluded)");
     n_ex = ex.shape(1);
   }
   py::array_t<std::int64_t> idx({m, k});
@@ -137,9 +141,9 @@ py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t
   {
     py::gil_scoped_release release;
     analogy_search(terms.data(), u, qterms.data(), m, T, mode,
-                   weights.is_none() ? nullptr : w.data(), n_pos, eps, cos_slack, base.data(), n,
-                   d, d, k,
-                   n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(), scores.mutable_data());
+                   weights.is_none() ? nullptr : w.data(), n_pos, eps, cos_slack, base.data(), n, d,
+                   d, k, n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(),
+                   scores.mutable_data());
   }
   return py::make_tuple(idx, scores);
 }

@@ -51,7 +51,8 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
     if (out.strides(1) != static_cast<py::ssize_t>(sizeof(float)) ||
         out.strides(0) % static_cast<py::ssize_t>(sizeof(float)) != 0 ||
         out.strides(0) < static_cast<py::ssize_t>(n * sizeof(float)))
-      throw std::invalid_argument("out must have contiguous rows (a C-ordered array or a row slice of one)");
+      throw std::invalid_argument(
+          "out must have contiguous rows (a C-ordered array or a row slice of one)");
   }
   const std::size_t ldo = out.strides(0) / sizeof(float);
   float* o = out.mutable_data();
@@ -135,9 +136,10 @@ void bind_linalg(py::module_& m) {
         "A @ B.T through the blocked SIMD kernels.");
   m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
         "x @ axis - offset in one multithreaded pass.");
-  m.def("cross_gram", &cross_gram_py, py::arg("x"), py::arg("y"), py::arg("x_shift") = py::none(),
-        py::arg("y_shift") = py::none(),
-        "(X - x_shift)^T (Y - y_shift) in float64 with the squared Frobenius norms: (M, sxx, syy).");
+  m.def(
+      "cross_gram", &cross_gram_py, py::arg("x"), py::arg("y"), py::arg("x_shift") = py::none(),
+      py::arg("y_shift") = py::none(),
+      "(X - x_shift)^T (Y - y_shift) in float64 with the squared Frobenius norms: (M, sxx, syy).");
   m.def("column_means", &column_means_py, py::arg("x"), "Column means in float64.");
   m.def("softmax_log_normalizer", &softmax_log_normalizer_py, py::arg("targets"),
         py::arg("sources"), py::arg("beta"), py::arg("row_max") = py::none(),

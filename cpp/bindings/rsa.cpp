@@ -1,6 +1,6 @@
 // Bindings of RSA: correlations of the upper triangles of two similarity matrices.
-#include "convert.hpp"
 #include "tokenspace/rsa.hpp"
+#include "convert.hpp"
 
 namespace tokenspace_py {
 namespace {

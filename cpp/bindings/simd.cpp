@@ -17,8 +17,7 @@ void bind_simd(py::module_& m) {
       "simd_level", [] { return std::string(simd_level_name(active_simd_level())); },
       "The SIMD level in use: 'scalar', 'avx2', 'avx512' or 'avx512_bf16'.");
   m.def(
-      "detected_simd_level",
-      [] { return std::string(simd_level_name(detected_simd_level())); },
+      "detected_simd_level", [] { return std::string(simd_level_name(detected_simd_level())); },
       "The best SIMD level this CPU supports.");
   m.def(
       "set_simd_level", [](const std::string& name) { set_simd_level(parse_simd_level(name)); },
@@ -35,11 +34,13 @@ void bind_simd(py::module_& m) {
       "kernel_table",
       [](const std::string& level) {
         py::dict out;
-        for (const auto& [slot, unit] : kernel_table(parse_simd_level(level))) out[py::str(slot)] = unit;
+        for (const auto& [slot, unit] : kernel_table(parse_simd_level(level)))
+          out[py::str(slot)] = unit;
         return out;
       },
       py::arg("level"),
-      "{kernel slot: ISA unit providing it at this level, or 'none'} (any level, runnable or not).");
+      "{kernel slot: ISA unit providing it at this level, or 'none'} (any level, runnable or "
+      "not).");
   m.def(
       "peak_rate",
       [](const std::string& kind, double seconds) {
@@ -48,8 +49,7 @@ void bind_simd(py::module_& m) {
       },
       py::arg("kind"), py::arg("seconds") = 0.3,
       "Benchmarks only: ops/second of one instruction kind on the calling thread.");
-  m.def(
-      "num_threads", [] { return num_threads(); }, "Number of kernel threads.");
+  m.def("num_threads", [] { return num_threads(); }, "Number of kernel threads.");
   m.def(
       "set_num_threads", [](std::size_t n) { set_num_threads(n); }, py::arg("n"),
       "Set the number of kernel threads (>= 1).");

@@ -54,7 +54,8 @@ py::tuple parse_text(py::buffer buffer, std::size_t begin, std::size_t max_recor
     index = index_text_lines(data, size, begin, max_records, first_line_no);
   }
   const std::size_t n = index.starts.size();
-  if (n == 0) throw std::invalid_argument(source + ": no vectors in the file (it is empty or blank)");
+  if (n == 0)
+    throw std::invalid_argument(source + ": no vectors in the file (it is empty or blank)");
   if (dim == 0) {
     if (index.first_fields < 2)
       throw std::invalid_argument(source + ", line " + std::to_string(index.line_no[0]) +
@@ -72,15 +73,15 @@ py::tuple parse_text(py::buffer buffer, std::size_t begin, std::size_t max_recor
   } catch (const ParseError& e) {
     throw std::invalid_argument(source + ", line " + std::to_string(e.where()) + ": " + e.what());
   }
-  py::list words = decode_words(data, wb.data(), wl.data(), n, encoding, errors,
-                                source + ", line ", index.line_no.data());
+  py::list words = decode_words(data, wb.data(), wl.data(), n, encoding, errors, source + ", line ",
+                                index.line_no.data());
   py::array_t<std::int64_t> lines(n);
   std::copy(index.line_no.begin(), index.line_no.end(), lines.mutable_data());
   return py::make_tuple(vectors, words, lines);
 }
 
-py::tuple parse_binary(py::buffer buffer, std::size_t begin, std::size_t max_records, std::size_t dim,
-                       const std::string& source, const std::string& encoding,
+py::tuple parse_binary(py::buffer buffer, std::size_t begin, std::size_t max_records,
+                       std::size_t dim, const std::string& source, const std::string& encoding,
                        const std::string& errors) {
   py::buffer_info info = buffer.request();
   const char* data = buffer_bytes(info);
@@ -122,11 +123,14 @@ py::list format_word_vectors(const py::list& words, FloatArray vectors, bool bin
   std::vector<std::uint64_t> offsets(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
     py::handle w = words[i];
-    if (!PyUnicode_Check(w.ptr())) throw py::type_error("word " + std::to_string(i) + " is not a str");
+    if (!PyUnicode_Check(w.ptr()))
+      throw py::type_error("word " + std::to_string(i) + " is not a str");
     Py_ssize_t len = 0;
     const char* u = PyUnicode_AsUTF8AndSize(w.ptr(), &len);
     if (!u) throw py::error_already_set();
-    if (len == 0) throw std::invalid_argument("word " + std::to_string(i) + " is empty; the formats cannot store it");
+    if (len == 0)
+      throw std::invalid_argument("word " + std::to_string(i) +
+                                  " is empty; the formats cannot store it");
     for (Py_ssize_t j = 0; j < len; ++j)
       if (u[j] == ' ' || u[j] == '\n' || (!binary && (u[j] == '\t' || u[j] == '\r')))
         throw std::invalid_argument(

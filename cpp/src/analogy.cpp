@@ -19,7 +19,6 @@ namespace {
 using Heap = detail::BoundedTopK<float>;
 using Parts = detail::PartLists<float>;
 
-
 struct Problem {
   const KernelTable* K;  // taken once per search
   const float* terms;
@@ -44,9 +43,8 @@ struct Problem {
   }
 };
 
-inline void push_candidates(Heap& heap, const float* s, const std::uint32_t* cand,
-                            std::size_t c, std::int64_t id0, const std::int64_t* ex,
-                            std::size_t n_ex) {
+inline void push_candidates(Heap& heap, const float* s, const std::uint32_t* cand, std::size_t c,
+                            std::int64_t id0, const std::int64_t* ex, std::size_t n_ex) {
   for (std::size_t t = 0; t < c; ++t) {
     const std::int64_t id = id0 + static_cast<std::int64_t>(cand[t]);
     bool skip = false;
@@ -64,8 +62,8 @@ inline void score_block(const KernelTable& K, const Problem& P, Heap& heap,
   if (P.T == 3) {
     const bool lin = P.mode == AnalogyMode::Linear;
     c = K.combine3_filter(rows[0], rows[1], rows[2], lin ? P.w[0] : 0.0f, lin ? P.w[1] : 0.0f,
-                 lin ? P.w[2] : 0.0f, lin ? 0 : 1, P.eps, P.slack, nj, heap.threshold(), s,
-                 cand);
+                          lin ? P.w[2] : 0.0f, lin ? 0 : 1, P.eps, P.slack, nj, heap.threshold(), s,
+                          cand);
   } else {
     P.combine(rows, nj, s, s + nj);
     c = K.filter_ge(s, nullptr, nj, heap.threshold(), cand);
@@ -98,8 +96,7 @@ void search_gemv(const Problem& P, Parts& out) {
         rows[t] = b + t * chunk;
       }
       score_block(K, P, heaps[w][i], rows.data(), nj, static_cast<std::int64_t>(j0),
-                  P.exclude ? P.exclude + i * P.n_exclude : nullptr, b + T * chunk,
-                  cand[w].data());
+                  P.exclude ? P.exclude + i * P.n_exclude : nullptr, b + T * chunk, cand[w].data());
     }
   });
 }
@@ -123,9 +120,9 @@ void search_gemm(const Problem& P, Parts& out) {
   const std::size_t u_pad = detail::round_up(P.u, MR);
   // The tile (u_pad x NB) should stay in L2 while all queries read it.
   const std::size_t NB = detail::round_up(
-      std::max<std::size_t>(NR, std::min<std::size_t>({tile_budget() / u_pad,
-                                                       (384 * 1024) / (d * 4 + 1),
-                                                       std::size_t{4096}})),
+      std::max<std::size_t>(
+          NR, std::min<std::size_t>(
+                  {tile_budget() / u_pad, (384 * 1024) / (d * 4 + 1), std::size_t{4096}})),
       NR);
   AlignedFloats tpack(u_pad * d);
   detail::pack_panels(P.terms, P.u, d, d, MR, tpack.data());
@@ -175,8 +172,8 @@ void search_gemm(const Problem& P, Parts& out) {
 
 void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
                     std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
-                    float eps, float cos_slack, const float* base, std::size_t n,
-                    std::size_t ldb, std::size_t d, std::size_t k, const std::int64_t* exclude,
+                    float eps, float cos_slack, const float* base, std::size_t n, std::size_t ldb,
+                    std::size_t d, std::size_t k, const std::int64_t* exclude,
                     std::size_t n_exclude, std::int64_t* out_idx, float* out_score) {
   if (T == 0) throw std::invalid_argument("every analogy query needs at least one term");
   if (mode == AnalogyMode::CosMul && (n_pos == 0 || n_pos > T))
@@ -194,8 +191,8 @@ void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterm
   for (std::size_t i = 0; i < m * T; ++i)
     if (qterms[i] < 0 || static_cast<std::size_t>(qterms[i]) >= u)
       throw std::invalid_argument("a query term index is out of range of the terms matrix");
-  Problem P{&active_kernels(), terms, u, qterms, m, T, mode, weights, n_pos, eps, cos_slack,
-            base, n, ldb, d, k, exclude, n_exclude};
+  Problem P{&active_kernels(), terms, u, qterms, m, T, mode,    weights,  n_pos, eps,
+            cos_slack,         base,  n, ldb,    d, k, exclude, n_exclude};
   Parts parts;
   if (m < 4)
     search_gemv(P, parts);

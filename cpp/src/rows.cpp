@@ -59,8 +59,8 @@ std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx,
   return -1;
 }
 
-void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
-                  const float* axis, float offset, float* out) {
+void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, const float* axis,
+                  float offset, float* out) {
   if (d == 0) throw std::invalid_argument("vectors have dimension 0");
   const KernelTable& K = active_kernels();
   // Chunks large enough to amortise task dispatch, small enough to balance 2+ threads.

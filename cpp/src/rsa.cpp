@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
-#include <cmath>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -22,7 +22,6 @@
 #include "tokenspace/threads.hpp"
 
 namespace tokenspace {
-
 
 namespace {
 
@@ -45,7 +44,6 @@ struct Stopwatch {
 
 using u128 = unsigned __int128;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 
 /// Position of pair (i, i+1) in the row-major upper triangle.
 inline std::uint64_t row_offset(std::size_t i, std::size_t n) {
@@ -504,22 +502,22 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
     CompensatedSums& P = part[c];
     std::uint32_t* cx = hx.data() + c * kBuckets;
     std::uint32_t* cy = hy.data() + c * kBuckets;
-    T.run_chunk(c, s, true, true,
-                [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx,
-                    const float* vy) {
-                  double v[9];
-                  accum(vx, vy, len, kx, ky, v);
-                  P.add_partial(v);
-                  for (std::size_t t = 0; t < len; ++t) {
-                    ++cx[sort_key(vx[t]) >> 16];
-                    ++cy[sort_key(vy[t]) >> 16];
-                  }
-                  if (store_values) {
-                    const std::uint64_t p = row_offset(i, n) + (jb - i - 1);
-                    std::copy(vx, vx + len, tx.get() + p);
-                    std::copy(vy, vy + len, ty.get() + p);
-                  }
-                });
+    T.run_chunk(
+        c, s, true, true,
+        [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx, const float* vy) {
+          double v[9];
+          accum(vx, vy, len, kx, ky, v);
+          P.add_partial(v);
+          for (std::size_t t = 0; t < len; ++t) {
+            ++cx[sort_key(vx[t]) >> 16];
+            ++cy[sort_key(vy[t]) >> 16];
+          }
+          if (store_values) {
+            const std::uint64_t p = row_offset(i, n) + (jb - i - 1);
+            std::copy(vx, vx + len, tx.get() + p);
+            std::copy(vy, vy + len, ty.get() + p);
+          }
+        });
   });
   CompensatedSums S;
   for (const auto& P : part) S.add(P);
@@ -550,11 +548,11 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
           put(off, p, stored + p, n - 1 - i);
         }
       } else {
-        T.run_chunk(c, s, side_x, !side_x,
-                    [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx,
-                        const float* vy) {
-                      put(off, row_offset(i, n) + (jb - i - 1), side_x ? vx : vy, len);
-                    });
+        T.run_chunk(
+            c, s, side_x, !side_x,
+            [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx, const float* vy) {
+              put(off, row_offset(i, n) + (jb - i - 1), side_x ? vx : vy, len);
+            });
       }
     });
   };

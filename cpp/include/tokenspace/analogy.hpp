@@ -33,8 +33,8 @@ enum class AnalogyMode : int {
 /// @param out_score m x k combined scores (-inf past the candidates)
 void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
                     std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
-                    float eps, float cos_slack, const float* base, std::size_t n,
-                    std::size_t ldb, std::size_t d, std::size_t k, const std::int64_t* exclude,
+                    float eps, float cos_slack, const float* base, std::size_t n, std::size_t ldb,
+                    std::size_t d, std::size_t k, const std::int64_t* exclude,
                     std::size_t n_exclude, std::int64_t* out_idx, float* out_score);
 
 }  // namespace tokenspace

@@ -16,7 +16,7 @@ std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx,
 /// out[j] = <x_j, axis> - offset for the n rows of x (row stride ldx), multithreaded.
 /// With offset = <center, axis> this is the projection of x_j - center onto axis; one
 /// streaming pass over x (memory-bandwidth bound).
-void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
-                  const float* axis, float offset, float* out);
+void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, const float* axis,
+                  float offset, float* out);
 
 }  // namespace tokenspace

@@ -14,11 +14,11 @@ namespace tokenspace {
 struct TriangleMoments {
   std::uint64_t n_pairs = 0;
   double mean_x = 0, mean_y = 0;
-  double var_x = 0, var_y = 0;  ///< population variances (divided by n_pairs)
-  double cov = 0;               ///< population covariance
+  double var_x = 0, var_y = 0;                        ///< population variances (divided by n_pairs)
+  double cov = 0;                                     ///< population covariance
   double min_x = 0, max_x = 0, min_y = 0, max_y = 0;  ///< extremes (exactly equal: constant side)
-  double pearson = 0;           ///< cov / sqrt(var_x var_y); NaN if a variance is 0
-  double cosine = 0;            ///< sum x y / sqrt(sum x^2 sum y^2) (uncentred); NaN if a side is 0
+  double pearson = 0;  ///< cov / sqrt(var_x var_y); NaN if a variance is 0
+  double cosine = 0;   ///< sum x y / sqrt(sum x^2 sum y^2) (uncentred); NaN if a side is 0
 };
 
 /// Pearson statistics of the two triangles.

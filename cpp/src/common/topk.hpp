@@ -47,8 +47,16 @@ class BoundedTopK {
       std::size_t l = 2 * i + 1, r = l + 1, w = i;
       S ws = sc;
       std::int64_t wi = id;
-      if (l < k_ && better(ws, wi, s_[l], id_[l])) { w = l; ws = s_[l]; wi = id_[l]; }
-      if (r < k_ && better(ws, wi, s_[r], id_[r])) { w = r; ws = s_[r]; wi = id_[r]; }
+      if (l < k_ && better(ws, wi, s_[l], id_[l])) {
+        w = l;
+        ws = s_[l];
+        wi = id_[l];
+      }
+      if (r < k_ && better(ws, wi, s_[r], id_[r])) {
+        w = r;
+        ws = s_[r];
+        wi = id_[r];
+      }
       if (w == i) break;
       s_[i] = s_[w];
       id_[i] = id_[w];
@@ -62,9 +70,8 @@ class BoundedTopK {
   void write_sorted(S* out_s, std::int64_t* out_id) const {
     std::vector<std::size_t> order(size_);
     for (std::size_t i = 0; i < size_; ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return better(s_[a], id_[a], s_[b], id_[b]);
-    });
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return better(s_[a], id_[a], s_[b], id_[b]); });
     for (std::size_t i = 0; i < size_; ++i) {
       out_s[i] = s_[order[i]];
       out_id[i] = id_[order[i]];

@@ -68,10 +68,14 @@ void set_simd_level(SimdLevel level) {
 
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Scalar: return "scalar";
-    case SimdLevel::AVX2: return "avx2";
-    case SimdLevel::AVX512: return "avx512";
-    case SimdLevel::AVX512_BF16: return "avx512_bf16";
+    case SimdLevel::Scalar:
+      return "scalar";
+    case SimdLevel::AVX2:
+      return "avx2";
+    case SimdLevel::AVX512:
+      return "avx512";
+    case SimdLevel::AVX512_BF16:
+      return "avx512_bf16";
   }
   return "unknown";
 }
@@ -87,7 +91,8 @@ SimdLevel parse_simd_level(const std::string& name) {
 
 std::vector<SimdLevel> supported_simd_levels() {
   std::vector<SimdLevel> out;
-  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512, SimdLevel::AVX512_BF16})
+  for (SimdLevel l :
+       {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512, SimdLevel::AVX512_BF16})
     if (cpu_supports(l)) out.push_back(l);
   return out;
 }

@@ -59,18 +59,18 @@ struct KernelTable {
   // counts uint16 values).
   TileShape bf16_shape;
   /// out[j] = <q, x_j> for bf16 rows (q and rows have dp values, dp a multiple of 32).
-  void (*bf16_gemv)(const std::uint16_t* q, const std::uint16_t* x, std::size_t n,
-                    std::size_t ldx, std::size_t dp, float* out) = nullptr;
+  void (*bf16_gemv)(const std::uint16_t* q, const std::uint16_t* x, std::size_t n, std::size_t ldx,
+                    std::size_t dp, float* out) = nullptr;
   /// knn_tile contract on bf16 rows (stride lda) and a bf16 query panel of dp / 2 k-pairs x nr
   /// queries (each 32-bit slot holds the query's values 2p and 2p+1).
   std::size_t (*bf16_knn_tile)(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
                                std::size_t dp, const float* bias, const float* thr, float* c,
                                std::uint32_t* hits) = nullptr;
   /// Self-join form, knn_tile_sym contract.
-  std::size_t (*bf16_knn_tile_sym)(const std::uint16_t* a, std::size_t lda,
-                                   const std::uint32_t* b, std::size_t dp, const float* bias_a,
-                                   const float* thr_a, const float* bias_b, const float* thr_b,
-                                   float* c, std::uint32_t* hits) = nullptr;
+  std::size_t (*bf16_knn_tile_sym)(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
+                                   std::size_t dp, const float* bias_a, const float* thr_a,
+                                   const float* bias_b, const float* thr_b, float* c,
+                                   std::uint32_t* hits) = nullptr;
 
   // int8 candidates (AVX-512 VNNI): int8 rows with a float scale per row (x ~ scale * q8),
   // padded to a multiple of 64 values; uint8 queries (q ~ t (u8 - 128)). Scores come out as
@@ -91,15 +91,14 @@ struct KernelTable {
   void (*combine_linear)(const float* const* rows, const float* w, std::size_t T, std::size_t n,
                          float* s) = nullptr;
   /// s[j] = prod_pos (1 + c)/2 / (prod_neg (1 + c)/2 + eps), upper bounds when slack > 0.
-  void (*combine_cosmul)(const float* const* rows, std::size_t n_pos, std::size_t n_neg,
-                         float eps, float slack, std::size_t n, float* s, float* den) = nullptr;
+  void (*combine_cosmul)(const float* const* rows, std::size_t n_pos, std::size_t n_neg, float eps,
+                         float slack, std::size_t n, float* s, float* den) = nullptr;
   /// Three-term queries: combines the cosine rows a, b, c (3CosAdd: wa a + wb b + wc c;
   /// 3CosMul: see combine_cosmul), writes the scores to s and the positions whose score is
   /// >= thr to idx, in one pass. Returns how many positions were written.
-  std::size_t (*combine3_filter)(const float* a, const float* b, const float* c, float wa,
-                                 float wb, float wc, int cosmul, float eps, float slack,
-                                 std::size_t n, float thr, float* s,
-                                 std::uint32_t* idx) = nullptr;
+  std::size_t (*combine3_filter)(const float* a, const float* b, const float* c, float wa, float wb,
+                                 float wc, int cosmul, float eps, float slack, std::size_t n,
+                                 float thr, float* s, std::uint32_t* idx) = nullptr;
 
   // RSA
   /// Sums over p < len of (x_p - kx), (y_p - ky), their squares and their product, written to
@@ -133,12 +132,22 @@ struct KernelTable {
 
 // The units' own tables: each holds the slots its unit provides (null elsewhere). They are
 // constant-initialised data, so reading them is safe on any CPU.
-namespace isa_scalar { extern const KernelTable kTable; }
+namespace isa_scalar {
+extern const KernelTable kTable;
+}
 #if TS_HAVE_X86
-namespace isa_avx2 { extern const KernelTable kTable; }
-namespace isa_avx512 { extern const KernelTable kTable; }
-namespace isa_avx512_bf16 { extern const KernelTable kTable; }
-namespace isa_avx512_vnni { extern const KernelTable kTable; }
+namespace isa_avx2 {
+extern const KernelTable kTable;
+}
+namespace isa_avx512 {
+extern const KernelTable kTable;
+}
+namespace isa_avx512_bf16 {
+extern const KernelTable kTable;
+}
+namespace isa_avx512_vnni {
+extern const KernelTable kTable;
+}
 #endif
 
 /// The resolved table of a level (static: valid for every level, runnable or not).

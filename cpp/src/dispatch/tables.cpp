@@ -20,11 +20,11 @@ struct Resolved {
 
 void merge(Resolved& dst, const KernelTable& src, const char* src_unit, const Resolved* src_res) {
   int slot = 0;
-#define TS_MERGE(member, name)                                               \
-  if (!dst.table.member && src.member) {                                     \
-    dst.table.member = src.member;                                           \
-    dst.unit[slot] = src_res ? src_res->unit[slot] : src_unit;               \
-  }                                                                          \
+#define TS_MERGE(member, name)                                 \
+  if (!dst.table.member && src.member) {                       \
+    dst.table.member = src.member;                             \
+    dst.unit[slot] = src_res ? src_res->unit[slot] : src_unit; \
+  }                                                            \
   ++slot;
   TS_KERNEL_SLOTS(TS_MERGE)
 #undef TS_MERGE
@@ -66,7 +66,7 @@ std::vector<std::pair<std::string, std::string>> kernel_table(SimdLevel level) {
   const Resolved& r = tables().level[static_cast<int>(level)];
   std::vector<std::pair<std::string, std::string>> out;
   int slot = 0;
-#define TS_LIST(member, name) \
+#define TS_LIST(member, name)                                   \
   out.emplace_back(name, r.unit[slot] ? r.unit[slot] : "none"); \
   ++slot;
   TS_KERNEL_SLOTS(TS_LIST)
@@ -78,12 +78,18 @@ double peak_rate(const std::string& kind, double seconds) {
   // The detected level's table holds every probe this CPU can run.
   const KernelTable& K = kernels_for(detected_simd_level());
   double (*probe)(std::size_t) = nullptr;
-  if (kind == "fp32_fma_ymm") probe = K.peak_fp32_fma_ymm;
-  else if (kind == "fp32_fma_zmm") probe = K.peak_fp32_fma_zmm;
-  else if (kind == "bf16_dpbf16ps_zmm") probe = K.peak_bf16_dpbf16ps_zmm;
-  else if (kind == "int8_vpdpbusd_zmm") probe = K.peak_int8_vpdpbusd_zmm;
-  else throw std::invalid_argument("unknown probe '" + kind + "'");
-  if (!probe) throw std::invalid_argument("this CPU lacks the instructions of probe '" + kind + "'");
+  if (kind == "fp32_fma_ymm")
+    probe = K.peak_fp32_fma_ymm;
+  else if (kind == "fp32_fma_zmm")
+    probe = K.peak_fp32_fma_zmm;
+  else if (kind == "bf16_dpbf16ps_zmm")
+    probe = K.peak_bf16_dpbf16ps_zmm;
+  else if (kind == "int8_vpdpbusd_zmm")
+    probe = K.peak_int8_vpdpbusd_zmm;
+  else
+    throw std::invalid_argument("unknown probe '" + kind + "'");
+  if (!probe)
+    throw std::invalid_argument("this CPU lacks the instructions of probe '" + kind + "'");
   const auto t0 = std::chrono::steady_clock::now();
   double ops = 0, elapsed = 0;
   do {

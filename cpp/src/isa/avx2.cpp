@@ -136,8 +136,9 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
     }
     _mm256_storeu_ps(c + i * NR, v0);
     _mm256_storeu_ps(c + i * NR + 8, v1);
-    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v0, t0, _CMP_GE_OQ))) |
-                 (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v1, t1, _CMP_GE_OQ))) << 8);
+    unsigned m =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v0, t0, _CMP_GE_OQ))) |
+        (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v1, t1, _CMP_GE_OQ))) << 8);
     while (m) {
       hits[n++] = static_cast<std::uint32_t>(i * NR + __builtin_ctz(m));
       m &= m - 1;
@@ -157,7 +158,8 @@ inline double tree16(__m256d a0, __m256d a1, __m256d a2, __m256d a3) {
 
 template <bool L2>
 double exact_score(const float* q, const float* x, std::size_t d) {
-  __m256d a[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  __m256d a[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                  _mm256_setzero_pd()};
   std::size_t c = 0;
   for (; c + 16 <= d; c += 16) {
     for (int h = 0; h < 4; ++h) {
@@ -182,8 +184,12 @@ double exact_score(const float* q, const float* x, std::size_t d) {
   return L2 ? -0.5 * s : s;
 }
 
-double exact_ip(const float* q, const float* x, std::size_t d) { return exact_score<false>(q, x, d); }
-double exact_l2(const float* q, const float* x, std::size_t d) { return exact_score<true>(q, x, d); }
+double exact_ip(const float* q, const float* x, std::size_t d) {
+  return exact_score<false>(q, x, d);
+}
+double exact_l2(const float* q, const float* x, std::size_t d) {
+  return exact_score<true>(q, x, d);
+}
 
 double sum_squares(const float* x, std::size_t d) {
   __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
@@ -207,8 +213,8 @@ namespace analogy {
 
 /// See KernelTable::combine3_filter.
 std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, float slack, std::size_t n,
-                            float thr, float* s, std::uint32_t* idx) {
+                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
+                            float* s, std::uint32_t* idx) {
   const __m256 t = _mm256_set1_ps(thr);
   const __m256 va = _mm256_set1_ps(wa), vb = _mm256_set1_ps(wb), vc = _mm256_set1_ps(wc);
   const float up1 = 1.0f + slack, lo1 = 1.0f - slack;
@@ -272,7 +278,6 @@ inline double hsum(__m256d v) {
   return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
-
 void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out) {
   const __m256d vkx = _mm256_set1_pd(kx), vky = _mm256_set1_pd(ky);
   __m256d sx0 = _mm256_setzero_pd(), sy0 = sx0, sxx0 = sx0, syy0 = sx0, sxy0 = sx0;
@@ -328,8 +333,9 @@ void accum(const float* x, const float* y, std::size_t len, double kx, double ky
 /// (16 per instruction: multiply and add counted separately).
 double peak_probe(std::size_t iters) {
   for (std::size_t i = 0; i < iters; ++i) {
-#define TS_P(j) asm volatile("vfmadd231ps %%ymm12,%%ymm13,%%ymm" #j ::: "xmm" #j);
-    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#define TS_P(j) asm volatile("vfmadd231ps %%ymm12,%%ymm13,%%ymm" #j::: "xmm" #j);
+    TS_P(0)
+    TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
 #undef TS_P
   }
   return static_cast<double>(iters) * 12.0 * 16.0;

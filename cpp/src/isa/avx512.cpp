@@ -39,9 +39,7 @@ void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::
   }
 }
 
-inline __mmask16 tail_mask(std::size_t r) {
-  return static_cast<__mmask16>((1u << r) - 1u);
-}
+inline __mmask16 tail_mask(std::size_t r) { return static_cast<__mmask16>((1u << r) - 1u); }
 
 void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, std::size_t d,
                float* out) {
@@ -146,9 +144,11 @@ double exact_score(const float* q, const float* x, std::size_t d) {
   for (; c + 16 <= d; c += 16) {
     const __m512 qv = _mm512_loadu_ps(q + c), xv = _mm512_loadu_ps(x + c);
     const __m512d q0 = _mm512_cvtps_pd(_mm512_castps512_ps256(qv));
-    const __m512d q1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(qv), 1)));
+    const __m512d q1 =
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(qv), 1)));
     const __m512d x0 = _mm512_cvtps_pd(_mm512_castps512_ps256(xv));
-    const __m512d x1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1)));
+    const __m512d x1 =
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1)));
     if (L2) {
       const __m512d e0 = _mm512_sub_pd(q0, x0), e1 = _mm512_sub_pd(q1, x1);
       a0 = _mm512_add_pd(a0, _mm512_mul_pd(e0, e0));
@@ -172,8 +172,12 @@ double exact_score(const float* q, const float* x, std::size_t d) {
   return L2 ? -0.5 * s : s;
 }
 
-double exact_ip(const float* q, const float* x, std::size_t d) { return exact_score<false>(q, x, d); }
-double exact_l2(const float* q, const float* x, std::size_t d) { return exact_score<true>(q, x, d); }
+double exact_ip(const float* q, const float* x, std::size_t d) {
+  return exact_score<false>(q, x, d);
+}
+double exact_l2(const float* q, const float* x, std::size_t d) {
+  return exact_score<true>(q, x, d);
+}
 
 double sum_squares(const float* x, std::size_t d) {
   __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
@@ -198,8 +202,8 @@ namespace analogy {
 /// combine_cosmul), writes the scores to s and the positions whose score is >= thr to idx, in
 /// one pass. Returns how many positions were written.
 std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, float slack, std::size_t n,
-                            float thr, float* s, std::uint32_t* idx) {
+                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
+                            float* s, std::uint32_t* idx) {
   const __m512 t = _mm512_set1_ps(thr);
   const __m512 va = _mm512_set1_ps(wa), vb = _mm512_set1_ps(wb), vc = _mm512_set1_ps(wc);
   const __m512 up = _mm512_set1_ps(1.0f + slack), lo = _mm512_set1_ps(1.0f - slack);
@@ -208,8 +212,8 @@ std::size_t combine3_filter(const float* a, const float* b, const float* c, floa
   std::size_t cnt = 0;
   for (std::size_t j = 0; j < n; j += 16) {
     const std::size_t r = n - j;
-    const __mmask16 lm = r >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                 : static_cast<__mmask16>((1u << r) - 1u);
+    const __mmask16 lm =
+        r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u);
     const __m512 x = _mm512_maskz_loadu_ps(lm, a + j);
     const __m512 y = _mm512_maskz_loadu_ps(lm, b + j);
     const __m512 z = _mm512_maskz_loadu_ps(lm, c + j);
@@ -282,9 +286,11 @@ void accum(const float* x, const float* y, std::size_t len, double kx, double ky
     const __m512d x0 = _mm512_maskz_sub_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(xv)), vkx);
     const __m512d y0 = _mm512_maskz_sub_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(yv)), vky);
     const __m512d x1 = _mm512_maskz_sub_pd(
-        hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1))), vkx);
+        hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1))),
+        vkx);
     const __m512d y1 = _mm512_maskz_sub_pd(
-        hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(yv), 1))), vky);
+        hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(yv), 1))),
+        vky);
     sx0 = _mm512_add_pd(sx0, x0);
     sy0 = _mm512_add_pd(sy0, y0);
     sxx0 = _mm512_fmadd_pd(x0, x0, sxx0);
@@ -313,8 +319,9 @@ void accum(const float* x, const float* y, std::size_t len, double kx, double ky
 /// (32 per instruction: multiply and add counted separately).
 double peak_probe(std::size_t iters) {
   for (std::size_t i = 0; i < iters; ++i) {
-#define TS_P(j) asm volatile("vfmadd231ps %%zmm12,%%zmm13,%%zmm" #j ::: "xmm" #j);
-    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#define TS_P(j) asm volatile("vfmadd231ps %%zmm12,%%zmm13,%%zmm" #j::: "xmm" #j);
+    TS_P(0)
+    TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
 #undef TS_P
   }
   return static_cast<double>(iters) * 12.0 * 32.0;

@@ -78,8 +78,7 @@ std::size_t knn_tile(const std::uint16_t* a, std::size_t lda, const std::uint32_
 
 std::size_t knn_tile_sym(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
                          std::size_t dp, const float* bias_a, const float* thr_a,
-                         const float* bias_b, const float* thr_b, float* c,
-                         std::uint32_t* hits) {
+                         const float* bias_b, const float* thr_b, float* c, std::uint32_t* hits) {
   __m512 c0[MR], c1[MR];
   tile_acc(a, lda, b, dp, c0, c1);
   return finish_tile_sym_512<MR>(c0, c1, bias_a, thr_a, bias_b, thr_b, c, hits);
@@ -90,8 +89,9 @@ std::size_t knn_tile_sym(const std::uint16_t* a, std::size_t lda, const std::uin
 /// (64 per instruction: multiply and add counted separately).
 double peak_probe(std::size_t iters) {
   for (std::size_t i = 0; i < iters; ++i) {
-#define TS_P(j) asm volatile("vdpbf16ps %%zmm12,%%zmm13,%%zmm" #j ::: "xmm" #j);
-    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#define TS_P(j) asm volatile("vdpbf16ps %%zmm12,%%zmm13,%%zmm" #j::: "xmm" #j);
+    TS_P(0)
+    TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
 #undef TS_P
   }
   return static_cast<double>(iters) * 12.0 * 64.0;

@@ -17,9 +17,8 @@ constexpr int NR = 32;
 
 #include "tile_epilogue_avx512.inc"
 
-void gemv(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t n,
-          std::size_t ldx, std::size_t dp, const float* row_scale, const std::int32_t* row_sum,
-          float* out) {
+void gemv(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t n, std::size_t ldx,
+          std::size_t dp, const float* row_scale, const std::int32_t* row_sum, float* out) {
   const std::size_t nv = dp / 64;
   std::size_t j = 0;
   for (; j + 4 <= n; j += 4) {
@@ -52,10 +51,9 @@ void gemv(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t
   }
 }
 
-std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t* b,
-                     std::size_t dp, const float* row_scale, const std::int32_t* row_sum,
-                     const float* qscale, const float* bias, const float* thr, float* c,
-                     std::uint32_t* hits) {
+std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t* b, std::size_t dp,
+                     const float* row_scale, const std::int32_t* row_sum, const float* qscale,
+                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
   __m512i c0[MR], c1[MR];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_si512();
@@ -89,8 +87,9 @@ std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t*
 /// (128 per instruction: multiply and add counted separately).
 double peak_probe(std::size_t iters) {
   for (std::size_t i = 0; i < iters; ++i) {
-#define TS_P(j) asm volatile("vpdpbusd %%zmm12,%%zmm13,%%zmm" #j ::: "xmm" #j);
-    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#define TS_P(j) asm volatile("vpdpbusd %%zmm12,%%zmm13,%%zmm" #j::: "xmm" #j);
+    TS_P(0)
+    TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
 #undef TS_P
   }
   return static_cast<double>(iters) * 12.0 * 128.0;

@@ -110,8 +110,8 @@ namespace analogy {
 #include "analogy_combine.inc"
 
 std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, float slack, std::size_t n,
-                            float thr, float* s, std::uint32_t* idx) {
+                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
+                            float* s, std::uint32_t* idx) {
   const float up = 1.0f + slack, lo = 1.0f - slack;
   const float scale = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
   std::size_t cnt = 0;
@@ -129,8 +129,7 @@ std::size_t combine3_filter(const float* a, const float* b, const float* c, floa
 
 // RSA Pearson sums.
 namespace rsa {
-void accum(const float* x, const float* y, std::size_t len, double kx, double ky,
-                  double* out) {
+void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out) {
   double t[5] = {0, 0, 0, 0, 0};
   float ext[4] = {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
                   std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};

@@ -13,8 +13,8 @@ namespace tokenspace {
 namespace detail {
 
 CandidateBounds derive_bounds(const KernelTable& K, const KnnDatabase& db, const float* queries,
-                              std::size_t m, std::size_t ldq, Metric metric,
-                              const float* row_bias, Precision prec) {
+                              std::size_t m, std::size_t ldq, Metric metric, const float* row_bias,
+                              Precision prec) {
   const std::size_t n = db.n(), d = db.d();
   CandidateBounds out;
   // Candidate-score bias: the caller's, or -|x|^2 / 2 which turns L2 into an inner product.
@@ -36,7 +36,7 @@ CandidateBounds derive_bounds(const KernelTable& K, const KnnDatabase& db, const
   // The |e_x_j| |q| and g |xhat_j| |qhat| terms become a per-row slack (with the maxima of |q|
   // and |qhat| over the queries); |xhat_j| |e_q| <= max_j |xhat_j| |e_q| stays per query, so one
   // badly quantised query does not widen every other query's window.
-    const double R = db.max_norm();
+  const double R = db.max_norm();
   std::vector<double> qn(m), qhn(m), qen(m);
   {
     std::vector<std::uint16_t> tmp16(prec == Precision::BF16 ? db.bf16_dim() : 0);
@@ -81,12 +81,12 @@ CandidateBounds derive_bounds(const KernelTable& K, const KnnDatabase& db, const
   }
   std::vector<double>& rest = out.rest;
   rest.resize(m);
-  const double Rh = prec == Precision::BF16 ? db.bf16_max_norm()
+  const double Rh = prec == Precision::BF16   ? db.bf16_max_norm()
                     : prec == Precision::INT8 ? db.int8_max_norm()
                                               : R;
   // An upper bound of max_j slack[j] from the stored maxima (no pass over the n rows): each
   // slack is (|xhat_j| fa + |e_j| fb)(1 + 1e-6) with both norms stored rounded up by ~1e-6.
-  const double Emax = prec == Precision::BF16 ? db.bf16_max_error()
+  const double Emax = prec == Precision::BF16   ? db.bf16_max_error()
                       : prec == Precision::INT8 ? db.int8_max_error()
                                                 : 0.0;
   const double max_slack = (Rh * fa + Emax * fb) * (1 + 1e-5);
@@ -96,7 +96,8 @@ CandidateBounds derive_bounds(const KernelTable& K, const KnnDatabase& db, const
     double r = Rh * qen[i];
     r += 4 * kUnitRoundoff * (Rh * qhn[i] + max_bias + 2 * max_slack);
     r += 2e-37 * static_cast<double>(std::max(db.bf16_dim(), d));
-    r += 1e-12 * (R * qn[i] + max_bias + (metric == Metric::L2 ? 0.5 * (qn[i] * qn[i] + R * R) : 0.0));
+    r += 1e-12 *
+         (R * qn[i] + max_bias + (metric == Metric::L2 ? 0.5 * (qn[i] * qn[i] + R * R) : 0.0));
     rest[i] = r * (1 + 1e-6);
   }
   return out;

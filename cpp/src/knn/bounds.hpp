@@ -24,8 +24,8 @@ struct CandidateBounds {
 
 /// Checks row_bias (finite) and derives the bounds of a search at precision prec (not Auto).
 CandidateBounds derive_bounds(const KernelTable& K, const KnnDatabase& db, const float* queries,
-                              std::size_t m, std::size_t ldq, Metric metric,
-                              const float* row_bias, Precision prec);
+                              std::size_t m, std::size_t ldq, Metric metric, const float* row_bias,
+                              Precision prec);
 
 }  // namespace detail
 }  // namespace tokenspace

@@ -43,8 +43,8 @@ struct Problem {
   const float* q;
   std::size_t m, ldq, k;
   Metric metric;
-  const float* bias;        // per-row additive term of the candidate score (user bias or L2)
-  const float* user_bias;   // the caller's bias (added to exact scores too), or null
+  const float* bias;       // per-row additive term of the candidate score (user bias or L2)
+  const float* user_bias;  // the caller's bias (added to exact scores too), or null
   const std::int64_t* exclude;
   std::size_t n_exclude;
   // |candidate - exact| <= slack[j] + rest[i]; the kernels see bias[j] = base bias + slack[j],
@@ -57,8 +57,8 @@ inline double exact_for(const Problem& P, std::size_t qi, std::int64_t id) {
   const KnnDatabase& db = *P.db;
   const float* x = db.x() + static_cast<std::size_t>(id) * db.ldx();
   const float* q = P.q + qi * P.ldq;
-  double s = P.metric == Metric::InnerProduct ? P.K->exact_ip(q, x, db.d())
-                                              : P.K->exact_l2(q, x, db.d());
+  double s =
+      P.metric == Metric::InnerProduct ? P.K->exact_ip(q, x, db.d()) : P.K->exact_l2(q, x, db.d());
   if (P.user_bias) s += P.user_bias[id];
   return s;
 }

@@ -78,7 +78,8 @@ std::shared_ptr<const std::vector<float>> KnnDatabase::slack(int precision, doub
   float* o = out->data();
   parallel_for(ceil_div(n_, 16384), [&](std::size_t t, std::size_t) {
     for (std::size_t j = t * 16384; j < std::min(n_, (t + 1) * 16384); ++j) {
-      double sl = static_cast<double>(rnorm[j]) * a + (rerr ? static_cast<double>(rerr[j]) * b : 0.0);
+      double sl =
+          static_cast<double>(rnorm[j]) * a + (rerr ? static_cast<double>(rerr[j]) * b : 0.0);
       // the 1e-6 margin exceeds float rounding (6e-8), so the float is still an upper bound
       o[j] = static_cast<float>(sl * (1 + 1e-6));
     }
@@ -93,8 +94,7 @@ std::shared_ptr<const std::vector<float>> KnnDatabase::slack(int precision, doub
 void KnnDatabase::prepare_int8() {
   if (has_int8() || n_ == 0) return;
   dp8_ = round_up(std::max<std::size_t>(d_, 1), 64);
-  if (dp8_ > 60000)
-    throw std::invalid_argument("int8 candidates support at most 60000 dimensions");
+  if (dp8_ > 60000) throw std::invalid_argument("int8 candidates support at most 60000 dimensions");
   std::vector<std::int8_t> copy(n_ * dp8_);
   std::vector<float> scale(n_);
   std::vector<std::int32_t> sum(n_);
@@ -104,7 +104,8 @@ void KnnDatabase::prepare_int8() {
   i8_err_.resize(n_);
   parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
     for (std::size_t j = t * chunk; j < std::min(n_, (t + 1) * chunk); ++j) {
-      auto [nh, ne] = row_to_int8(x_ + j * ldx_, d_, dp8_, copy.data() + j * dp8_, &scale[j], &sum[j]);
+      auto [nh, ne] =
+          row_to_int8(x_ + j * ldx_, d_, dp8_, copy.data() + j * dp8_, &scale[j], &sum[j]);
       i8_norm_[j] = static_cast<float>(nh * (1 + 1e-6));
       i8_err_[j] = static_cast<float>(ne * (1 + 1e-6));
       mnorm[t] = std::max(mnorm[t], nh);

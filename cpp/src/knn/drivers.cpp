@@ -21,9 +21,8 @@ namespace {
 // or the padded tail copy) against query panel p of the task's packed queries; pack(i0, mi,
 // dst) fills np * NR * (panel_units + 1) floats (panels, then one float of extra per slot).
 template <typename T, typename Tile, typename Pack>
-void search_tiles(const Problem& P, const T* rows, std::size_t ld, std::size_t kdim,
-                  std::size_t MR, std::size_t NR, std::size_t panel_units, Tile tile, Pack pack,
-                  Parts& out) {
+void search_tiles(const Problem& P, const T* rows, std::size_t ld, std::size_t kdim, std::size_t MR,
+                  std::size_t NR, std::size_t panel_units, Tile tile, Pack pack, Parts& out) {
   const KnnDatabase& db = *P.db;
   const std::size_t n = db.n();
   const std::size_t panel_bytes = panel_units * 4 * NR;
@@ -127,7 +126,7 @@ void search_gemv(const Problem& P, Precision prec, Parts& out) {
         K.bf16_gemv(qh.data() + i * dp, db.bf16() + j0 * dp, nj, dp, dp, s);
       else if (use_int8)
         K.int8_gemv(q8.data() + i * dp8, q8s[i], db.int8() + j0 * dp8, nj, dp8, dp8,
-                 db.int8_scale() + j0, db.int8_sum() + j0, s);
+                    db.int8_scale() + j0, db.int8_sum() + j0, s);
       else
         K.gemv_rows(P.q + i * P.ldq, db.x() + j0 * db.ldx(), nj, db.ldx(), d, s);
       Collector& cl = col[w][i];
@@ -215,8 +214,8 @@ void search_tiles_int8(const Problem& P, Parts& out) {
     const float* panel = qp + p * stride;
     return K.int8_knn_tile(a, lda, reinterpret_cast<const std::uint32_t*>(panel), dp8,
                            is_tail ? tail_scale.data() : db.int8_scale() + r0,
-                           is_tail ? tail_sum.data() : db.int8_sum() + r0, panel + NR * units,
-                           bias, thr, c, hits);
+                           is_tail ? tail_sum.data() : db.int8_sum() + r0, panel + NR * units, bias,
+                           thr, c, hits);
   };
   search_tiles<std::int8_t>(P, db.int8(), dp8, dp8, MR, NR, units, tile, pack, out);
 }

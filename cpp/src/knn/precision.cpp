@@ -20,7 +20,8 @@ void prepare_copies(KnnDatabase& db, const KernelTable& K, Precision precision,
   // queries).
   const bool bf16 = precision == Precision::BF16 ||
                     (precision == Precision::Auto && (n_queries == 0 || n_queries >= 64));
-  const bool int8 = precision == Precision::INT8 || (precision == Precision::Auto && n_queries == 0);
+  const bool int8 =
+      precision == Precision::INT8 || (precision == Precision::Auto && n_queries == 0);
   if (bf16 && K.bf16_knn_tile) db.prepare_bf16();
   if (int8 && K.int8_knn_tile) db.prepare_int8();
 }
@@ -64,10 +65,14 @@ Precision parse_precision(const std::string& p) {
 
 const char* precision_name(Precision precision) {
   switch (precision) {
-    case Precision::Auto: return "auto";
-    case Precision::FP32: return "fp32";
-    case Precision::BF16: return "bf16";
-    case Precision::INT8: return "int8";
+    case Precision::Auto:
+      return "auto";
+    case Precision::FP32:
+      return "fp32";
+    case Precision::BF16:
+      return "bf16";
+    case Precision::INT8:
+      return "int8";
   }
   return "unknown";
 }

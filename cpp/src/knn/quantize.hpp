@@ -31,7 +31,7 @@ inline float from_bf16(std::uint16_t h) {
 
 // Converts a row to bf16 (dp values, zero padded); returns (|xhat|, |x - xhat|) in double.
 inline std::pair<double, double> row_to_bf16(const float* x, std::size_t d, std::size_t dp,
-                                      std::uint16_t* out) {
+                                             std::uint16_t* out) {
   double nh = 0, ne = 0;
   for (std::size_t c = 0; c < d; ++c) {
     out[c] = to_bf16(x[c]);
@@ -48,7 +48,7 @@ inline std::pair<double, double> row_to_bf16(const float* x, std::size_t d, std:
 // int8 row: x ~ scale * q8 with scale = max|x| / 127. Returns (|xhat|, |x - xhat|); the products
 // scale * q8 are exact in double, so both norms are computed exactly before the final rounding.
 inline std::pair<double, double> row_to_int8(const float* x, std::size_t d, std::size_t dp,
-                                      std::int8_t* out, float* scale, std::int32_t* sum) {
+                                             std::int8_t* out, float* scale, std::int32_t* sum) {
   float mx = 0;
   for (std::size_t c = 0; c < d; ++c) mx = std::max(mx, std::fabs(x[c]));
   const float s = mx / 127.0f;
@@ -72,7 +72,7 @@ inline std::pair<double, double> row_to_int8(const float* x, std::size_t d, std:
 
 // uint8 query: q ~ t * (u8 - 128) with t = max|q| / 127.
 inline std::pair<double, double> row_to_uint8(const float* q, std::size_t d, std::size_t dp,
-                                       std::uint8_t* out, float* scale) {
+                                              std::uint8_t* out, float* scale) {
   float mx = 0;
   for (std::size_t c = 0; c < d; ++c) mx = std::max(mx, std::fabs(q[c]));
   const float t = mx / 127.0f;
@@ -94,7 +94,7 @@ inline std::pair<double, double> row_to_uint8(const float* q, std::size_t d, std
 // bf16 query panels: panel p holds dp/2 k-pairs x nr query slots, each slot the two bf16
 // values 2p, 2p+1 of one query; slots past m are zero.
 inline void pack_bf16_panels(const float* q, std::size_t m, std::size_t ldq, std::size_t d,
-                      std::size_t dp, std::size_t nr, float* dst) {
+                             std::size_t dp, std::size_t nr, float* dst) {
   std::uint32_t* out32 = reinterpret_cast<std::uint32_t*>(dst);
   std::vector<std::uint16_t> row(dp);
   const std::size_t np = ceil_div(m, nr);

@@ -82,8 +82,8 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
     for (std::size_t e = 0; e < k; ++e) {
       out_idx[i * k + e] = id[e];
       if (id[e] >= 0)
-        out_score[i * k + e] = static_cast<float>(
-            metric == Metric::L2 ? std::sqrt(std::max(0.0, -2.0 * s[e])) : s[e]);
+        out_score[i * k + e] =
+            static_cast<float>(metric == Metric::L2 ? std::sqrt(std::max(0.0, -2.0 * s[e])) : s[e]);
       else
         out_score[i * k + e] = metric == Metric::L2 ? kPosInf : -kPosInf;
     }

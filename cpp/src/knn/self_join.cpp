@@ -21,8 +21,8 @@ namespace {
 // knn_tile_sym contract on the MR rows at a against panel p of the packed block qpack.
 template <typename T, typename Tile, typename Pack>
 void search_tiles_sym(const Problem& P, const T* rows, std::size_t ld, std::size_t kdim,
-                      std::size_t MR, std::size_t NR, std::size_t panel_units, Tile tile,
-                      Pack pack, Parts& out) {
+                      std::size_t MR, std::size_t NR, std::size_t panel_units, Tile tile, Pack pack,
+                      Parts& out) {
   const std::size_t n = P.m;
   const std::size_t panel_bytes = panel_units * 4 * NR;
   const std::size_t panels_per_block =
@@ -47,8 +47,7 @@ void search_tiles_sym(const Problem& P, const T* rows, std::size_t ld, std::size
 
   std::vector<Collector> col;
   col.reserve(n);
-  for (std::size_t i = 0; i < n; ++i)
-    col.emplace_back(P, i, out.s_at(0, i), out.id_at(0, i));
+  for (std::size_t i = 0; i < n; ++i) col.emplace_back(P, i, out.s_at(0, i), out.id_at(0, i));
 
   // Every block serves as the packed side of about n_blocks / 2 tasks: pack each once (a
   // copy of the matrix in panel order) rather than once per task (which measured ~25% slower).

@@ -7,10 +7,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include "blocking.hpp"
-#include "tokenspace/common.hpp"
-#include "tokenspace/dispatch.hpp"
-#include "tokenspace/thread_pool.hpp"
+#include "common/aligned.hpp"
+#include "common/blocking.hpp"
+#include "dispatch/kernels.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
 namespace {
@@ -91,8 +91,8 @@ void cross_gram(const float* x, std::size_t n, std::size_t ldx, std::size_t d1, 
   if (sxx) *sxx = 0.0;
   if (syy) *syy = 0.0;
   if (n == 0) return;
-  const IsaKernels& K = kernels();
-  const std::size_t MR = K.mr, NR = K.nr;
+  const KernelTable& K = active_kernels();
+  const std::size_t MR = K.fp32_shape.mr, NR = K.fp32_shape.nr;
   const std::size_t np = detail::ceil_div(d1, MR), nq = detail::ceil_div(d2, NR);
   const std::size_t d1p = np * MR, d2p = nq * NR;
   // Rows per block: both packed blocks (kc x d1p + kc x d2p floats) stay in L2.
@@ -165,8 +165,8 @@ void softmax_log_normalizer(const float* t, std::size_t m, std::size_t ldt, cons
   if (!(beta > 0.0f) || !(beta <= 1000.0f))
     throw std::invalid_argument("beta (inverse temperature) must be in (0, 1000]");
   if (m == 0) return;
-  const IsaKernels& K = kernels();
-  const std::size_t MR = K.mr, NR = K.nr;
+  const KernelTable& K = active_kernels();
+  const std::size_t MR = K.fp32_shape.mr, NR = K.fp32_shape.nr;
   const auto [NB, MB] = detail::gemm_blocks(d, MR, NR);
   const AlignedFloats packed = detail::pack_all_panels(s, n, lds, d, NR);
   const std::size_t n_tb = detail::ceil_div(m, MB), n_sb = detail::ceil_div(n, NB);

@@ -1,7 +1,5 @@
 #include "tokenspace/analogy.hpp"
 
-#include "topk.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -9,64 +7,20 @@
 #include <stdexcept>
 #include <vector>
 
-#include "blocking.hpp"
-#include "tokenspace/common.hpp"
-#include "tokenspace/dispatch.hpp"
-#include "tokenspace/thread_pool.hpp"
+#include "common/aligned.hpp"
+#include "common/blocking.hpp"
+#include "common/topk.hpp"
+#include "dispatch/kernels.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
-#if TS_HAVE_X86
-namespace analogy_avx2 {
-void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
-void combine_cosmul(const float* const*, std::size_t, std::size_t, float, float, std::size_t,
-                    float*, float*);
-std::size_t combine3_filter(const float*, const float*, const float*, float, float, float, int,
-                            float, float, std::size_t, float, float*, std::uint32_t*);
-}  // namespace analogy_avx2
-namespace analogy_avx512 {
-void combine_linear(const float* const*, const float*, std::size_t, std::size_t, float*);
-void combine_cosmul(const float* const*, std::size_t, std::size_t, float, float, std::size_t,
-                    float*, float*);
-std::size_t combine3_filter(const float*, const float*, const float*, float, float, float, int,
-                            float, float, std::size_t, float, float*, std::uint32_t*);
-}  // namespace analogy_avx512
-#endif
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-using detail::better;
 using Heap = detail::BoundedTopK<float>;
-
-namespace analogy_portable {
-#include "analogy_combine.inc"
-
-std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, float slack, std::size_t n,
-                            float thr, float* s, std::uint32_t* idx) {
-  const float up = 1.0f + slack, lo = 1.0f - slack;
-  const float scale = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
-  std::size_t cnt = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    const float dz = lo + c[j];
-    const float v = cosmul ? ((up + a[j]) * 0.5f) * ((up + b[j]) * 0.5f) /
-                                 ((dz > 0.0f ? dz : 0.0f) * 0.5f + eps) * scale
-                           : wa * a[j] + wb * b[j] + wc * c[j];
-    s[j] = v;
-    if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
-  }
-  return cnt;
-}
-}  // namespace analogy_portable
-
-using CombineLinear = void (*)(const float* const*, const float*, std::size_t, std::size_t, float*);
-using CombineCosmul = void (*)(const float* const*, std::size_t, std::size_t, float, float,
-                               std::size_t, float*, float*);
-using Combine3Filter = std::size_t (*)(const float*, const float*, const float*, float, float,
-                                       float, int, float, float, std::size_t, float, float*,
-                                       std::uint32_t*);
+using Parts = detail::PartLists<float>;
 
 struct Problem {
+  const KernelTable* K;  // taken once per search
   const float* terms;
   std::size_t u;
   const std::int64_t* qterms;
@@ -80,21 +34,17 @@ struct Problem {
   std::size_t n, ldx, d, k;
   const std::int64_t* exclude;
   std::size_t n_exclude;
-  CombineLinear linear;
-  CombineCosmul cosmul;
-  Combine3Filter fused3;
 
   void combine(const float* const* rows, std::size_t nj, float* s, float* scratch) const {
     if (mode == AnalogyMode::Linear)
-      linear(rows, w, T, nj, s);
+      K->combine_linear(rows, w, T, nj, s);
     else
-      cosmul(rows, n_pos, T - n_pos, eps, slack, nj, s, scratch);
+      K->combine_cosmul(rows, n_pos, T - n_pos, eps, slack, nj, s, scratch);
   }
 };
 
-inline void push_candidates(Heap& heap, const float* s, const std::uint32_t* cand,
-                            std::size_t c, std::int64_t id0, const std::int64_t* ex,
-                            std::size_t n_ex) {
+inline void push_candidates(Heap& heap, const float* s, const std::uint32_t* cand, std::size_t c,
+                            std::int64_t id0, const std::int64_t* ex, std::size_t n_ex) {
   for (std::size_t t = 0; t < c; ++t) {
     const std::int64_t id = id0 + static_cast<std::int64_t>(cand[t]);
     bool skip = false;
@@ -105,15 +55,15 @@ inline void push_candidates(Heap& heap, const float* s, const std::uint32_t* can
 
 // Scores one query against nj rows (its term cosines in rows[0..T)) and updates its heap;
 // three-term queries (every analogy question) take the fused combine + filter pass.
-inline void score_block(const IsaKernels& K, const Problem& P, Heap& heap,
+inline void score_block(const KernelTable& K, const Problem& P, Heap& heap,
                         const float* const* rows, std::size_t nj, std::int64_t id0,
                         const std::int64_t* ex, float* s, std::uint32_t* cand) {
   std::size_t c;
   if (P.T == 3) {
     const bool lin = P.mode == AnalogyMode::Linear;
-    c = P.fused3(rows[0], rows[1], rows[2], lin ? P.w[0] : 0.0f, lin ? P.w[1] : 0.0f,
-                 lin ? P.w[2] : 0.0f, lin ? 0 : 1, P.eps, P.slack, nj, heap.threshold(), s,
-                 cand);
+    c = K.combine3_filter(rows[0], rows[1], rows[2], lin ? P.w[0] : 0.0f, lin ? P.w[1] : 0.0f,
+                          lin ? P.w[2] : 0.0f, lin ? 0 : 1, P.eps, P.slack, nj, heap.threshold(), s,
+                          cand);
   } else {
     P.combine(rows, nj, s, s + nj);
     c = K.filter_ge(s, nullptr, nj, heap.threshold(), cand);
@@ -122,19 +72,17 @@ inline void score_block(const IsaKernels& K, const Problem& P, Heap& heap,
 }
 
 // Few queries: stream the database as it is, one gemv per term over an L2-sized chunk.
-void search_gemv(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
-                 std::size_t& n_parts) {
-  const IsaKernels& K = kernels();
+void search_gemv(const Problem& P, Parts& out) {
+  const KernelTable& K = *P.K;
   const std::size_t T = P.T;
   const std::size_t chunk = std::max<std::size_t>(64, (192 * 1024) / (P.d * sizeof(float) + 1));
   const std::size_t n_chunks = detail::ceil_div(P.n, chunk);
-  n_parts = std::min(num_threads(), n_chunks);
-  hs.assign(n_parts * P.m * P.k, kNegInf);
-  hid.assign(n_parts * P.m * P.k, -1);
+  const std::size_t n_parts = std::min(num_threads(), n_chunks);
+  out.init(n_parts, P.m, P.k);
   std::vector<std::vector<Heap>> heaps(n_parts);
   for (std::size_t w = 0; w < n_parts; ++w)
     for (std::size_t i = 0; i < P.m; ++i)
-      heaps[w].emplace_back(&hs[(w * P.m + i) * P.k], &hid[(w * P.m + i) * P.k], P.k);
+      heaps[w].emplace_back(out.s_at(w, i), out.id_at(w, i), P.k);
   std::vector<std::vector<float>> buf(n_parts, std::vector<float>((T + 2) * chunk));
   std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(chunk));
   parallel_for(n_chunks, [&](std::size_t c, std::size_t w) {
@@ -148,8 +96,7 @@ void search_gemv(const Problem& P, std::vector<float>& hs, std::vector<std::int6
         rows[t] = b + t * chunk;
       }
       score_block(K, P, heaps[w][i], rows.data(), nj, static_cast<std::int64_t>(j0),
-                  P.exclude ? P.exclude + i * P.n_exclude : nullptr, b + T * chunk,
-                  cand[w].data());
+                  P.exclude ? P.exclude + i * P.n_exclude : nullptr, b + T * chunk, cand[w].data());
     }
   });
 }
@@ -167,29 +114,27 @@ std::size_t tile_budget() {
 // Many queries: the database is packed once into NR-wide panels and the distinct terms into
 // MR-wide panels. A task takes one database block: one GEMM tile of every term against it,
 // then every query combines its T rows of the tile and updates this worker's heaps.
-void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int64_t>& hid,
-                 std::size_t& n_parts) {
-  const IsaKernels& K = kernels();
-  const std::size_t MR = K.mr, NR = K.nr, d = P.d, T = P.T;
+void search_gemm(const Problem& P, Parts& out) {
+  const KernelTable& K = *P.K;
+  const std::size_t MR = K.fp32_shape.mr, NR = K.fp32_shape.nr, d = P.d, T = P.T;
   const std::size_t u_pad = detail::round_up(P.u, MR);
   // The tile (u_pad x NB) should stay in L2 while all queries read it.
   const std::size_t NB = detail::round_up(
-      std::max<std::size_t>(NR, std::min<std::size_t>({tile_budget() / u_pad,
-                                                       (384 * 1024) / (d * 4 + 1),
-                                                       std::size_t{4096}})),
+      std::max<std::size_t>(
+          NR, std::min<std::size_t>(
+                  {tile_budget() / u_pad, (384 * 1024) / (d * 4 + 1), std::size_t{4096}})),
       NR);
   AlignedFloats tpack(u_pad * d);
   detail::pack_panels(P.terms, P.u, d, d, MR, tpack.data());
   const AlignedFloats packed = detail::pack_all_panels(P.x, P.n, P.ldx, d, NR);
   const std::size_t n_dblocks = detail::ceil_div(P.n, NB);
-  n_parts = std::min(num_threads(), n_dblocks);
-  hs.assign(n_parts * P.m * P.k, kNegInf);
-  hid.assign(n_parts * P.m * P.k, -1);
+  const std::size_t n_parts = std::min(num_threads(), n_dblocks);
+  out.init(n_parts, P.m, P.k);
   std::vector<std::vector<Heap>> heaps(n_parts);
   for (std::size_t w = 0; w < n_parts; ++w) {
     heaps[w].reserve(P.m);
     for (std::size_t i = 0; i < P.m; ++i)
-      heaps[w].emplace_back(&hs[(w * P.m + i) * P.k], &hid[(w * P.m + i) * P.k], P.k);
+      heaps[w].emplace_back(out.s_at(w, i), out.id_at(w, i), P.k);
   }
   std::vector<AlignedFloats> ctile(n_parts), sbuf(n_parts);
   std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(NB));
@@ -227,8 +172,8 @@ void search_gemm(const Problem& P, std::vector<float>& hs, std::vector<std::int6
 
 void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
                     std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
-                    float eps, float cos_slack, const float* base, std::size_t n,
-                    std::size_t ldb, std::size_t d, std::size_t k, const std::int64_t* exclude,
+                    float eps, float cos_slack, const float* base, std::size_t n, std::size_t ldb,
+                    std::size_t d, std::size_t k, const std::int64_t* exclude,
                     std::size_t n_exclude, std::int64_t* out_idx, float* out_score) {
   if (T == 0) throw std::invalid_argument("every analogy query needs at least one term");
   if (mode == AnalogyMode::CosMul && (n_pos == 0 || n_pos > T))
@@ -246,59 +191,16 @@ void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterm
   for (std::size_t i = 0; i < m * T; ++i)
     if (qterms[i] < 0 || static_cast<std::size_t>(qterms[i]) >= u)
       throw std::invalid_argument("a query term index is out of range of the terms matrix");
-  Problem P{terms, u, qterms, m, T, mode, weights, n_pos, eps, cos_slack, base, n, ldb, d, k, exclude,
-            n_exclude, analogy_portable::combine_linear, analogy_portable::combine_cosmul,
-            analogy_portable::combine3_filter};
-#if TS_HAVE_X86
-  switch (active_simd_level()) {
-    case SimdLevel::AVX512_BF16:
-    case SimdLevel::AVX512:
-      P.linear = analogy_avx512::combine_linear;
-      P.cosmul = analogy_avx512::combine_cosmul;
-      P.fused3 = analogy_avx512::combine3_filter;
-      break;
-    case SimdLevel::AVX2:
-      P.linear = analogy_avx2::combine_linear;
-      P.cosmul = analogy_avx2::combine_cosmul;
-      P.fused3 = analogy_avx2::combine3_filter;
-      break;
-    default:
-      break;
-  }
-#endif
-  std::vector<float> hs;
-  std::vector<std::int64_t> hid;
-  std::size_t n_parts = 1;
+  Problem P{&active_kernels(), terms, u, qterms, m, T, mode,    weights,  n_pos, eps,
+            cos_slack,         base,  n, ldb,    d, k, exclude, n_exclude};
+  Parts parts;
   if (m < 4)
-    search_gemv(P, hs, hid, n_parts);
+    search_gemv(P, parts);
   else
-    search_gemm(P, hs, hid, n_parts);
-  parallel_for(detail::ceil_div(m, 256), [&](std::size_t t, std::size_t) {
-    std::vector<float> ms(k);
-    std::vector<std::int64_t> mid(k);
-    for (std::size_t i = t * 256; i < std::min(m, (t + 1) * 256); ++i) {
-      Heap heap(ms.data(), mid.data(), k);
-      for (std::size_t part = 0; part < n_parts; ++part) {
-        const std::size_t off = (part * m + i) * k;
-        for (std::size_t e = 0; e < k; ++e)
-          if (hid[off + e] >= 0) heap.push(hs[off + e], hid[off + e]);
-      }
-      heap.write_sorted(out_score + i * k, out_idx + i * k);
-    }
-  });
-}
-
-void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
-                  const float* axis, float offset, float* out) {
-  if (d == 0) throw std::invalid_argument("vectors have dimension 0");
-  const IsaKernels& K = kernels();
-  // Chunks large enough to amortise task dispatch, small enough to balance 2+ threads.
-  const std::size_t chunk = 16384;
-  parallel_for(detail::ceil_div(n, chunk), [&](std::size_t t, std::size_t) {
-    const std::size_t j0 = t * chunk, nj = std::min(chunk, n - j0);
-    K.gemv_rows(axis, x + j0 * ldx, nj, ldx, d, out + j0);
-    if (offset != 0.0f)
-      for (std::size_t j = j0; j < j0 + nj; ++j) out[j] -= offset;
+    search_gemm(P, parts);
+  detail::merge_parts(parts, [&](std::size_t i, const float* s, const std::int64_t* id) {
+    std::copy(s, s + k, out_score + i * k);
+    std::copy(id, id + k, out_idx + i * k);
   });
 }
 

@@ -4,10 +4,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include "blocking.hpp"
-#include "tokenspace/common.hpp"
-#include "tokenspace/dispatch.hpp"
-#include "tokenspace/thread_pool.hpp"
+#include "common/aligned.hpp"
+#include "common/blocking.hpp"
+#include "dispatch/kernels.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
 namespace {
@@ -46,8 +46,8 @@ void gram_matrix(const float* a, std::size_t m, std::size_t lda, const float* b,
   // micro-kernel sums a_i . a_j over k in the same order as a_j . a_i, so the result is bitwise
   // the general path's, with about half the arithmetic.
   const bool symmetric = a == b && m == n && lda == ldb;
-  const IsaKernels& K = kernels();
-  const std::size_t MR = K.mr, NR = K.nr;
+  const KernelTable& K = active_kernels();
+  const std::size_t MR = K.fp32_shape.mr, NR = K.fp32_shape.nr;
   const auto [NB, MB] = detail::gemm_blocks(d, MR, NR);
   const AlignedFloats packed = detail::pack_all_panels(b, n, ldb, d, NR);
   // A is packed once too: packing an A block per task cost as much as a quarter of the tile

@@ -7,7 +7,7 @@
 #include <limits>
 #include <system_error>
 
-#include "tokenspace/thread_pool.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
 namespace {
@@ -209,9 +209,8 @@ void parse_text_records(const char* data, std::size_t size, const TextIndex& ind
             while (q < end && *q != ' ' && *q != '\t') ++q;
           }
           errors[t] = {index.line_no[r], "expected " + std::to_string(dim) +
-                                             " values after the word '" +
-                                             snippet(line, w - line) + "', found " +
-                                             std::to_string(dim + extra)};
+                                             " values after the word '" + snippet(line, w - line) +
+                                             "', found " + std::to_string(dim + extra)};
           return;
         }
         float v;

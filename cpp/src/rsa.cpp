@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
-#include <cmath>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -16,37 +16,12 @@
 #include <sys/mman.h>
 #endif
 
-#include "blocking.hpp"
-#include "tokenspace/common.hpp"
-#include "tokenspace/dispatch.hpp"
-#include "tokenspace/thread_pool.hpp"
+#include "common/aligned.hpp"
+#include "common/blocking.hpp"
+#include "dispatch/kernels.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
-
-namespace rsa_detail {
-
-void accum_scalar(const float* x, const float* y, std::size_t len, double kx, double ky,
-                  double* out) {
-  double t[5] = {0, 0, 0, 0, 0};
-  float ext[4] = {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
-                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
-  for (std::size_t j = 0; j < len; ++j) {
-    ext[0] = std::min(ext[0], x[j]);
-    ext[1] = std::max(ext[1], x[j]);
-    ext[2] = std::min(ext[2], y[j]);
-    ext[3] = std::max(ext[3], y[j]);
-    const double a = static_cast<double>(x[j]) - kx, b = static_cast<double>(y[j]) - ky;
-    t[0] += a;
-    t[1] += b;
-    t[2] += a * a;
-    t[3] += b * b;
-    t[4] += a * b;
-  }
-  for (int q = 0; q < 5; ++q) out[q] = t[q];
-  for (int q = 0; q < 4; ++q) out[5 + q] = ext[q];
-}
-
-}  // namespace rsa_detail
 
 namespace {
 
@@ -70,16 +45,6 @@ struct Stopwatch {
 using u128 = unsigned __int128;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-rsa_detail::AccumFn pick_accum() {
-  switch (active_simd_level()) {
-#if TS_HAVE_X86
-    case SimdLevel::AVX512: return rsa_avx512::accum;
-    case SimdLevel::AVX2: return rsa_avx2::accum;
-#endif
-    default: return rsa_detail::accum_scalar;
-  }
-}
-
 /// Position of pair (i, i+1) in the row-major upper triangle.
 inline std::uint64_t row_offset(std::size_t i, std::size_t n) {
   return static_cast<std::uint64_t>(i) * (2 * static_cast<std::uint64_t>(n) - i - 1) / 2;
@@ -91,7 +56,7 @@ struct CompensatedSums {
   double s[5] = {0, 0, 0, 0, 0};
   double c[5] = {0, 0, 0, 0, 0};
   double ext[4] = {HUGE_VAL, -HUGE_VAL, HUGE_VAL, -HUGE_VAL};  // min x, max x, min y, max y
-  /// v[0..5) are sums, v[5..9) extremes (the layout of rsa_detail::AccumFn's output).
+  /// v[0..5) are sums, v[5..9) extremes (the layout of KernelTable::rsa_accum's output).
   void add_partial(const double* v) {
     add(v);
     ext[0] = std::min(ext[0], v[5]);
@@ -133,10 +98,11 @@ class TriangleTiler {
     AlignedFloats ax, ay, cx, cy;
   };
 
-  TriangleTiler(const float* x, std::size_t dx, const float* y, std::size_t dy, std::size_t n)
-      : x_(x), y_(y), dx_(dx), dy_(dy), n_(n), K_(kernels()) {
-    MR_ = K_.mr;
-    NR_ = K_.nr;
+  TriangleTiler(const KernelTable& K, const float* x, std::size_t dx, const float* y,
+                std::size_t dy, std::size_t n)
+      : x_(x), y_(y), dx_(dx), dy_(dy), n_(n), K_(K) {
+    MR_ = K_.fp32_shape.mr;
+    NR_ = K_.fp32_shape.nr;
     const std::size_t sides = y ? 2 : 1;
     const std::size_t d_avg = std::max<std::size_t>(1, (dx + (y ? dy : 0)) / sides);
     // The B blocks of both sides (NB rows each) and the packed A block share the L2 cache.
@@ -235,7 +201,7 @@ class TriangleTiler {
   const float* x_;
   const float* y_;
   std::size_t dx_, dy_, n_;
-  const IsaKernels& K_;
+  const KernelTable& K_;
   std::size_t MR_, NR_, MB_, NB_, n_rb_, n_cb_;
   AlignedFloats bx_, by_;
   std::vector<std::size_t> chunk_rb_;
@@ -305,7 +271,7 @@ TriangleMoments finish_moments(std::uint64_t N, double kx, double ky, const Comp
   return m;
 }
 
-// ---- exact ranks ------------------------------------------------------------------------
+// Exact ranks.
 
 /// Uninitialised array for the per-pair buffers (GBs at vocabulary scale). On Linux it asks
 /// for transparent huge pages: first-touch page faults on 4 KB pages cost more than the
@@ -475,8 +441,9 @@ TriangleMoments rsa_pearson(const float* x, std::size_t dx, const float* y, std:
                             std::size_t n) {
   check_args(x, dx, y, dy, n);
   const double kx = estimate_mean(x, dx, n), ky = estimate_mean(y, dy, n);
-  TriangleTiler T(x, dx, y, dy, n);
-  const rsa_detail::AccumFn accum = pick_accum();
+  const KernelTable& K = active_kernels();  // one table for the whole call
+  TriangleTiler T(K, x, dx, y, dy, n);
+  const auto accum = K.rsa_accum;
   std::vector<CompensatedSums> part(T.n_chunks());
   for_chunks(T, [&](std::size_t c, TriangleTiler::Scratch& s) {
     CompensatedSums& P = part[c];
@@ -498,7 +465,7 @@ void similarity_triangle(const float* x, std::size_t d, std::size_t n, float* ou
     std::fill(out, out + n_triangle_pairs(n), 0.0f);
     return;
   }
-  TriangleTiler T(x, d, nullptr, 0, n);
+  TriangleTiler T(active_kernels(), x, d, nullptr, 0, n);
   for_chunks(T, [&](std::size_t c, TriangleTiler::Scratch& s) {
     T.run_chunk(c, s, true, false,
                 [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx, const float*) {
@@ -517,10 +484,11 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
         std::to_string(n));
   Stopwatch sw;
   const double kx = estimate_mean(x, dx, n), ky = estimate_mean(y, dy, n);
-  TriangleTiler T(x, dx, y, dy, n);
+  const KernelTable& K = active_kernels();  // one table for the whole call
+  TriangleTiler T(K, x, dx, y, dy, n);
   const std::size_t C = T.n_chunks();
   sw.lap("pack");
-  const rsa_detail::AccumFn accum = pick_accum();
+  const auto accum = K.rsa_accum;
 
   // Pass 1: both sides; Pearson sums, per-chunk bucket counts (and the values, if stored).
   std::vector<std::uint32_t> hx(C * kBuckets, 0), hy(C * kBuckets, 0);
@@ -534,22 +502,22 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
     CompensatedSums& P = part[c];
     std::uint32_t* cx = hx.data() + c * kBuckets;
     std::uint32_t* cy = hy.data() + c * kBuckets;
-    T.run_chunk(c, s, true, true,
-                [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx,
-                    const float* vy) {
-                  double v[9];
-                  accum(vx, vy, len, kx, ky, v);
-                  P.add_partial(v);
-                  for (std::size_t t = 0; t < len; ++t) {
-                    ++cx[sort_key(vx[t]) >> 16];
-                    ++cy[sort_key(vy[t]) >> 16];
-                  }
-                  if (store_values) {
-                    const std::uint64_t p = row_offset(i, n) + (jb - i - 1);
-                    std::copy(vx, vx + len, tx.get() + p);
-                    std::copy(vy, vy + len, ty.get() + p);
-                  }
-                });
+    T.run_chunk(
+        c, s, true, true,
+        [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx, const float* vy) {
+          double v[9];
+          accum(vx, vy, len, kx, ky, v);
+          P.add_partial(v);
+          for (std::size_t t = 0; t < len; ++t) {
+            ++cx[sort_key(vx[t]) >> 16];
+            ++cy[sort_key(vy[t]) >> 16];
+          }
+          if (store_values) {
+            const std::uint64_t p = row_offset(i, n) + (jb - i - 1);
+            std::copy(vx, vx + len, tx.get() + p);
+            std::copy(vy, vy + len, ty.get() + p);
+          }
+        });
   });
   CompensatedSums S;
   for (const auto& P : part) S.add(P);
@@ -580,11 +548,11 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
           put(off, p, stored + p, n - 1 - i);
         }
       } else {
-        T.run_chunk(c, s, side_x, !side_x,
-                    [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx,
-                        const float* vy) {
-                      put(off, row_offset(i, n) + (jb - i - 1), side_x ? vx : vy, len);
-                    });
+        T.run_chunk(
+            c, s, side_x, !side_x,
+            [&](std::size_t i, std::size_t jb, std::size_t len, const float* vx, const float* vy) {
+              put(off, row_offset(i, n) + (jb - i - 1), side_x ? vx : vy, len);
+            });
       }
     });
   };

@@ -1,101 +1,159 @@
-"""Type stubs of the compiled kernels (tokenspace._core, private)."""
-
-import numpy as np
-from numpy.typing import ArrayLike
-
-__version__: str
-
-def knn(
-    queries: ArrayLike,
-    base: ArrayLike,
-    k: int,
-    metric: str = "ip",
-    exclude: ArrayLike | None = None,
-    bias: ArrayLike | None = None,
-    precision: str = "fp32",
-) -> tuple[np.ndarray, np.ndarray]: ...
-
+"""
+tokenspace compiled kernels (private: use the tokenspace package)
+"""
+from __future__ import annotations
+import numpy
+import numpy.typing
+import typing
+import typing_extensions
+__all__: list[str] = ['Database', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'knn_db', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer', 'word_index']
 class Database:
-    """Rows prepared for repeated exact k-NN searches (keeps a reference to them)."""
-
-    def __init__(self, rows: ArrayLike) -> None: ...
-    def prepare_bf16(self) -> None: ...
+    """
+    Rows prepared for repeated exact k-NN searches.
+    """
+    def __init__(self, rows: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
+        """
+        Borrow the float32 rows (kept alive).
+        """
+    def precision_for(self, n_queries: typing.SupportsInt | typing.SupportsIndex, precision: str = 'auto') -> str:
+        """
+        Candidate precision a search of n_queries queries would run: 'fp32', 'bf16' or 'int8'.
+        """
+    def prepare(self, precision: str = 'auto', n_queries: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        """
+        Build the low-precision copies the precision policy wants for n_queries queries (0: kept for many searches).
+        """
+    def prepare_bf16(self) -> None:
+        """
+        Build the bf16 copy used by the fast candidate stage (idempotent).
+        """
+    def prepare_int8(self) -> None:
+        """
+        Build the int8 copy used by the VNNI candidate stage (idempotent).
+        """
     @property
-    def has_bf16(self) -> bool: ...
+    def d(self) -> int:
+        """
+        Dimension of the rows.
+        """
     @property
-    def n(self) -> int: ...
+    def has_bf16(self) -> bool:
+        """
+        Whether the bf16 copy exists.
+        """
     @property
-    def d(self) -> int: ...
+    def has_int8(self) -> bool:
+        """
+        Whether the int8 copy exists.
+        """
     @property
-    def max_norm(self) -> float: ...
-
-def knn_db(
-    db: Database,
-    queries: ArrayLike,
-    k: int,
-    metric: str = "ip",
-    exclude: ArrayLike | None = None,
-    bias: ArrayLike | None = None,
-    precision: str = "auto",
-) -> tuple[np.ndarray, np.ndarray]: ...
-def normalize_rows(x: ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
-def first_nonfinite_row(x: ArrayLike) -> int: ...
-def gram(a: ArrayLike, b: ArrayLike, out: np.ndarray | None = None) -> np.ndarray: ...
-def simd_level() -> str: ...
-def detected_simd_level() -> str: ...
-def set_simd_level(name: str) -> None: ...
-def available_simd_levels() -> list[str]: ...
-def num_threads() -> int: ...
-def set_num_threads(n: int) -> None: ...
-def peak_rate(kind: str, seconds: float = 0.3) -> float: ...
-
-# ---- loaders ----
-def parse_text(
-    buffer: bytes | memoryview,
-    begin: int = 0,
-    max_records: int = ...,
-    dim: int = 0,
-    first_line_no: int = 1,
-    source: str = "<buffer>",
-    encoding: str = "utf-8",
-    errors: str = "strict",
-) -> tuple[np.ndarray, list[str], np.ndarray]: ...
-def parse_binary(
-    buffer: bytes | memoryview,
-    begin: int,
-    max_records: int,
-    dim: int,
-    source: str = "<buffer>",
-    encoding: str = "utf-8",
-    errors: str = "strict",
-) -> tuple[np.ndarray, list[str]]: ...
-def format_word_vectors(words: list[str], vectors: ArrayLike, binary: bool = False) -> list[bytes]: ...
-def word_index(words: list[str]) -> dict[str, int]: ...
-# ---- analogies ----
-def analogy(
-    terms: ArrayLike,
-    qterms: ArrayLike,
-    base: ArrayLike,
-    k: int,
-    method: str = "3cosadd",
-    weights: ArrayLike | None = None,
-    n_pos: int = 1,
-    eps: float = 1e-6,
-    exclude: ArrayLike | None = None,
-    cos_slack: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray]: ...
-def project(x: ArrayLike, axis: ArrayLike, offset: float = 0.0) -> np.ndarray: ...
-
-# ==== alignment ====
-def cross_gram(
-    x: ArrayLike, y: ArrayLike, x_shift: ArrayLike | None = None, y_shift: ArrayLike | None = None
-) -> tuple[np.ndarray, float, float]: ...
-def column_means(x: ArrayLike) -> np.ndarray: ...
-def softmax_log_normalizer(
-    targets: ArrayLike, sources: ArrayLike, beta: float, row_max: ArrayLike | None = None
-) -> np.ndarray: ...
-
-# ==== rsa ====
-def rsa_pearson(x: ArrayLike, y: ArrayLike) -> dict[str, float]: ...
-def rsa_spearman(x: ArrayLike, y: ArrayLike, store_values: bool = False) -> dict[str, float]: ...
-def similarity_triangle(x: ArrayLike) -> np.ndarray: ...
+    def max_norm(self) -> float:
+        """
+        An upper bound of the largest row norm.
+        """
+    @property
+    def n(self) -> int:
+        """
+        Number of rows.
+        """
+def analogy(terms: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], qterms: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], base: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, method: str = '3cosadd', weights: typing.Any = None, n_pos: typing.SupportsInt | typing.SupportsIndex = 1, eps: typing.SupportsFloat | typing.SupportsIndex = 9.999999974752427e-07, exclude: typing.Any = None, cos_slack: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple:
+    """
+    Fused top-k of batched analogy queries over shared terms: (ids, combined scores). 3cosmul with cos_slack > 0 ranks by upper bounds of the objective.
+    """
+def available_simd_levels() -> list[str]:
+    """
+    Every SIMD level this CPU can run, lowest first.
+    """
+def column_means(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Column means in float64.
+    """
+def cross_gram(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], x_shift: typing.Any = None, y_shift: typing.Any = None) -> tuple:
+    """
+    (X - x_shift)^T (Y - y_shift) in float64 with the squared Frobenius norms: (M, sxx, syy).
+    """
+def detected_simd_level() -> str:
+    """
+    The best SIMD level this CPU supports.
+    """
+def first_nonfinite_row(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> int:
+    """
+    Index of the first row with NaN/Inf, or -1.
+    """
+def format_word_vectors(words: list, vectors: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], binary: bool = False) -> list:
+    """
+    word2vec/GloVe records as a list of byte chunks.
+    """
+def gram(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], out: typing.Any = None) -> numpy.ndarray:
+    """
+    A @ B.T through the blocked SIMD kernels.
+    """
+def kernel_table(level: str) -> dict:
+    """
+    {kernel slot: ISA unit providing it at this level, or 'none'} (any level, runnable or not).
+    """
+def knn(queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], base: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', exclude: typing.Any = None, bias: typing.Any = None, precision: str = 'fp32') -> tuple:
+    """
+    Exact top-k by inner product ('ip', plus an optional per-row bias) or Euclidean distance ('l2'): (ids, scores).
+    """
+def knn_db(db: Database, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', exclude: typing.Any = None, bias: typing.Any = None, precision: str = 'auto') -> tuple:
+    """
+    Exact top-k against a prepared Database: (ids, scores).
+    """
+def normalize_rows(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> tuple:
+    """
+    Unit-length rows and the row norms.
+    """
+def num_threads() -> int:
+    """
+    Number of kernel threads.
+    """
+def parse_binary(buffer: typing_extensions.Buffer, begin: typing.SupportsInt | typing.SupportsIndex, max_records: typing.SupportsInt | typing.SupportsIndex, dim: typing.SupportsInt | typing.SupportsIndex, source: str = '<buffer>', encoding: str = 'utf-8', errors: str = 'strict') -> tuple:
+    """
+    Parse word2vec binary records: (vectors, words).
+    """
+def parse_text(buffer: typing_extensions.Buffer, begin: typing.SupportsInt | typing.SupportsIndex = 0, max_records: typing.SupportsInt | typing.SupportsIndex = 18446744073709551615, dim: typing.SupportsInt | typing.SupportsIndex = 0, first_line_no: typing.SupportsInt | typing.SupportsIndex = 1, source: str = '<buffer>', encoding: str = 'utf-8', errors: str = 'strict') -> tuple:
+    """
+    Parse word2vec/GloVe text records: (vectors, words, line numbers).
+    """
+def peak_rate(kind: str, seconds: typing.SupportsFloat | typing.SupportsIndex = 0.3) -> float:
+    """
+    Benchmarks only: ops/second of one instruction kind on the calling thread.
+    """
+def project(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], axis: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], offset: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    x @ axis - offset in one multithreaded pass.
+    """
+def rsa_pearson(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> dict:
+    """
+    Pearson statistics of the upper triangles (i < j) of X X^T and Y Y^T, streamed.
+    """
+def rsa_spearman(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], store_values: bool = False) -> dict:
+    """
+    Exact Spearman (average ranks for ties) of the upper triangles of X X^T and Y Y^T.
+    """
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Set the number of kernel threads (>= 1).
+    """
+def set_simd_level(name: str) -> None:
+    """
+    Use this SIMD level from now on (ValueError if the CPU lacks it).
+    """
+def simd_level() -> str:
+    """
+    The SIMD level in use: 'scalar', 'avx2', 'avx512' or 'avx512_bf16'.
+    """
+def similarity_triangle(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> numpy.ndarray:
+    """
+    Upper triangle (k=1, row-major) of X X^T as a flat float32 array.
+    """
+def softmax_log_normalizer(targets: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], sources: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], beta: typing.SupportsFloat | typing.SupportsIndex, row_max: typing.Any = None) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    log sum_j exp(beta <t_i, s_j>) for every target row (row_max: each row's largest inner product, default 1 for unit rows).
+    """
+def word_index(words: list) -> dict:
+    """
+    {word: first row} (duplicates keep their first row).
+    """
+__version__: str = '0.1.0'

@@ -1,4 +1,4 @@
-// Analogy search (3CosAdd, 3CosMul) and one-pass projections of a whole vocabulary.
+// Analogy search (3CosAdd, 3CosMul) fused with the similarity computation.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -33,14 +33,8 @@ enum class AnalogyMode : int {
 /// @param out_score m x k combined scores (-inf past the candidates)
 void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
                     std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
-                    float eps, float cos_slack, const float* base, std::size_t n,
-                    std::size_t ldb, std::size_t d, std::size_t k, const std::int64_t* exclude,
+                    float eps, float cos_slack, const float* base, std::size_t n, std::size_t ldb,
+                    std::size_t d, std::size_t k, const std::int64_t* exclude,
                     std::size_t n_exclude, std::int64_t* out_idx, float* out_score);
-
-/// out[j] = <x_j, axis> - offset for the n rows of x (row stride ldx), multithreaded.
-/// With offset = <center, axis> this is the projection of x_j - center onto axis; one
-/// streaming pass over x (memory-bandwidth bound).
-void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
-                  const float* axis, float offset, float* out);
 
 }  // namespace tokenspace

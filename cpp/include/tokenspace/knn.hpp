@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace tokenspace {
@@ -32,11 +33,29 @@ enum class Precision : int {
   INT8 = 3,
 };
 
+/// Parses "auto" | "fp32" | "bf16" | "int8"; throws std::invalid_argument otherwise.
+Precision parse_precision(const std::string& name);
+const char* precision_name(Precision precision);
+
 /// A database prepared for repeated searches: borrowed fp32 rows (the caller keeps them alive)
 /// plus derived data reused across calls (a bound on the row norms, an optional bf16 copy).
 class KnnDatabase {
  public:
   KnnDatabase(const float* x, std::size_t n, std::size_t ldx, std::size_t d);
+
+  /// The precision policy, part 1: builds the low-precision copies that searches of
+  /// `n_queries` queries at the active SIMD level want (n_queries = 0: a database kept for
+  /// many searches of any size). With Auto: both copies for n_queries = 0, the bf16 copy for
+  /// n_queries >= 64, none otherwise or when TOKENSPACE_PRECISION=fp32; BF16 / INT8: that copy;
+  /// FP32: none. Only copies the level has kernels for are built. Not thread-safe against
+  /// searches of the same database.
+  void prepare(Precision precision, std::size_t n_queries);
+  /// The precision policy, part 2: the candidate precision a search of n_queries queries
+  /// runs at the active level (never Auto). With Auto: FP32 when TOKENSPACE_PRECISION=fp32;
+  /// fewer than 8 queries: int8 > bf16 > fp32, else bf16 > int8 > fp32, among the copies this
+  /// database has and the level supports. Throws std::invalid_argument when an explicit
+  /// precision cannot run (the level lacks its kernels or the database its copy).
+  Precision precision_for(std::size_t n_queries, Precision precision) const;
   /// Builds the bf16 copy (rows padded to a multiple of 32 values) and its error statistics.
   void prepare_bf16();
   bool has_bf16() const { return !bf16_.empty(); }
@@ -108,22 +127,15 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
                 std::size_t n_exclude, Precision precision, std::int64_t* out_idx,
                 float* out_score);
 
-/// One-shot form: prepares the database (fp32 candidates) and searches.
+/// One-shot form: a database over base, prepared for m queries (KnnDatabase::prepare), searched
+/// once.
 void knn_search(const float* queries, std::size_t m, std::size_t ldq, const float* base,
                 std::size_t n, std::size_t ldb, std::size_t d, std::size_t k, Metric metric,
                 const float* row_bias, const std::int64_t* exclude, std::size_t n_exclude,
-                std::int64_t* out_idx, float* out_score);
+                Precision precision, std::int64_t* out_idx, float* out_score);
 
 /// The exact score the search ranks by, in double: <q, x> (+ nothing) for InnerProduct,
 /// -|q - x|^2 / 2 for L2. Fixed summation order, so every caller gets the same value.
 double exact_score(const float* q, const float* x, std::size_t d, Metric metric);
-
-/// Writes the unit-length copy of each row of x (n x d) to out (n x d) and each norm to norms
-/// (may be null). Rows of norm 0 stay 0.
-void normalize_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, float* out,
-                    float* norms);
-
-/// Index of the first row containing NaN or +-Inf, or -1 if all values are finite.
-std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx, std::size_t d);
 
 }  // namespace tokenspace

@@ -26,9 +26,9 @@ class ParseError : public std::invalid_argument {
 
 /// Record index of a text file: where each non-blank line starts and its 1-based line number.
 struct TextIndex {
-  std::vector<std::size_t> starts;      ///< byte offset of each record line
-  std::vector<std::size_t> line_no;     ///< 1-based line number of each record (for errors)
-  std::size_t first_fields = 0;         ///< fields (word + values) on the first record line
+  std::vector<std::size_t> starts;   ///< byte offset of each record line
+  std::vector<std::size_t> line_no;  ///< 1-based line number of each record (for errors)
+  std::size_t first_fields = 0;      ///< fields (word + values) on the first record line
 };
 
 /// Finds up to `max_records` non-blank lines of `data[begin, size)`; `first_line_no` is the

@@ -14,11 +14,11 @@ namespace tokenspace {
 struct TriangleMoments {
   std::uint64_t n_pairs = 0;
   double mean_x = 0, mean_y = 0;
-  double var_x = 0, var_y = 0;  ///< population variances (divided by n_pairs)
-  double cov = 0;               ///< population covariance
+  double var_x = 0, var_y = 0;                        ///< population variances (divided by n_pairs)
+  double cov = 0;                                     ///< population covariance
   double min_x = 0, max_x = 0, min_y = 0, max_y = 0;  ///< extremes (exactly equal: constant side)
-  double pearson = 0;           ///< cov / sqrt(var_x var_y); NaN if a variance is 0
-  double cosine = 0;            ///< sum x y / sqrt(sum x^2 sum y^2) (uncentred); NaN if a side is 0
+  double pearson = 0;  ///< cov / sqrt(var_x var_y); NaN if a variance is 0
+  double cosine = 0;   ///< sum x y / sqrt(sum x^2 sum y^2) (uncentred); NaN if a side is 0
 };
 
 /// Pearson statistics of the two triangles.
@@ -55,24 +55,5 @@ void similarity_triangle(const float* x, std::size_t d, std::size_t n, float* ou
 inline std::uint64_t n_triangle_pairs(std::size_t n) {
   return n < 2 ? 0 : static_cast<std::uint64_t>(n) * (n - 1) / 2;
 }
-
-namespace rsa_detail {
-/// Sums over p < len of (x_p - kx), (y_p - ky), their squares and their product, written to
-/// out[0..5) = {sx, sy, sxx, syy, sxy}, then out[5..9) = {min x, max x, min y, max y}.
-/// One version per ISA (rsa_avx2.cpp, rsa_avx512.cpp); len >= 1.
-using AccumFn = void (*)(const float* x, const float* y, std::size_t len, double kx, double ky,
-                         double* out);
-void accum_scalar(const float* x, const float* y, std::size_t len, double kx, double ky,
-                  double* out);
-}  // namespace rsa_detail
-
-#if TS_HAVE_X86
-namespace rsa_avx2 {
-void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out);
-}
-namespace rsa_avx512 {
-void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out);
-}
-#endif
 
 }  // namespace tokenspace

@@ -1,4 +1,4 @@
-#include "tokenspace/thread_pool.hpp"
+#include "tokenspace/threads.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -96,7 +96,8 @@ class Pool {
   void loop(std::size_t id) {
     std::size_t seen = 0;
     for (;;) {
-      spin_until([&] { return stop_.load() || generation_.load(std::memory_order_acquire) != seen; });
+      spin_until(
+          [&] { return stop_.load() || generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lk(m_);
         cv_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });

@@ -1,15 +1,16 @@
 // AVX-512 BF16 candidate kernels (compiled with -mavx512bf16 only in this file). They produce
-// approximate scores at twice the fp32 FMA rate; knn.cpp bounds their error and re-ranks the
+// approximate scores at twice the fp32 FMA rate; the kNN search bounds their error
+// (knn/bounds.cpp) and re-ranks the
 // surviving candidates exactly, so answers never depend on this precision.
 #include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
 
-#include "tokenspace/dispatch.hpp"
+#include "dispatch/kernels.hpp"
 
 namespace tokenspace {
-namespace isa_avx512bf16 {
+namespace isa_avx512_bf16 {
 namespace {
 
 constexpr int MR = 12;
@@ -77,28 +78,39 @@ std::size_t knn_tile(const std::uint16_t* a, std::size_t lda, const std::uint32_
 
 std::size_t knn_tile_sym(const std::uint16_t* a, std::size_t lda, const std::uint32_t* b,
                          std::size_t dp, const float* bias_a, const float* thr_a,
-                         const float* bias_b, const float* thr_b, float* c,
-                         std::uint32_t* hits) {
+                         const float* bias_b, const float* thr_b, float* c, std::uint32_t* hits) {
   __m512 c0[MR], c1[MR];
   tile_acc(a, lda, b, dp, c0, c1);
   return finish_tile_sym_512<MR>(c0, c1, bias_a, thr_a, bias_b, thr_b, c, hits);
 }
-
-}  // namespace
-
-const Bf16Kernels kBf16Kernels = {MR, NR, gemv, knn_tile, knn_tile_sym};
 
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done
 /// (64 per instruction: multiply and add counted separately).
 double peak_probe(std::size_t iters) {
   for (std::size_t i = 0; i < iters; ++i) {
-#define TS_P(j) asm volatile("vdpbf16ps %%zmm12,%%zmm13,%%zmm" #j ::: "xmm" #j);
-    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#define TS_P(j) asm volatile("vdpbf16ps %%zmm12,%%zmm13,%%zmm" #j::: "xmm" #j);
+    TS_P(0)
+    TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
 #undef TS_P
   }
   return static_cast<double>(iters) * 12.0 * 64.0;
 }
 
-}  // namespace isa_avx512bf16
+// Data only, built at compile time: loading the table runs no instruction of this unit.
+constexpr KernelTable make_table() {
+  KernelTable t;
+  t.bf16_shape = {MR, NR};
+  t.bf16_gemv = gemv;
+  t.bf16_knn_tile = knn_tile;
+  t.bf16_knn_tile_sym = knn_tile_sym;
+  t.peak_bf16_dpbf16ps_zmm = peak_probe;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable kTable = make_table();
+
+}  // namespace isa_avx512_bf16
 }  // namespace tokenspace

@@ -1,11 +1,12 @@
-// AVX2 + FMA level (compiled with -mavx2 -mfma only in this file). 6 x 16 register block:
-// 12 accumulators, 2 vector loads and 1 broadcast fit the 16 ymm registers.
+// The avx2 unit: AVX2 + FMA kernels (compiled with TS_AVX2_FLAGS only in this file): the fp32
+// set, the analogy combination and the RSA sums. 6 x 16 register block: 12 accumulators, 2 vector
+// loads and 1 broadcast fit the 16 ymm registers.
 #include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
 
-#include "tokenspace/dispatch.hpp"
+#include "dispatch/kernels.hpp"
 
 namespace tokenspace {
 namespace isa_avx2 {
@@ -135,8 +136,9 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
     }
     _mm256_storeu_ps(c + i * NR, v0);
     _mm256_storeu_ps(c + i * NR + 8, v1);
-    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v0, t0, _CMP_GE_OQ))) |
-                 (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v1, t1, _CMP_GE_OQ))) << 8);
+    unsigned m =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v0, t0, _CMP_GE_OQ))) |
+        (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v1, t1, _CMP_GE_OQ))) << 8);
     while (m) {
       hits[n++] = static_cast<std::uint32_t>(i * NR + __builtin_ctz(m));
       m &= m - 1;
@@ -156,7 +158,8 @@ inline double tree16(__m256d a0, __m256d a1, __m256d a2, __m256d a3) {
 
 template <bool L2>
 double exact_score(const float* q, const float* x, std::size_t d) {
-  __m256d a[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  __m256d a[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                  _mm256_setzero_pd()};
   std::size_t c = 0;
   for (; c + 16 <= d; c += 16) {
     for (int h = 0; h < 4; ++h) {
@@ -181,8 +184,12 @@ double exact_score(const float* q, const float* x, std::size_t d) {
   return L2 ? -0.5 * s : s;
 }
 
-double exact_ip(const float* q, const float* x, std::size_t d) { return exact_score<false>(q, x, d); }
-double exact_l2(const float* q, const float* x, std::size_t d) { return exact_score<true>(q, x, d); }
+double exact_ip(const float* q, const float* x, std::size_t d) {
+  return exact_score<false>(q, x, d);
+}
+double exact_l2(const float* q, const float* x, std::size_t d) {
+  return exact_score<true>(q, x, d);
+}
 
 double sum_squares(const float* x, std::size_t d) {
   __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
@@ -201,23 +208,161 @@ double sum_squares(const float* x, std::size_t d) {
   return s;
 }
 
-}  // namespace
+namespace analogy {
+#include "analogy_combine.inc"
 
-const IsaKernels kKernels = {"avx2", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, exact_ip, exact_l2, sum_squares,
-                             nullptr};  // knn_tile_sym: knn.cpp filters the stored tile
+/// See KernelTable::combine3_filter.
+std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
+                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
+                            float* s, std::uint32_t* idx) {
+  const __m256 t = _mm256_set1_ps(thr);
+  const __m256 va = _mm256_set1_ps(wa), vb = _mm256_set1_ps(wb), vc = _mm256_set1_ps(wc);
+  const float up1 = 1.0f + slack, lo1 = 1.0f - slack;
+  const float scale1 = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
+  const __m256 up = _mm256_set1_ps(up1), lo = _mm256_set1_ps(lo1), scale = _mm256_set1_ps(scale1);
+  const __m256 half = _mm256_set1_ps(0.5f), ve = _mm256_set1_ps(eps), zero = _mm256_setzero_ps();
+  std::size_t cnt = 0, j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 x = _mm256_loadu_ps(a + j);
+    const __m256 y = _mm256_loadu_ps(b + j);
+    const __m256 z = _mm256_loadu_ps(c + j);
+    __m256 v;
+    if (cosmul) {
+      const __m256 px = _mm256_mul_ps(_mm256_add_ps(up, x), half);
+      const __m256 py = _mm256_mul_ps(_mm256_add_ps(up, y), half);
+      const __m256 pz = _mm256_fmadd_ps(_mm256_max_ps(_mm256_add_ps(lo, z), zero), half, ve);
+      v = _mm256_mul_ps(_mm256_div_ps(_mm256_mul_ps(px, py), pz), scale);
+    } else {
+      v = _mm256_fmadd_ps(vc, z, _mm256_fmadd_ps(vb, y, _mm256_mul_ps(va, x)));
+    }
+    _mm256_storeu_ps(s + j, v);
+    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ)));
+    while (m) {
+      idx[cnt++] = static_cast<std::uint32_t>(j + __builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  for (; j < n; ++j) {
+    const float dz = lo1 + c[j];
+    float v = cosmul ? ((up1 + a[j]) * 0.5f) * ((up1 + b[j]) * 0.5f) /
+                           ((dz > 0.0f ? dz : 0.0f) * 0.5f + eps) * scale1
+                     : wa * a[j] + wb * b[j] + wc * c[j];
+    s[j] = v;
+    if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
+  }
+  return cnt;
+}
+}  // namespace analogy
+
+// RSA Pearson sums.
+namespace rsa {
+
+inline float hmin(__m256 v) {
+  float t[8];
+  _mm256_storeu_ps(t, v);
+  float m = t[0];
+  for (int q = 1; q < 8; ++q) m = t[q] < m ? t[q] : m;
+  return m;
+}
+
+inline float hmax(__m256 v) {
+  float t[8];
+  _mm256_storeu_ps(t, v);
+  float m = t[0];
+  for (int q = 1; q < 8; ++q) m = t[q] > m ? t[q] : m;
+  return m;
+}
+
+inline double hsum(__m256d v) {
+  const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out) {
+  const __m256d vkx = _mm256_set1_pd(kx), vky = _mm256_set1_pd(ky);
+  __m256d sx0 = _mm256_setzero_pd(), sy0 = sx0, sxx0 = sx0, syy0 = sx0, sxy0 = sx0;
+  __m256d sx1 = sx0, sy1 = sx0, sxx1 = sx0, syy1 = sx0, sxy1 = sx0;
+  // Extremes in float (exact): a constant triangle must be recognised exactly.
+  const float inf = __builtin_inff();
+  __m256 mnx = _mm256_set1_ps(inf), mxx = _mm256_set1_ps(-inf), mny = mnx, mxy = mxx;
+  std::size_t j = 0;
+  for (; j + 8 <= len; j += 8) {
+    const __m256 xv = _mm256_loadu_ps(x + j), yv = _mm256_loadu_ps(y + j);
+    mnx = _mm256_min_ps(mnx, xv);
+    mxx = _mm256_max_ps(mxx, xv);
+    mny = _mm256_min_ps(mny, yv);
+    mxy = _mm256_max_ps(mxy, yv);
+    const __m256d x0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), vkx);
+    const __m256d y0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(yv)), vky);
+    const __m256d x1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), vkx);
+    const __m256d y1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(yv, 1)), vky);
+    sx0 = _mm256_add_pd(sx0, x0);
+    sy0 = _mm256_add_pd(sy0, y0);
+    sxx0 = _mm256_fmadd_pd(x0, x0, sxx0);
+    syy0 = _mm256_fmadd_pd(y0, y0, syy0);
+    sxy0 = _mm256_fmadd_pd(x0, y0, sxy0);
+    sx1 = _mm256_add_pd(sx1, x1);
+    sy1 = _mm256_add_pd(sy1, y1);
+    sxx1 = _mm256_fmadd_pd(x1, x1, sxx1);
+    syy1 = _mm256_fmadd_pd(y1, y1, syy1);
+    sxy1 = _mm256_fmadd_pd(x1, y1, sxy1);
+  }
+  double t[5] = {hsum(_mm256_add_pd(sx0, sx1)), hsum(_mm256_add_pd(sy0, sy1)),
+                 hsum(_mm256_add_pd(sxx0, sxx1)), hsum(_mm256_add_pd(syy0, syy1)),
+                 hsum(_mm256_add_pd(sxy0, sxy1))};
+  float ext[4] = {hmin(mnx), hmax(mxx), hmin(mny), hmax(mxy)};
+  for (; j < len; ++j) {
+    ext[0] = x[j] < ext[0] ? x[j] : ext[0];
+    ext[1] = x[j] > ext[1] ? x[j] : ext[1];
+    ext[2] = y[j] < ext[2] ? y[j] : ext[2];
+    ext[3] = y[j] > ext[3] ? y[j] : ext[3];
+    const double a = static_cast<double>(x[j]) - kx, b = static_cast<double>(y[j]) - ky;
+    t[0] += a;
+    t[1] += b;
+    t[2] += a * a;
+    t[3] += b * b;
+    t[4] += a * b;
+  }
+  for (int q = 0; q < 5; ++q) out[q] = t[q];
+  for (int q = 0; q < 4; ++q) out[5 + q] = ext[q];
+}
+}  // namespace rsa
 
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done
 /// (16 per instruction: multiply and add counted separately).
 double peak_probe(std::size_t iters) {
   for (std::size_t i = 0; i < iters; ++i) {
-#define TS_P(j) asm volatile("vfmadd231ps %%ymm12,%%ymm13,%%ymm" #j ::: "xmm" #j);
-    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#define TS_P(j) asm volatile("vfmadd231ps %%ymm12,%%ymm13,%%ymm" #j::: "xmm" #j);
+    TS_P(0)
+    TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
 #undef TS_P
   }
   return static_cast<double>(iters) * 12.0 * 16.0;
 }
+
+// Data only, built at compile time: loading the table runs no instruction of this unit.
+constexpr KernelTable make_table() {
+  KernelTable t;
+  t.fp32_shape = {MR, NR};
+  t.micro_kernel = micro_kernel;
+  t.gemv_rows = gemv_rows;
+  t.filter_ge = filter_ge;
+  t.knn_tile = knn_tile;  // no knn_tile_sym: the self-join driver filters the stored tile
+  t.exact_ip = exact_ip;
+  t.exact_l2 = exact_l2;
+  t.sum_squares = sum_squares;
+  t.combine_linear = analogy::combine_linear;
+  t.combine_cosmul = analogy::combine_cosmul;
+  t.combine3_filter = analogy::combine3_filter;
+  t.rsa_accum = rsa::accum;
+  t.peak_fp32_fma_ymm = peak_probe;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable kTable = make_table();
 
 }  // namespace isa_avx2
 }  // namespace tokenspace

@@ -1,4 +1,5 @@
-#include "tokenspace/dispatch.hpp"
+// CPU detection, TOKENSPACE_SIMD and the level in use.
+#include "tokenspace/simd.hpp"
 
 #include <atomic>
 #include <cstdlib>
@@ -67,10 +68,14 @@ void set_simd_level(SimdLevel level) {
 
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Scalar: return "scalar";
-    case SimdLevel::AVX2: return "avx2";
-    case SimdLevel::AVX512: return "avx512";
-    case SimdLevel::AVX512_BF16: return "avx512_bf16";
+    case SimdLevel::Scalar:
+      return "scalar";
+    case SimdLevel::AVX2:
+      return "avx2";
+    case SimdLevel::AVX512:
+      return "avx512";
+    case SimdLevel::AVX512_BF16:
+      return "avx512_bf16";
   }
   return "unknown";
 }
@@ -86,34 +91,10 @@ SimdLevel parse_simd_level(const std::string& name) {
 
 std::vector<SimdLevel> supported_simd_levels() {
   std::vector<SimdLevel> out;
-  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512, SimdLevel::AVX512_BF16})
+  for (SimdLevel l :
+       {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512, SimdLevel::AVX512_BF16})
     if (cpu_supports(l)) out.push_back(l);
   return out;
-}
-
-const IsaKernels& kernels() {
-  switch (active_simd_level()) {
-#if TS_HAVE_X86
-    case SimdLevel::AVX512_BF16:
-    case SimdLevel::AVX512: return isa_avx512::kKernels;
-    case SimdLevel::AVX2: return isa_avx2::kKernels;
-#endif
-    default: return isa_scalar::kKernels;
-  }
-}
-
-const Bf16Kernels* bf16_kernels() {
-#if TS_HAVE_X86
-  if (active_simd_level() == SimdLevel::AVX512_BF16) return &isa_avx512bf16::kBf16Kernels;
-#endif
-  return nullptr;
-}
-
-const Int8Kernels* int8_kernels() {
-#if TS_HAVE_X86
-  if (active_simd_level() == SimdLevel::AVX512_BF16) return &isa_avx512vnni::kInt8Kernels;
-#endif
-  return nullptr;
 }
 
 }  // namespace tokenspace

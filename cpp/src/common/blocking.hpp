@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstring>
 
-#include "tokenspace/common.hpp"
-#include "tokenspace/thread_pool.hpp"
+#include "common/aligned.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
 namespace detail {
@@ -42,8 +42,8 @@ inline GemmBlocks gemm_blocks(std::size_t d, std::size_t mr, std::size_t nr) {
 }
 
 /// All n rows of x packed into nr-wide panels (see pack_panels), 64 panels per parallel task.
-inline AlignedFloats pack_all_panels(const float* x, std::size_t n, std::size_t ldx,
-                                     std::size_t d, std::size_t nr) {
+inline AlignedFloats pack_all_panels(const float* x, std::size_t n, std::size_t ldx, std::size_t d,
+                                     std::size_t nr) {
   const std::size_t n_panels = ceil_div(n, nr), per_task = 64;
   AlignedFloats packed(n_panels * nr * d);
   parallel_for(ceil_div(n_panels, per_task), [&](std::size_t t, std::size_t) {

@@ -1,4 +1,4 @@
-// Shared helpers for the kernels: aligned buffers and error reporting.
+// 64-byte aligned buffers for packed GEMM panels (private to the kernels).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +16,10 @@ class AlignedFloats {
   explicit AlignedFloats(std::size_t n) { reset(n); }
   AlignedFloats(const AlignedFloats&) = delete;
   AlignedFloats& operator=(const AlignedFloats&) = delete;
-  AlignedFloats(AlignedFloats&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  AlignedFloats(AlignedFloats&& o) noexcept : p_(o.p_), n_(o.n_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
   ~AlignedFloats() { std::free(p_); }
   void reset(std::size_t n) {
     std::free(p_);

@@ -1,15 +1,15 @@
 // AVX-512 VNNI int8 candidate kernels (compiled with -mavx512vnni only in this file): 64
-// multiply-adds per instruction, four times the fp32 rate. knn.cpp bounds the quantisation
+// multiply-adds per instruction, four times the fp32 rate. knn/bounds.cpp bounds the quantisation
 // error and re-ranks survivors exactly, so answers never depend on this precision.
 #include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
 
-#include "tokenspace/dispatch.hpp"
+#include "dispatch/kernels.hpp"
 
 namespace tokenspace {
-namespace isa_avx512vnni {
+namespace isa_avx512_vnni {
 namespace {
 
 constexpr int MR = 12;
@@ -17,9 +17,8 @@ constexpr int NR = 32;
 
 #include "tile_epilogue_avx512.inc"
 
-void gemv(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t n,
-          std::size_t ldx, std::size_t dp, const float* row_scale, const std::int32_t* row_sum,
-          float* out) {
+void gemv(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t n, std::size_t ldx,
+          std::size_t dp, const float* row_scale, const std::int32_t* row_sum, float* out) {
   const std::size_t nv = dp / 64;
   std::size_t j = 0;
   for (; j + 4 <= n; j += 4) {
@@ -52,10 +51,9 @@ void gemv(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t
   }
 }
 
-std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t* b,
-                     std::size_t dp, const float* row_scale, const std::int32_t* row_sum,
-                     const float* qscale, const float* bias, const float* thr, float* c,
-                     std::uint32_t* hits) {
+std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t* b, std::size_t dp,
+                     const float* row_scale, const std::int32_t* row_sum, const float* qscale,
+                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
   __m512i c0[MR], c1[MR];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_si512();
@@ -84,21 +82,32 @@ std::size_t knn_tile(const std::int8_t* a, std::size_t lda, const std::uint32_t*
   return finish_tile_512<MR>(v0, v1, bias, thr, c, hits);
 }
 
-}  // namespace
-
-const Int8Kernels kInt8Kernels = {MR, NR, gemv, knn_tile};
-
 /// Peak-rate probe for benchmarks/roofline.py: 12 independent register chains of the
 /// instruction, so throughput (not latency) bounds it. Returns operations done
 /// (128 per instruction: multiply and add counted separately).
 double peak_probe(std::size_t iters) {
   for (std::size_t i = 0; i < iters; ++i) {
-#define TS_P(j) asm volatile("vpdpbusd %%zmm12,%%zmm13,%%zmm" #j ::: "xmm" #j);
-    TS_P(0) TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
+#define TS_P(j) asm volatile("vpdpbusd %%zmm12,%%zmm13,%%zmm" #j::: "xmm" #j);
+    TS_P(0)
+    TS_P(1) TS_P(2) TS_P(3) TS_P(4) TS_P(5) TS_P(6) TS_P(7) TS_P(8) TS_P(9) TS_P(10) TS_P(11)
 #undef TS_P
   }
   return static_cast<double>(iters) * 12.0 * 128.0;
 }
 
-}  // namespace isa_avx512vnni
+// Data only, built at compile time: loading the table runs no instruction of this unit.
+constexpr KernelTable make_table() {
+  KernelTable t;
+  t.int8_shape = {MR, NR};
+  t.int8_gemv = gemv;
+  t.int8_knn_tile = knn_tile;
+  t.peak_int8_vpdpbusd_zmm = peak_probe;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable kTable = make_table();
+
+}  // namespace isa_avx512_vnni
 }  // namespace tokenspace

@@ -1,9 +1,12 @@
-// Reference level: plain C++ (the compiler may use the baseline SSE2), also the fallback for
-// CPUs without AVX2. Every SIMD level must give the same answers as this one up to rounding.
+// The scalar unit, the reference level: plain C++ (the compiler may use the baseline SSE2), the
+// end of every fallback chain: the fp32 set, the analogy combination and the RSA sums. Every
+// SIMD level must give the same answers as this one up to rounding.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
-#include "tokenspace/dispatch.hpp"
+#include "dispatch/kernels.hpp"
 
 namespace tokenspace {
 namespace isa_scalar {
@@ -74,7 +77,7 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
   return n;
 }
 
-// Canonical exact scores (see IsaKernels::exact_ip): 16 partial sums, fixed tree.
+// Canonical exact scores (see KernelTable::exact_ip): 16 partial sums, fixed tree.
 inline double tree16(const double* t) {
   double s8[8], s4[4];
   for (int p = 0; p < 8; ++p) s8[p] = t[p] + t[p + 8];
@@ -103,11 +106,71 @@ double sum_squares(const float* x, std::size_t d) {
   return s;
 }
 
+namespace analogy {
+#include "analogy_combine.inc"
+
+std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
+                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
+                            float* s, std::uint32_t* idx) {
+  const float up = 1.0f + slack, lo = 1.0f - slack;
+  const float scale = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
+  std::size_t cnt = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const float dz = lo + c[j];
+    const float v = cosmul ? ((up + a[j]) * 0.5f) * ((up + b[j]) * 0.5f) /
+                                 ((dz > 0.0f ? dz : 0.0f) * 0.5f + eps) * scale
+                           : wa * a[j] + wb * b[j] + wc * c[j];
+    s[j] = v;
+    if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
+  }
+  return cnt;
+}
+}  // namespace analogy
+
+// RSA Pearson sums.
+namespace rsa {
+void accum(const float* x, const float* y, std::size_t len, double kx, double ky, double* out) {
+  double t[5] = {0, 0, 0, 0, 0};
+  float ext[4] = {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
+  for (std::size_t j = 0; j < len; ++j) {
+    ext[0] = std::min(ext[0], x[j]);
+    ext[1] = std::max(ext[1], x[j]);
+    ext[2] = std::min(ext[2], y[j]);
+    ext[3] = std::max(ext[3], y[j]);
+    const double a = static_cast<double>(x[j]) - kx, b = static_cast<double>(y[j]) - ky;
+    t[0] += a;
+    t[1] += b;
+    t[2] += a * a;
+    t[3] += b * b;
+    t[4] += a * b;
+  }
+  for (int q = 0; q < 5; ++q) out[q] = t[q];
+  for (int q = 0; q < 4; ++q) out[5 + q] = ext[q];
+}
+}  // namespace rsa
+
+// Data only, built at compile time: loading the table runs no instruction of this unit.
+constexpr KernelTable make_table() {
+  KernelTable t;
+  t.fp32_shape = {MR, NR};
+  t.micro_kernel = micro_kernel;
+  t.gemv_rows = gemv_rows;
+  t.filter_ge = filter_ge;
+  t.knn_tile = knn_tile;  // no knn_tile_sym: the self-join driver filters the stored tile
+  t.exact_ip = exact_ip;
+  t.exact_l2 = exact_l2;
+  t.sum_squares = sum_squares;
+  t.combine_linear = analogy::combine_linear;
+  t.combine_cosmul = analogy::combine_cosmul;
+  t.combine3_filter = analogy::combine3_filter;
+  t.rsa_accum = rsa::accum;
+  return t;
+}
+
 }  // namespace
 
-const IsaKernels kKernels = {"scalar", MR, NR, micro_kernel, gemv_rows, filter_ge,
-                             knn_tile, exact_ip, exact_l2, sum_squares,
-                             nullptr};  // knn_tile_sym: knn.cpp filters the stored tile
+const KernelTable kTable = make_table();
 
 }  // namespace isa_scalar
 }  // namespace tokenspace

@@ -1,4 +1,5 @@
-// A small persistent thread pool: kernels split work into tasks pulled from an atomic counter.
+// Kernel threads: a small persistent pool; kernels split work into tasks pulled from an atomic
+// counter.
 #pragma once
 #include <cstddef>
 #include <functional>

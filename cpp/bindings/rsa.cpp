@@ -1,0 +1,81 @@
+// Bindings of RSA: correlations of the upper triangles of two similarity matrices.
+#include "tokenspace/rsa.hpp"
+#include "convert.hpp"
+
+namespace tokenspace_py {
+namespace {
+
+using namespace tokenspace;
+
+void require_same_items(const FloatArray& x, const FloatArray& y) {
+  require_matrix(x, "X");
+  require_matrix(y, "Y");
+  if (x.shape(0) != y.shape(0))
+    throw std::invalid_argument("X has " + std::to_string(x.shape(0)) + " rows but Y has " +
+                                std::to_string(y.shape(0)) +
+                                "; RSA needs the same items (rows) in both");
+}
+
+py::dict moments_dict(const TriangleMoments& m) {
+  py::dict d;
+  d["n_pairs"] = m.n_pairs;
+  d["mean_x"] = m.mean_x;
+  d["mean_y"] = m.mean_y;
+  d["var_x"] = m.var_x;
+  d["var_y"] = m.var_y;
+  d["cov"] = m.cov;
+  d["pearson"] = m.pearson;
+  d["cosine"] = m.cosine;
+  d["min_x"] = m.min_x;
+  d["max_x"] = m.max_x;
+  d["min_y"] = m.min_y;
+  d["max_y"] = m.max_y;
+  return d;
+}
+
+py::dict rsa_pearson_py(FloatArray x, FloatArray y) {
+  require_same_items(x, y);
+  TriangleMoments m;
+  {
+    py::gil_scoped_release release;
+    m = rsa_pearson(x.data(), x.shape(1), y.data(), y.shape(1), x.shape(0));
+  }
+  return moments_dict(m);
+}
+
+py::dict rsa_spearman_py(FloatArray x, FloatArray y, bool store_values) {
+  require_same_items(x, y);
+  SpearmanResult r;
+  {
+    py::gil_scoped_release release;
+    r = rsa_spearman(x.data(), x.shape(1), y.data(), y.shape(1), x.shape(0), store_values);
+  }
+  py::dict d = moments_dict(r.moments);
+  d["spearman"] = r.spearman;
+  return d;
+}
+
+py::array similarity_triangle_py(FloatArray x) {
+  require_matrix(x, "X");
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  py::array_t<float> out(static_cast<py::ssize_t>(n_triangle_pairs(n)));
+  {
+    py::gil_scoped_release release;
+    similarity_triangle(x.data(), d, n, out.mutable_data());
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_rsa(py::module_& m) {
+  m.def("rsa_pearson", &rsa_pearson_py, py::arg("x"), py::arg("y"),
+        "Pearson statistics of the upper triangles (i < j) of X X^T and Y Y^T, streamed.");
+  m.def("rsa_spearman", &rsa_spearman_py, py::arg("x"), py::arg("y"),
+        py::arg("store_values") = false,
+        "Exact Spearman (average ranks for ties) of the upper triangles of X X^T and Y Y^T.");
+  m.def("similarity_triangle", &similarity_triangle_py, py::arg("x"),
+        "Upper triangle (k=1, row-major) of X X^T as a flat float32 array.");
+}
+
+}  // namespace tokenspace_py

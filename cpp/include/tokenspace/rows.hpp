@@ -1,0 +1,22 @@
+// One-pass row operations over a whole matrix: unit rows, the finiteness check, projections.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace tokenspace {
+
+/// Writes the unit-length copy of each row of x (n x d) to out (n x d) and each norm to norms
+/// (may be null). Rows of norm 0 stay 0.
+void normalize_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, float* out,
+                    float* norms);
+
+/// Index of the first row containing NaN or +-Inf, or -1 if all values are finite.
+std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx, std::size_t d);
+
+/// out[j] = <x_j, axis> - offset for the n rows of x (row stride ldx), multithreaded.
+/// With offset = <center, axis> this is the projection of x_j - center onto axis; one
+/// streaming pass over x (memory-bandwidth bound).
+void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, const float* axis,
+                  float offset, float* out);
+
+}  // namespace tokenspace

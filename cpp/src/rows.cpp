@@ -1,0 +1,76 @@
+#include "tokenspace/rows.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "common/blocking.hpp"
+#include "dispatch/kernels.hpp"
+#include "tokenspace/threads.hpp"
+
+namespace tokenspace {
+
+using detail::ceil_div;
+
+void normalize_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, float* out,
+                    float* norms) {
+  const KernelTable& K = active_kernels();
+  parallel_for(ceil_div(n, 2048), [&](std::size_t t, std::size_t) {
+    for (std::size_t i = t * 2048; i < std::min(n, (t + 1) * 2048); ++i) {
+      const float* xi = x + i * ldx;
+      double nn = std::sqrt(K.sum_squares(xi, d));
+      if (norms) norms[i] = static_cast<float>(nn);
+      float* oi = out + i * d;
+      if (nn > 0) {
+        const double inv = 1.0 / nn;
+        for (std::size_t c = 0; c < d; ++c) oi[c] = static_cast<float>(xi[c] * inv);
+      } else {
+        for (std::size_t c = 0; c < d; ++c) oi[c] = 0.0f;
+      }
+    }
+  });
+}
+
+std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx, std::size_t d) {
+  // A float is NaN or +-Inf exactly when its exponent bits are all ones; testing the bits is
+  // branch-free and vectorises (a float sum would not, without fast-math). Row chunks run in
+  // parallel; the smallest bad row wins.
+  const std::size_t chunk = 2048, n_chunks = ceil_div(n, chunk);
+  std::vector<std::int64_t> first(n_chunks, -1);
+  parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
+    for (std::size_t i = t * chunk; i < std::min(n, (t + 1) * chunk); ++i) {
+      const float* xi = x + i * ldx;
+      std::uint32_t bad = 0;
+      for (std::size_t c = 0; c < d; ++c) {
+        std::uint32_t u;
+        std::memcpy(&u, xi + c, 4);
+        bad |= static_cast<std::uint32_t>((u & 0x7f800000u) == 0x7f800000u);
+      }
+      if (bad) {
+        first[t] = static_cast<std::int64_t>(i);
+        return;
+      }
+    }
+  });
+  for (std::int64_t f : first)
+    if (f >= 0) return f;
+  return -1;
+}
+
+void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, const float* axis,
+                  float offset, float* out) {
+  if (d == 0) throw std::invalid_argument("vectors have dimension 0");
+  const KernelTable& K = active_kernels();
+  // Chunks large enough to amortise task dispatch, small enough to balance 2+ threads.
+  const std::size_t chunk = 16384;
+  parallel_for(ceil_div(n, chunk), [&](std::size_t t, std::size_t) {
+    const std::size_t j0 = t * chunk, nj = std::min(chunk, n - j0);
+    K.gemv_rows(axis, x + j0 * ldx, nj, ldx, d, out + j0);
+    if (offset != 0.0f)
+      for (std::size_t j = j0; j < j0 + nj; ++j) out[j] -= offset;
+  });
+}
+
+}  // namespace tokenspace

@@ -38,7 +38,7 @@ std::unique_ptr<PyDatabase> make_database(FloatArray rows) {
   return out;
 }
 
-py::tuple knn_db(PyDatabase& base, FloatArray queries, std::size_t k, const std::string& metric,
+py::tuple knn(PyDatabase& base, FloatArray queries, std::size_t k, const std::string& metric,
                  py::object exclude, py::object bias, const std::string& precision) {
   require_matrix(queries, "queries");
   const KnnDatabase& db = *base.db;
@@ -78,23 +78,6 @@ py::tuple knn_db(PyDatabase& base, FloatArray queries, std::size_t k, const std:
                n_ex ? ex.data() : nullptr, n_ex, prec, idx.mutable_data(), scores.mutable_data());
   }
   return py::make_tuple(idx, scores);
-}
-
-py::tuple knn(FloatArray queries, FloatArray base, std::size_t k, const std::string& metric,
-              py::object exclude, py::object bias, const std::string& precision) {
-  require_matrix(queries, "queries");
-  require_matrix(base, "base");
-  if (base.shape(1) != queries.shape(1))
-    throw std::invalid_argument("queries have dimension " + std::to_string(queries.shape(1)) +
-                                " but the database has " + std::to_string(base.shape(1)));
-  auto db = make_database(base);
-  const Precision prec = parse_precision(precision);
-  const std::size_t m = queries.shape(0);
-  if (m > 0) {  // a one-shot database serves exactly these m queries
-    py::gil_scoped_release release;
-    db->db->prepare(prec, m);
-  }
-  return knn_db(*db, queries, k, metric, exclude, bias, precision);
 }
 
 py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t k,
@@ -173,22 +156,6 @@ void bind_knn(py::module_& m) {
           },
           py::arg("n_queries"), py::arg("precision") = "auto",
           "Candidate precision a search of n_queries queries would run: 'fp32', 'bf16' or 'int8'.")
-      .def(
-          "prepare_bf16",
-          [](PyDatabase& self) {
-            py::gil_scoped_release release;
-            std::unique_lock<std::shared_mutex> guard(self.lock);
-            self.db->prepare_bf16();
-          },
-          "Build the bf16 copy used by the fast candidate stage (idempotent).")
-      .def(
-          "prepare_int8",
-          [](PyDatabase& self) {
-            py::gil_scoped_release release;
-            std::unique_lock<std::shared_mutex> guard(self.lock);
-            self.db->prepare_int8();
-          },
-          "Build the int8 copy used by the VNNI candidate stage (idempotent).")
       .def_property_readonly(
           "has_bf16", [](PyDatabase& self) { return self.db->has_bf16(); },
           "Whether the bf16 copy exists.")
@@ -202,14 +169,11 @@ void bind_knn(py::module_& m) {
       .def_property_readonly(
           "max_norm", [](PyDatabase& self) { return self.db->max_norm(); },
           "An upper bound of the largest row norm.");
-  m.def("knn_db", &knn_db, py::arg("db"), py::arg("queries"), py::arg("k"),
-        py::arg("metric") = "ip", py::arg("exclude") = py::none(), py::arg("bias") = py::none(),
-        py::arg("precision") = "auto", "Exact top-k against a prepared Database: (ids, scores).");
-  m.def("knn", &knn, py::arg("queries"), py::arg("base"), py::arg("k"), py::arg("metric") = "ip",
+  m.def("knn", &knn, py::arg("db"), py::arg("queries"), py::arg("k"), py::arg("metric") = "ip",
         py::arg("exclude") = py::none(), py::arg("bias") = py::none(),
-        py::arg("precision") = "fp32",
-        "Exact top-k by inner product ('ip', plus an optional per-row bias) or Euclidean "
-        "distance ('l2'): (ids, scores).");
+        py::arg("precision") = "auto",
+        "Exact top-k of the queries against a prepared Database by inner product ('ip', plus an "
+        "optional per-row bias) or Euclidean distance ('l2'): (ids, scores).");
   m.def("analogy", &analogy, py::arg("terms"), py::arg("qterms"), py::arg("base"), py::arg("k"),
         py::arg("method") = "3cosadd", py::arg("weights") = py::none(), py::arg("n_pos") = 1,
         py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(), py::arg("cos_slack") = 0.0f,

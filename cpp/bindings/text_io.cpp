@@ -149,24 +149,6 @@ py::list format_word_vectors(const py::list& words, FloatArray vectors, bool bin
   return out;
 }
 
-// word -> first row (public C API only: PyDict_SetDefault keeps the first occurrence).
-py::dict word_index(const py::list& words) {
-  const Py_ssize_t n = PyList_GET_SIZE(words.ptr());
-  PyObject* d = PyDict_New();
-  if (!d) throw py::error_already_set();
-  py::dict out = py::reinterpret_steal<py::dict>(d);
-  for (Py_ssize_t i = 0; i < n; ++i) {
-    PyObject* key = PyList_GET_ITEM(words.ptr(), i);
-    if (!PyUnicode_Check(key)) throw py::type_error("word " + std::to_string(i) + " is not a str");
-    PyObject* v = PyLong_FromSsize_t(i);
-    if (!v) throw py::error_already_set();
-    PyObject* r = PyDict_SetDefault(d, key, v);  // borrowed; keeps the first occurrence
-    Py_DECREF(v);
-    if (!r) throw py::error_already_set();
-  }
-  return out;
-}
-
 }  // namespace
 
 void bind_text_io(py::module_& m) {
@@ -180,8 +162,6 @@ void bind_text_io(py::module_& m) {
         py::arg("errors") = "strict", "Parse word2vec binary records: (vectors, words).");
   m.def("format_word_vectors", &format_word_vectors, py::arg("words"), py::arg("vectors"),
         py::arg("binary") = false, "word2vec/GloVe records as a list of byte chunks.");
-  m.def("word_index", &word_index, py::arg("words"),
-        "{word: first row} (duplicates keep their first row).");
 }
 
 }  // namespace tokenspace_py

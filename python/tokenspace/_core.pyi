@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['Database', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'knn_db', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer', 'word_index']
+__all__: list[str] = ['Database', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
 class Database:
     """
     Rows prepared for repeated exact k-NN searches.
@@ -22,14 +22,6 @@ class Database:
     def prepare(self, precision: str = 'auto', n_queries: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
         """
         Build the low-precision copies the precision policy wants for n_queries queries (0: kept for many searches).
-        """
-    def prepare_bf16(self) -> None:
-        """
-        Build the bf16 copy used by the fast candidate stage (idempotent).
-        """
-    def prepare_int8(self) -> None:
-        """
-        Build the int8 copy used by the VNNI candidate stage (idempotent).
         """
     @property
     def d(self) -> int:
@@ -92,13 +84,9 @@ def kernel_table(level: str) -> dict:
     """
     {kernel slot: ISA unit providing it at this level, or 'none'} (any level, runnable or not).
     """
-def knn(queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], base: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', exclude: typing.Any = None, bias: typing.Any = None, precision: str = 'fp32') -> tuple:
+def knn(db: Database, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', exclude: typing.Any = None, bias: typing.Any = None, precision: str = 'auto') -> tuple:
     """
-    Exact top-k by inner product ('ip', plus an optional per-row bias) or Euclidean distance ('l2'): (ids, scores).
-    """
-def knn_db(db: Database, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', exclude: typing.Any = None, bias: typing.Any = None, precision: str = 'auto') -> tuple:
-    """
-    Exact top-k against a prepared Database: (ids, scores).
+    Exact top-k of the queries against a prepared Database by inner product ('ip', plus an optional per-row bias) or Euclidean distance ('l2'): (ids, scores).
     """
 def normalize_rows(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> tuple:
     """
@@ -151,9 +139,5 @@ def similarity_triangle(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float3
 def softmax_log_normalizer(targets: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], sources: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], beta: typing.SupportsFloat | typing.SupportsIndex, row_max: typing.Any = None) -> numpy.typing.NDArray[numpy.float64]:
     """
     log sum_j exp(beta <t_i, s_j>) for every target row (row_max: each row's largest inner product, default 1 for unit rows).
-    """
-def word_index(words: list) -> dict:
-    """
-    {word: first row} (duplicates keep their first row).
     """
 __version__: str = '0.1.0'

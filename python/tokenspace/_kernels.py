@@ -67,18 +67,7 @@ def database(rows: np.ndarray, *, precision: str = "auto", n_queries: int = 0) -
 
 def prepare(db: Database, *, precision: str = "auto", n_queries: int = 0) -> None:
     """Build the copies the precision policy wants and ``db`` lacks (idempotent)."""
-    if hasattr(db, "prepare"):  # MERGE-SHIM: remove when the C++ policy lands
-        db.prepare(precision, n_queries)
-        return
-    import os
-    if _core.simd_level() != "avx512_bf16" or (
-            precision == "auto" and os.environ.get("TOKENSPACE_PRECISION") == "fp32"):
-        return
-    if not db.has_bf16 and (precision == "bf16" or (
-            precision == "auto" and (n_queries == 0 or n_queries >= 64))):
-        db.prepare_bf16()
-    if not db.has_int8 and (precision == "int8" or (precision == "auto" and n_queries == 0)):
-        db.prepare_int8()
+    db.prepare(precision, n_queries)
 
 
 def knn(
@@ -98,9 +87,13 @@ def knn(
     ``precision`` only picks the candidate stage; the answer is the exact top-k either way.
     Returns (int64 ids, float32 scores), both (n_queries, k), best first, ties to the lower id.
     """
-    db = base if isinstance(base, Database) else database(
-        base, precision=precision, n_queries=queries.shape[0])
-    return _core.knn_db(db, queries, k, metric, exclude, bias, precision)
+    if isinstance(base, Database):
+        db = base
+    else:
+        db = _core.Database(base)
+        if queries.shape[0]:  # n_queries=0 would mean "kept for many searches"
+            prepare(db, precision=precision, n_queries=queries.shape[0])
+    return _core.knn(db, queries, k, metric, exclude, bias, precision)
 
 
 def analogy(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tokenspace as ts
-from tokenspace import _core
+from tokenspace import _core, _kernels
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_wrong_shapes_and_dtypes(space):
     with pytest.raises(ValueError, match="dimension"):
         space.knn(np.ones(5, dtype=np.float32), k=2)
     with pytest.raises(ValueError, match="2-D"):
-        _core.knn(np.ones(3, dtype=np.float32), np.ones((3, 3), dtype=np.float32), 1)
+        _kernels.knn(np.ones(3, dtype=np.float32), np.ones((3, 3), dtype=np.float32), 1)
 
 
 def test_empty_inputs(space):
@@ -65,7 +65,7 @@ def test_k_counts_the_excluded_self(space):
     with pytest.raises(TypeError, match="integer"):
         space.knn("t1", k=2.5)
     with pytest.raises(ValueError, match="k=4 is larger"):
-        _core.knn(np.ones((1, 2), np.float32), np.ones((3, 2), np.float32), 4)
+        _kernels.knn(np.ones((1, 2), np.float32), np.ones((3, 2), np.float32), 4)
 
 
 def test_unknown_words_and_ids(space):

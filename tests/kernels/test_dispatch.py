@@ -67,7 +67,7 @@ def test_level_switch_during_searches_is_safe():
     db = _core.Database(X)
     db.prepare("auto", 0)
     Q = X[:3]
-    want = _core.knn_db(db, Q, 5)
+    want = _core.knn(db, Q, 5)
     levels = ts.available_simd_levels()
     previous = ts.simd_level()
     stop = threading.Event()
@@ -82,7 +82,7 @@ def test_level_switch_during_searches_is_safe():
     t.start()
     try:
         for _ in range(200):
-            ids, _scores = _core.knn_db(db, Q, 5)
+            ids, _scores = _core.knn(db, Q, 5)
             np.testing.assert_array_equal(ids, want[0])
     finally:
         stop.set()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tokenspace as ts
-from tokenspace import _core
+from tokenspace import _core, _kernels
 
 from ..reference import reference_topk
 
@@ -39,10 +39,10 @@ def exact_reference(Q, X, k, metric="ip", bias=None):
 def search(Q, X, k, precision, metric="ip", bias=None, exclude=None):
     db = _core.Database(X)
     if precision == "bf16":
-        db.prepare_bf16()
+        db.prepare("bf16")
     if precision == "int8":
-        db.prepare_int8()
-    return _core.knn_db(db, Q, k, metric, exclude, bias, precision)
+        db.prepare("int8")
+    return _core.knn(db, Q, k, metric, exclude, bias, precision)
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
@@ -110,4 +110,4 @@ def test_minilm_bf16_equals_fp32(minilm):
 def test_too_large_norms_are_rejected():
     X = np.full((10, 4), 1e19, dtype=np.float32)
     with pytest.raises(ValueError, match="too large"):
-        _core.knn(X[:1], X, 2)
+        _kernels.knn(X[:1], X, 2)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tokenspace as ts
-from tokenspace import _core
+from tokenspace import _core, _kernels
 
 from ..reference import assert_knn_equivalent, reference_topk
 
@@ -124,13 +124,13 @@ def test_knn_ties_prefer_lower_index(simd_level, m):
 def test_knn_k_equals_n_and_exclusions(simd_level, m, rng):
     X = rng.standard_normal((40, 6)).astype(np.float32)
     Q = X[:m]
-    idx, sc = _core.knn(Q, X, 39, "ip", np.arange(m, dtype=np.int64)[:, None])
+    idx, sc = _kernels.knn(Q, X, 39, exclude=np.arange(m, dtype=np.int64)[:, None])
     ref = Q.astype(np.float64) @ X.T.astype(np.float64)
     for i in range(m):
         assert i not in idx[i]
         expected = [j for j in reference_topk(ref[i : i + 1], 40)[0] if j != i]
         assert sorted(idx[i].tolist()) == sorted(expected)
-    idx, _ = _core.knn(Q, X, 40, "ip")
+    idx, _ = _kernels.knn(Q, X, 40)
     assert all(sorted(r) == list(range(40)) for r in idx.tolist())
 
 
@@ -150,7 +150,7 @@ def test_knn_row_bias(simd_level, rng):
     bias = rng.standard_normal(500).astype(np.float32)
     for m in (2, 20):
         Q = rng.standard_normal((m, 12)).astype(np.float32)
-        idx, sc = _core.knn(Q, X, 5, "ip", None, bias)
+        idx, sc = _kernels.knn(Q, X, 5, bias=bias)
         ref = Q.astype(np.float64) @ X.T.astype(np.float64) + bias
         assert_knn_equivalent(idx, sc, ref, 5, tol=2e-5)
 
@@ -190,7 +190,7 @@ def test_exact_scores_identical_at_every_level(rng):
         for level in ts.available_simd_levels():
             ts.set_simd_level(level)
             for metric in ("ip", "l2"):
-                seen.setdefault(metric, []).append(_core.knn(Q, X, 300, metric))
+                seen.setdefault(metric, []).append(_kernels.knn(Q, X, 300, metric=metric))
     finally:
         ts.set_simd_level(before)
     for runs in seen.values():

@@ -27,12 +27,12 @@ def precisions(level: str) -> list[str]:
 def self_search(X, k, precision, metric="ip", bias=None, exclude=None):
     db = _core.Database(X)
     if precision == "bf16":
-        db.prepare_bf16()
+        db.prepare("bf16")
     if precision == "int8":
-        db.prepare_int8()
+        db.prepare("int8")
     # X itself (not a copy) as the queries: the self-join path
-    self_ids, self_scores = _core.knn_db(db, X, k, metric, exclude, bias, precision)
-    copy_ids, copy_scores = _core.knn_db(db, X.copy(), k, metric, exclude, bias, precision)
+    self_ids, self_scores = _core.knn(db, X, k, metric, exclude, bias, precision)
+    copy_ids, copy_scores = _core.knn(db, X.copy(), k, metric, exclude, bias, precision)
     np.testing.assert_array_equal(self_ids, copy_ids)
     np.testing.assert_array_equal(self_scores, copy_scores)
     return self_ids, self_scores

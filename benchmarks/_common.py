@@ -60,8 +60,12 @@ class Timing:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: medians and every run, without the result."""
-        return {"median_s": self.median, "runs_s": self.runs,
-                "cpu_median_s": self.cpu_median, "cpu_runs_s": self.cpu}
+        return {
+            "median_s": self.median,
+            "runs_s": self.runs,
+            "cpu_median_s": self.cpu_median,
+            "cpu_runs_s": self.cpu,
+        }
 
 
 def _per_name(value: int | Mapping[str, int], name: str) -> int:
@@ -197,10 +201,12 @@ def fresh_process(stmt: str, *, setup: str = "", value: str = "") -> dict[str, A
         ``wall_s`` and ``cpu_s`` of ``stmt``, ``process_cpu_s`` (CPU of the whole child up to
         then, interpreter start included), ``peak_extra_mib`` and ``value``.
     """
-    code = _FRESH.format(bench_dir=str(Path(__file__).resolve().parent), setup=setup,
-                         stmt=stmt, value=value)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False)  # the error below carries the child's traceback
+    code = _FRESH.format(
+        bench_dir=str(Path(__file__).resolve().parent), setup=setup, stmt=stmt, value=value
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )  # the error below carries the child's traceback
     if out.returncode:
         raise RuntimeError(f"fresh process failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -224,8 +230,11 @@ def _cpuinfo() -> dict[str, Any]:
         "family": fields.get("cpu family", ""),
         "model_number": fields.get("model", ""),
         # the vector extensions are what decides which kernels run; the rest is noise here
-        "simd_flags": [f for f in flags if f.startswith(("sse", "ssse", "avx", "amx", "fma"))
-                       or f in ("f16c", "bmi2")],
+        "simd_flags": [
+            f
+            for f in flags
+            if f.startswith(("sse", "ssse", "avx", "amx", "fma")) or f in ("f16c", "bmi2")
+        ],
     }
 
 
@@ -234,8 +243,16 @@ def _blas() -> list[dict[str, Any]]:
         from threadpoolctl import threadpool_info
     except ImportError:
         return []
-    keep = ("user_api", "internal_api", "prefix", "filepath", "version", "architecture",
-            "num_threads", "threading_layer")
+    keep = (
+        "user_api",
+        "internal_api",
+        "prefix",
+        "filepath",
+        "version",
+        "architecture",
+        "num_threads",
+        "threading_layer",
+    )
     return [{k: lib[k] for k in keep if k in lib} for lib in threadpool_info()]
 
 
@@ -268,12 +285,17 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "tokenspace": {"simd_level": _kernels.simd_level(),
-                       "detected_simd_level": _kernels.detected_simd_level(),
-                       "num_threads": _kernels.num_threads()},
+        "tokenspace": {
+            "simd_level": _kernels.simd_level(),
+            "detected_simd_level": _kernels.detected_simd_level(),
+            "num_threads": _kernels.num_threads(),
+        },
         "blas": _blas(),
-        "env": {k: v for k, v in sorted(os.environ.items())
-                if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "TOKENSPACE_"))},
+        "env": {
+            k: v
+            for k, v in sorted(os.environ.items())
+            if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "TOKENSPACE_"))
+        },
     }
 
 
@@ -306,9 +328,13 @@ def write_json(name: str, payload: Mapping[str, Any], path: str | Path | None = 
     """
     out = Path(path) if path is not None else RESULTS / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"benchmark": name, "argv": sys.argv[1:],
-              "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "machine": machine(), **payload}
+    record = {
+        "benchmark": name,
+        "argv": sys.argv[1:],
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        **payload,
+    }
     out.write_text(json.dumps(record, indent=2, default=_to_json))
     return out
 
@@ -334,5 +360,7 @@ def print_table(rows: list[tuple[str, float, str, float]], ours: str = "tokenspa
     """
     print(f"\n| operation | {ours} | peer | peer / {ours} |\n|---|---|---|---|")
     for op, t_ours, peer, t_peer in rows:
-        print(f"| {op} | {format_seconds(t_ours)} | {peer} {format_seconds(t_peer)} "
-              f"| {t_peer / t_ours:.2f}x |")
+        print(
+            f"| {op} | {format_seconds(t_ours)} | {peer} {format_seconds(t_peer)} "
+            f"| {t_peer / t_ours:.2f}x |"
+        )

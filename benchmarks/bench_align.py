@@ -28,8 +28,9 @@ def rotated_copy(X: np.ndarray, noise: float, seed: int = 0) -> tuple[np.ndarray
     return Y, Q
 
 
-def muse_csls_faiss(Q: np.ndarray, T: np.ndarray, S: np.ndarray, k: int, knn: int = 10,
-                    chunk: int = 1000):
+def muse_csls_faiss(
+    Q: np.ndarray, T: np.ndarray, S: np.ndarray, k: int, knn: int = 10, chunk: int = 1000
+):
     """MUSE's CSLS (get_word_translation_accuracy, csls_knn_10) with faiss for both kNN sides."""
     import faiss
 
@@ -60,8 +61,9 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=0.01, help="noise std relative to the data std")
     ap.add_argument("--skip-csls", action="store_true", help="time Procrustes only")
     ap.add_argument("--quick", action="store_true", help="2 repeats, 2000 CSLS queries")
-    ap.add_argument("--out", default=None,
-                    help="JSON file (default benchmarks/results/bench_align.json)")
+    ap.add_argument(
+        "--out", default=None, help="JSON file (default benchmarks/results/bench_align.json)"
+    )
     args = ap.parse_args()
     if args.quick:
         args.repeats, args.queries = min(args.repeats, 2), min(args.queries, 2000)
@@ -80,14 +82,20 @@ def main() -> None:
     med = {k: t.median for k, t in tm.items()}
     diff = float(np.abs(tm["tokenspace"].result.W - tm["scipy"].result[0]).max())
     results["procrustes"] = {
-        "shape": list(X.shape), "noise": args.noise,
-        "tokenspace_s": med["tokenspace"], "scipy_s": med["scipy"],
-        "speedup": med["scipy"] / med["tokenspace"], "max_abs_diff_W": diff, "timings": tm,
+        "shape": list(X.shape),
+        "noise": args.noise,
+        "tokenspace_s": med["tokenspace"],
+        "scipy_s": med["scipy"],
+        "speedup": med["scipy"] / med["tokenspace"],
+        "max_abs_diff_W": diff,
+        "timings": tm,
     }
     table = [(f"procrustes {X.shape[0]} x {X.shape[1]}", med["tokenspace"], "scipy", med["scipy"])]
-    print(f"procrustes {X.shape[0]}x{X.shape[1]}: tokenspace {med['tokenspace']*1e3:.1f} ms, "
-          f"scipy {med['scipy']*1e3:.1f} ms, speedup {med['scipy']/med['tokenspace']:.2f}x, "
-          f"max|dW| {diff:.2e}")
+    print(
+        f"procrustes {X.shape[0]}x{X.shape[1]}: tokenspace {med['tokenspace'] * 1e3:.1f} ms, "
+        f"scipy {med['scipy'] * 1e3:.1f} ms, speedup {med['scipy'] / med['tokenspace']:.2f}x, "
+        f"max|dW| {diff:.2e}"
+    )
 
     # CSLS translation: 10k source words into 30522 targets
     if args.skip_csls:
@@ -119,19 +127,33 @@ def main() -> None:
     score_diff = float(np.abs(tr.scores - sc_f).max())
     # a differing row is acceptable only as a near-tie: its scores must agree to float rounding
     results["csls"] = {
-        "queries": args.queries, "targets": len(minilm), "sources": len(src), "k": k,
-        "tokenspace_s": med["tokenspace"], "faiss_muse_s": med["faiss_muse"],
+        "queries": args.queries,
+        "targets": len(minilm),
+        "sources": len(src),
+        "k": k,
+        "tokenspace_s": med["tokenspace"],
+        "faiss_muse_s": med["faiss_muse"],
         "speedup": med["faiss_muse"] / med["tokenspace"],
-        "identical_top10_rows": float(same_rows.mean()), "identical_top1": top1,
-        "max_abs_score_diff": score_diff, "timings": tm,
+        "identical_top10_rows": float(same_rows.mean()),
+        "identical_top1": top1,
+        "max_abs_score_diff": score_diff,
+        "timings": tm,
     }
-    table.append((f"csls {args.queries} -> {len(minilm)}", med["tokenspace"], "faiss+numpy (MUSE)",
-                  med["faiss_muse"]))
-    print(f"csls {args.queries} -> {len(minilm)}: tokenspace {med['tokenspace']:.2f} s, "
-          f"faiss+numpy {med['faiss_muse']:.2f} s, "
-          f"speedup {med['faiss_muse']/med['tokenspace']:.2f}x, "
-          f"identical top-10 rows {same_rows.mean():.4f}, top-1 {top1:.4f}, "
-          f"max|dscore| {score_diff:.1e}")
+    table.append(
+        (
+            f"csls {args.queries} -> {len(minilm)}",
+            med["tokenspace"],
+            "faiss+numpy (MUSE)",
+            med["faiss_muse"],
+        )
+    )
+    print(
+        f"csls {args.queries} -> {len(minilm)}: tokenspace {med['tokenspace']:.2f} s, "
+        f"faiss+numpy {med['faiss_muse']:.2f} s, "
+        f"speedup {med['faiss_muse'] / med['tokenspace']:.2f}x, "
+        f"identical top-10 rows {same_rows.mean():.4f}, top-1 {top1:.4f}, "
+        f"max|dscore| {score_diff:.1e}"
+    )
 
     print_table(table)
     print("wrote", write_json("bench_align", results, args.out))

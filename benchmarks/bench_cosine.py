@@ -29,7 +29,10 @@ def main() -> None:
     s = ts.load("minilm-l6")
     n = min(args.rows, len(s) // 2)
     A, B = s.vectors[:n], s.vectors[n : 2 * n]
-    Ua, Ub = np.ascontiguousarray(s.unit_vectors[:n]), np.ascontiguousarray(s.unit_vectors[n : 2 * n])
+    Ua, Ub = (
+        np.ascontiguousarray(s.unit_vectors[:n]),
+        np.ascontiguousarray(s.unit_vectors[n : 2 * n]),
+    )
     out = np.empty((n, n), dtype=np.float32)
     res: dict = {"rows": n, "d": s.dim, "repeat": args.repeat}
     mine = ts.cosine_matrix(A, out=out).copy()
@@ -43,12 +46,19 @@ def main() -> None:
         tm = measure({"tokenspace": f_ts, "numpy": f_np}, args.repeat)
         t_ts, t_np = tm["tokenspace"].median, tm["numpy"].median
         flops = 2.0 * n * n * s.dim
-        res[name] = {"tokenspace_s": t_ts, "numpy_s": t_np, "speedup_vs_numpy": t_np / t_ts,
-                     "tokenspace_gflops_equiv": flops / t_ts / 1e9, "timings": tm}
+        res[name] = {
+            "tokenspace_s": t_ts,
+            "numpy_s": t_np,
+            "speedup_vs_numpy": t_np / t_ts,
+            "tokenspace_gflops_equiv": flops / t_ts / 1e9,
+            "timings": tm,
+        }
         table.append((f"cosine_matrix {name} {n} x {n} x {s.dim}", t_ts, "numpy", t_np))
-        print(f"cosine_matrix {name} {n} x {n} x {s.dim}: tokenspace {t_ts * 1e3:.1f} ms "
-              f"(includes normalising the rows), numpy on unit rows {t_np * 1e3:.1f} ms "
-              f"-> {t_np / t_ts:.2f}x")
+        print(
+            f"cosine_matrix {name} {n} x {n} x {s.dim}: tokenspace {t_ts * 1e3:.1f} ms "
+            f"(includes normalising the rows), numpy on unit rows {t_np * 1e3:.1f} ms "
+            f"-> {t_np / t_ts:.2f}x"
+        )
     print_table(table)
     print("wrote", write_json("bench_cosine", res))
 

@@ -42,10 +42,16 @@ def numpy_knn(U: np.ndarray, Q: np.ndarray, k: int, block: int = 2048):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--quick", action="store_true",
-                    help="skip the runs that take minutes: numpy all-vs-all, full GloVe knn_graph")
-    ap.add_argument("--glove-full-faiss", action="store_true",
-                    help="also time faiss on the full GloVe 400k all-vs-all (about 3 minutes)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the runs that take minutes: numpy all-vs-all, full GloVe knn_graph",
+    )
+    ap.add_argument(
+        "--glove-full-faiss",
+        action="store_true",
+        help="also time faiss on the full GloVe 400k all-vs-all (about 3 minutes)",
+    )
     args = ap.parse_args()
     import faiss
 
@@ -53,8 +59,10 @@ def main() -> None:
     U = np.ascontiguousarray(s.unit_vectors)
     V, d = U.shape
     k = 10
-    print(f"MiniLM {V} x {d}, k={k}, threads: tokenspace {ts.num_threads()}, "
-          f"faiss {faiss.omp_get_max_threads()}, simd {ts.simd_level()}")
+    print(
+        f"MiniLM {V} x {d}, k={k}, threads: tokenspace {ts.num_threads()}, "
+        f"faiss {faiss.omp_get_max_threads()}, simd {ts.simd_level()}"
+    )
     index = faiss.IndexFlatIP(d)
     index.add(U)
     flops = 2.0 * V * V * d
@@ -74,36 +82,58 @@ def main() -> None:
             unexplained += 1
     res["rows_differing_from_faiss"] = int(diff_rows.size)
     res["rows_differing_beyond_ties"] = unexplained
-    tm = measure({"tokenspace": lambda: s.knn_graph(k=k, exclude_self=False),
-                  "faiss": lambda: index.search(U, k)}, args.repeat)
+    tm = measure(
+        {
+            "tokenspace": lambda: s.knn_graph(k=k, exclude_self=False),
+            "faiss": lambda: index.search(U, k),
+        },
+        args.repeat,
+    )
     t_ts, t_fa = tm["tokenspace"].median, tm["faiss"].median
     res["all_vs_all"] = {
-        "tokenspace_s": t_ts, "faiss_s": t_fa,
-        "tokenspace_gflops": flops / t_ts / 1e9, "faiss_gflops": flops / t_fa / 1e9,
-        "speedup_vs_faiss": t_fa / t_ts, "timings": tm,
+        "tokenspace_s": t_ts,
+        "faiss_s": t_fa,
+        "tokenspace_gflops": flops / t_ts / 1e9,
+        "faiss_gflops": flops / t_fa / 1e9,
+        "speedup_vs_faiss": t_fa / t_ts,
+        "timings": tm,
         "peak_extra_mib_tokenspace": peak_extra_mib(lambda: s.knn_graph(k=k, exclude_self=False)),
         "peak_extra_mib_faiss": peak_extra_mib(lambda: index.search(U, k)),
     }
     # the candidate-stage precisions (answers are identical; checked here too)
-    precisions = ["fp32"] + (["bf16", "int8"] if "avx512_bf16" in ts.available_simd_levels() else [])
-    tm = measure({prec: lambda prec=prec: s.knn_graph(k=k, exclude_self=False, precision=prec)
-                  for prec in precisions}, args.repeat)
+    precisions = ["fp32"] + (
+        ["bf16", "int8"] if "avx512_bf16" in ts.available_simd_levels() else []
+    )
+    tm = measure(
+        {
+            prec: lambda prec=prec: s.knn_graph(k=k, exclude_self=False, precision=prec)
+            for prec in precisions
+        },
+        args.repeat,
+    )
     res["all_vs_all_by_precision"] = {
-        prec: {"seconds": t.median, "speedup_vs_faiss": t_fa / t.median,
-               "identical_to_auto": bool(np.array_equal(t.result.indices, graph.indices)),
-               "timing": t}
-        for prec, t in tm.items()}
+        prec: {
+            "seconds": t.median,
+            "speedup_vs_faiss": t_fa / t.median,
+            "identical_to_auto": bool(np.array_equal(t.result.indices, graph.indices)),
+            "timing": t,
+        }
+        for prec, t in tm.items()
+    }
     if not args.quick:
         tm = measure({"numpy": lambda: numpy_knn(U, U, k)}, max(3, args.repeat // 2), warmup=0)
-        res["all_vs_all"].update(numpy_s=tm["numpy"].median,
-                                 speedup_vs_numpy=tm["numpy"].median / t_ts,
-                                 timing_numpy=tm["numpy"],
-                                 peak_extra_mib_numpy=peak_extra_mib(lambda: numpy_knn(U, U, k)))
+        res["all_vs_all"].update(
+            numpy_s=tm["numpy"].median,
+            speedup_vs_numpy=tm["numpy"].median / t_ts,
+            timing_numpy=tm["numpy"],
+            peak_extra_mib_numpy=peak_extra_mib(lambda: numpy_knn(U, U, k)),
+        )
 
     rng = np.random.default_rng(0)
     qids = rng.integers(0, V, 200)
     for i in range(20):  # warm caches and thread pools of all three
-        s.knn(U[qids[i]], k=k); index.search(U[qids[i] : qids[i] + 1], k)
+        s.knn(U[qids[i]], k=k)
+        index.search(U[qids[i] : qids[i] + 1], k)
     # each library walks the same query sequence (its own cycle, the same calls per round)
     q_ts, q_fa, q_np = (itertools.cycle(qids) for _ in range(3))
 
@@ -115,13 +145,24 @@ def main() -> None:
         top = np.argpartition(-sc, k - 1)[:k]
         return top[np.argsort(-sc[top], kind="stable")]
 
-    tm = measure({"tokenspace": lambda: s.knn(U[next(q_ts)], k=k),
-                  "faiss": lambda: fa_one(next(q_fa)),
-                  "numpy": lambda: np_one(next(q_np))}, len(qids), per_round=20)
+    tm = measure(
+        {
+            "tokenspace": lambda: s.knn(U[next(q_ts)], k=k),
+            "faiss": lambda: fa_one(next(q_fa)),
+            "numpy": lambda: np_one(next(q_np)),
+        },
+        len(qids),
+        per_round=20,
+    )
     one_ts, one_fa, one_np = (tm[n].median for n in ("tokenspace", "faiss", "numpy"))
-    res["single_query"] = {"tokenspace_ms": one_ts * 1e3, "faiss_ms": one_fa * 1e3,
-                           "numpy_ms": one_np * 1e3, "speedup_vs_faiss": one_fa / one_ts,
-                           "speedup_vs_numpy": one_np / one_ts, "timings": tm}
+    res["single_query"] = {
+        "tokenspace_ms": one_ts * 1e3,
+        "faiss_ms": one_fa * 1e3,
+        "numpy_ms": one_np * 1e3,
+        "speedup_vs_faiss": one_fa / one_ts,
+        "speedup_vs_numpy": one_np / one_ts,
+        "timings": tm,
+    }
 
     # GloVe 400000 x 50: every query against the whole vocabulary; the full 400k x 400k
     # all-vs-all takes minutes per run for faiss, so time a fixed 5000-query slice (the same
@@ -134,13 +175,20 @@ def main() -> None:
     g.knn_database("cosine")  # build the cached copies outside the timing, as knn_graph reuses them
     gi = g.knn(gq, k=k)
     _, fi = gindex.search(gq, k)
-    tm = measure({"tokenspace": lambda: g.knn(gq, k=k), "faiss": lambda: gindex.search(gq, k)},
-                 max(3, args.repeat // 2), warmup={"tokenspace": 1, "faiss": 0})
+    tm = measure(
+        {"tokenspace": lambda: g.knn(gq, k=k), "faiss": lambda: gindex.search(gq, k)},
+        max(3, args.repeat // 2),
+        warmup={"tokenspace": 1, "faiss": 0},
+    )
     t_gts, t_gfa = tm["tokenspace"].median, tm["faiss"].median
     res["glove_all_vs_all_slice"] = {
-        "queries": int(gq.shape[0]), "V": int(G.shape[0]), "tokenspace_s": t_gts, "faiss_s": t_gfa,
+        "queries": int(gq.shape[0]),
+        "V": int(G.shape[0]),
+        "tokenspace_s": t_gts,
+        "faiss_s": t_gfa,
         "timings": tm,
-        "speedup_vs_faiss": t_gfa / t_gts, "identical_slots_vs_faiss": float((gi.indices == fi).mean()),
+        "speedup_vs_faiss": t_gfa / t_gts,
+        "identical_slots_vs_faiss": float((gi.indices == fi).mean()),
         "projected_full_all_vs_all_s": t_gts * G.shape[0] / gq.shape[0],
     }
     # The full graph: knn_graph scores each pair once (the self-join path), which a slice of
@@ -170,46 +218,68 @@ def main() -> None:
     res["glove_knn_graph_full"] = full
 
     a = res["all_vs_all"]
-    print(f"all-vs-all  tokenspace {a['tokenspace_s']:.3f} s ({a['tokenspace_gflops']:.0f} GFLOP/s)"
-          f"  faiss {a['faiss_s']:.3f} s ({a['faiss_gflops']:.0f} GFLOP/s)"
-          f"  -> {a['speedup_vs_faiss']:.2f}x faiss")
+    print(
+        f"all-vs-all  tokenspace {a['tokenspace_s']:.3f} s ({a['tokenspace_gflops']:.0f} GFLOP/s)"
+        f"  faiss {a['faiss_s']:.3f} s ({a['faiss_gflops']:.0f} GFLOP/s)"
+        f"  -> {a['speedup_vs_faiss']:.2f}x faiss"
+    )
     if "numpy_s" in a:
-        print(f"            numpy blocked matmul {a['numpy_s']:.3f} s -> {a['speedup_vs_numpy']:.2f}x numpy")
-    print(f"peak extra memory  tokenspace {a['peak_extra_mib_tokenspace']:.0f} MiB, "
-          f"faiss {a['peak_extra_mib_faiss']:.0f} MiB"
-          + (f", numpy {a['peak_extra_mib_numpy']:.0f} MiB" if "peak_extra_mib_numpy" in a else ""))
-    print(f"identical neighbour slots vs faiss: {res['identical_slots_vs_faiss']:.5%}; "
-          f"{res['rows_differing_from_faiss']} rows differ, "
-          f"{res['rows_differing_beyond_ties']} of them beyond float32 ties (1e-6)")
+        print(
+            f"            numpy blocked matmul {a['numpy_s']:.3f} s -> {a['speedup_vs_numpy']:.2f}x numpy"
+        )
+    print(
+        f"peak extra memory  tokenspace {a['peak_extra_mib_tokenspace']:.0f} MiB, "
+        f"faiss {a['peak_extra_mib_faiss']:.0f} MiB"
+        + (f", numpy {a['peak_extra_mib_numpy']:.0f} MiB" if "peak_extra_mib_numpy" in a else "")
+    )
+    print(
+        f"identical neighbour slots vs faiss: {res['identical_slots_vs_faiss']:.5%}; "
+        f"{res['rows_differing_from_faiss']} rows differ, "
+        f"{res['rows_differing_beyond_ties']} of them beyond float32 ties (1e-6)"
+    )
     for prec, r in res["all_vs_all_by_precision"].items():
-        print(f"  candidates {prec:5s} {r['seconds']:.3f} s -> {r['speedup_vs_faiss']:.2f}x faiss"
-              f" (identical answer: {r['identical_to_auto']})")
+        print(
+            f"  candidates {prec:5s} {r['seconds']:.3f} s -> {r['speedup_vs_faiss']:.2f}x faiss"
+            f" (identical answer: {r['identical_to_auto']})"
+        )
     gl = res["glove_all_vs_all_slice"]
-    print(f"GloVe 400k x 50, {gl['queries']} queries vs all: tokenspace {gl['tokenspace_s']:.3f} s, "
-          f"faiss {gl['faiss_s']:.3f} s -> {gl['speedup_vs_faiss']:.2f}x faiss "
-          f"(identical slots {gl['identical_slots_vs_faiss']:.5%}; full all-vs-all ~"
-          f"{gl['projected_full_all_vs_all_s']:.0f} s)")
+    print(
+        f"GloVe 400k x 50, {gl['queries']} queries vs all: tokenspace {gl['tokenspace_s']:.3f} s, "
+        f"faiss {gl['faiss_s']:.3f} s -> {gl['speedup_vs_faiss']:.2f}x faiss "
+        f"(identical slots {gl['identical_slots_vs_faiss']:.5%}; full all-vs-all ~"
+        f"{gl['projected_full_all_vs_all_s']:.0f} s)"
+    )
     gf = res["glove_knn_graph_full"]
-    peer = "" if "tokenspace_s" not in gf else (f"faiss {gf['faiss_s']:.1f} s -> {gf['faiss_s'] / gf['tokenspace_s']:.2f}x faiss "
+    peer = (
+        ""
+        if "tokenspace_s" not in gf
+        else (
+            f"faiss {gf['faiss_s']:.1f} s -> {gf['faiss_s'] / gf['tokenspace_s']:.2f}x faiss "
             f"(identical slots {gf['identical_slots_vs_faiss']:.5%}; {gf['rows_differing_from_faiss']} rows "
-            f"differ, {gf['rows_differing_beyond_ties']} beyond float32 ties)" if "faiss_s" in gf else
-            f"faiss projected from the slice {gf['faiss_projected_from_slice_s']:.0f} s -> "
+            f"differ, {gf['rows_differing_beyond_ties']} beyond float32 ties)"
+            if "faiss_s" in gf
+            else f"faiss projected from the slice {gf['faiss_projected_from_slice_s']:.0f} s -> "
             f"{gf['faiss_projected_from_slice_s'] / gf['tokenspace_s']:.2f}x (--glove-full-faiss "
-            "runs it)")
+            "runs it)"
+        )
+    )
     if peer:
         print(f"GloVe 400k x 50 full knn_graph: tokenspace {gf['tokenspace_s']:.1f} s, {peer}")
     q = res["single_query"]
-    print(f"single query  tokenspace {q['tokenspace_ms']:.3f} ms  faiss {q['faiss_ms']:.3f} ms  "
-          f"numpy {q['numpy_ms']:.3f} ms  -> {q['speedup_vs_faiss']:.2f}x faiss, "
-          f"{q['speedup_vs_numpy']:.2f}x numpy")
+    print(
+        f"single query  tokenspace {q['tokenspace_ms']:.3f} ms  faiss {q['faiss_ms']:.3f} ms  "
+        f"numpy {q['numpy_ms']:.3f} ms  -> {q['speedup_vs_faiss']:.2f}x faiss, "
+        f"{q['speedup_vs_numpy']:.2f}x numpy"
+    )
     op = f"all-vs-all k={k}, MiniLM {V} x {d}"
     table = [(op, a["tokenspace_s"], "faiss", a["faiss_s"])]
     if "numpy_s" in a:
         table.append((op, a["tokenspace_s"], "numpy", a["numpy_s"]))
-    table += [(f"{gl['queries']} GloVe queries vs 400k x 50", gl["tokenspace_s"], "faiss",
-               gl["faiss_s"]),
-              ("single query vs MiniLM", one_ts, "faiss", one_fa),
-              ("single query vs MiniLM", one_ts, "numpy", one_np)]
+    table += [
+        (f"{gl['queries']} GloVe queries vs 400k x 50", gl["tokenspace_s"], "faiss", gl["faiss_s"]),
+        ("single query vs MiniLM", one_ts, "faiss", one_fa),
+        ("single query vs MiniLM", one_ts, "numpy", one_np),
+    ]
     if "faiss_s" in gf and "tokenspace_s" in gf:
         table.append(("full GloVe knn_graph", gf["tokenspace_s"], "faiss", gf["faiss_s"]))
     print_table(table)

@@ -46,10 +46,16 @@ def main() -> None:
 
     tm = measure({"tokenspace": lambda: ts.tsne(X, perplexity=5, seed=0), "sklearn": sk}, args.runs)
     t_ts, t_sk = tm["tokenspace"].median, tm["sklearn"].median
-    out["tsne_300"] = {"tokenspace_s": t_ts, "sklearn_default_threads_s": t_sk,
-                       "speedup": t_sk / t_ts, "timings": tm}
+    out["tsne_300"] = {
+        "tokenspace_s": t_ts,
+        "sklearn_default_threads_s": t_sk,
+        "speedup": t_sk / t_ts,
+        "timings": tm,
+    }
     table = [("t-SNE 300 points", t_ts, "sklearn", t_sk)]
-    print(f"t-SNE 300 pts   tokenspace {t_ts:.3f} s  sklearn default {t_sk:.3f} s  ratio {t_sk / t_ts:.2f}x")
+    print(
+        f"t-SNE 300 pts   tokenspace {t_ts:.3f} s  sklearn default {t_sk:.3f} s  ratio {t_sk / t_ts:.2f}x"
+    )
 
     gw = [w for w in g.vocab[:2000] if w.isalpha()][:200]
 
@@ -67,24 +73,39 @@ def main() -> None:
         G.add_weighted_edges_from((gw[i], gw[j], C[i, j]) for i, j in zip(iu[0][keep], iu[1][keep]))
         return G
 
-    tm = measure({"tokenspace": lambda: ts.cosine_graph(g, gw),
-                  "tokenspace_to_networkx": lambda: ts.cosine_graph(g, gw).to_networkx(),
-                  "numpy_networkx": peer_graph}, args.runs)
-    t_g, t_gx, t_peer = (tm[n].median for n in ("tokenspace", "tokenspace_to_networkx",
-                                                 "numpy_networkx"))
-    out["cosine_graph_200"] = {"tokenspace_s": t_g, "tokenspace_to_networkx_s": t_gx,
-                               "numpy_networkx_s": t_peer, "speedup_with_networkx": t_peer / t_gx,
-                               "timings": tm}
+    tm = measure(
+        {
+            "tokenspace": lambda: ts.cosine_graph(g, gw),
+            "tokenspace_to_networkx": lambda: ts.cosine_graph(g, gw).to_networkx(),
+            "numpy_networkx": peer_graph,
+        },
+        args.runs,
+    )
+    t_g, t_gx, t_peer = (
+        tm[n].median for n in ("tokenspace", "tokenspace_to_networkx", "numpy_networkx")
+    )
+    out["cosine_graph_200"] = {
+        "tokenspace_s": t_g,
+        "tokenspace_to_networkx_s": t_gx,
+        "numpy_networkx_s": t_peer,
+        "speedup_with_networkx": t_peer / t_gx,
+        "timings": tm,
+    }
     table.append(("cosine graph 200 words, to networkx", t_gx, "numpy+networkx", t_peer))
-    print(f"graph 200 words tokenspace {t_g * 1e3:.2f} ms (+networkx {t_gx * 1e3:.2f} ms)  "
-          f"numpy+networkx {t_peer * 1e3:.2f} ms  ratio {t_peer / t_gx:.2f}x")
+    print(
+        f"graph 200 words tokenspace {t_g * 1e3:.2f} ms (+networkx {t_gx * 1e3:.2f} ms)  "
+        f"numpy+networkx {t_peer * 1e3:.2f} ms  ratio {t_peer / t_gx:.2f}x"
+    )
 
     if not args.no_report:
         with tempfile.TemporaryDirectory() as d:
             tm = measure({"report": lambda: ts.build_report(d, progress=False)}, 1, warmup=0)
         res, total = tm["report"].result, tm["report"].median
-        out["report"] = {"total_s": total, "timing": tm["report"],
-                         "sections": {r.key: [r.status, r.seconds] for r in res.sections}}
+        out["report"] = {
+            "total_s": total,
+            "timing": tm["report"],
+            "sections": {r.key: [r.status, r.seconds] for r in res.sections},
+        }
         print(f"tokenspace report: {total:.1f} s")
         for r in res.sections:
             print(f"  {r.key:12} {r.status:8} {r.seconds:6.2f} s")

@@ -48,8 +48,10 @@ def make_data(seed: int = 0, rows: int | None = None):
 
 # The statement each memory case runs, after make_data() in a fresh interpreter.
 _MEMORY_CASES = {
-    "faiss": ("import faiss\nindex = faiss.IndexFlatIP(U.shape[1])\nindex.add(U)",
-              "index.search(U, 10)"),
+    "faiss": (
+        "import faiss\nindex = faiss.IndexFlatIP(U.shape[1])\nindex.add(U)",
+        "index.search(U, 10)",
+    ),
     "pearson": ("", "ts.rsa(U, Y)"),
     "split_half": ("", "ts.rsa_split_half(U)"),
     "spearman_full": ("", "ts.rsa(U, Y, method='spearman')"),
@@ -59,20 +61,26 @@ _MEMORY_CASES = {
 def peak_extra_mib(case: str, rows: int | None) -> float:
     """Peak memory one case adds, in a fresh process (no pages left over from other cases)."""
     setup, stmt = _MEMORY_CASES[case]
-    data = ("import tokenspace as ts\nimport bench_rsa as B\n"
-            f"U, Y, sub = B.make_data(rows={rows!r})\n")
+    data = (
+        f"import tokenspace as ts\nimport bench_rsa as B\nU, Y, sub = B.make_data(rows={rows!r})\n"
+    )
     return fresh_process(stmt, setup=data + setup)["peak_extra_mib"]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--skip-spearman-full", action="store_true",
-                    help="skip the exact Spearman at n = 30522 (about 5 GB, minutes)")
+    ap.add_argument(
+        "--skip-spearman-full",
+        action="store_true",
+        help="skip the exact Spearman at n = 30522 (about 5 GB, minutes)",
+    )
     ap.add_argument("--skip-memory", action="store_true", help="skip the subprocess memory probes")
-    ap.add_argument("--quick", action="store_true",
-                    help=f"the first {QUICK_ROWS} tokens as the 'full' vocabulary, 2 repeats, no "
-                         "full Spearman")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"the first {QUICK_ROWS} tokens as the 'full' vocabulary, 2 repeats, no full Spearman",
+    )
     args = ap.parse_args()
     rows = QUICK_ROWS if args.quick else None
     if args.quick:
@@ -82,31 +90,47 @@ def main() -> None:
 
     U, Y, sub = make_data(rows=rows)
     V, d = U.shape
-    print(f"MiniLM {V} x {d}: {V * (V - 1) // 2:,} pairs; threads: tokenspace "
-          f"{ts.num_threads()}, faiss {faiss.omp_get_max_threads()}; simd {ts.simd_level()}")
+    print(
+        f"MiniLM {V} x {d}: {V * (V - 1) // 2:,} pairs; threads: tokenspace "
+        f"{ts.num_threads()}, faiss {faiss.omp_get_max_threads()}; simd {ts.simd_level()}"
+    )
     res: dict = {"V": V, "d": d, "n_pairs": V * (V - 1) // 2, "repeat": args.repeat}
 
     # full vocabulary Pearson vs one faiss all-vs-all kNN
     index = faiss.IndexFlatIP(d)
     index.add(U)
-    tm = measure({"faiss": lambda: index.search(U, 10), "pearson": lambda: ts.rsa(U, Y),
-                  "split_half": lambda: ts.rsa_split_half(U)}, args.repeat)
+    tm = measure(
+        {
+            "faiss": lambda: index.search(U, 10),
+            "pearson": lambda: ts.rsa(U, Y),
+            "split_half": lambda: ts.rsa_split_half(U),
+        },
+        args.repeat,
+    )
     t_faiss, t_p, t_h = (tm[n].median for n in ("faiss", "pearson", "split_half"))
     r_full, r_half = tm["pearson"].result, tm["split_half"].result
     res["full"] = {
-        "faiss_knn_all_vs_all_s": t_faiss, "pearson_rotated_noised_s": t_p,
-        "pearson_split_half_s": t_h, "timings": tm,
-        "ratio_pearson_to_faiss": t_p / t_faiss, "ratio_split_half_to_faiss": t_h / t_faiss,
-        "r_rotated_noised": r_full.r, "cosine_of_triangles_rotated_noised":
-            r_full.cosine_of_triangles,
-        "r_split_half": r_half.r, "cosine_of_triangles_split_half": r_half.cosine_of_triangles,
+        "faiss_knn_all_vs_all_s": t_faiss,
+        "pearson_rotated_noised_s": t_p,
+        "pearson_split_half_s": t_h,
+        "timings": tm,
+        "ratio_pearson_to_faiss": t_p / t_faiss,
+        "ratio_split_half_to_faiss": t_h / t_faiss,
+        "r_rotated_noised": r_full.r,
+        "cosine_of_triangles_rotated_noised": r_full.cosine_of_triangles,
+        "r_split_half": r_half.r,
+        "cosine_of_triangles_split_half": r_half.cosine_of_triangles,
     }
     print(f"\nfull vocabulary ({V} items)")
     print(f"  faiss all-vs-all kNN k=10     {t_faiss:8.2f} s")
-    print(f"  ts.rsa pearson (rot.+noise)   {t_p:8.2f} s   = {t_p / t_faiss:.2f}x faiss  "
-          f"r={r_full.r:.6f}")
-    print(f"  ts.rsa_split_half pearson     {t_h:8.2f} s   = {t_h / t_faiss:.2f}x faiss  "
-          f"r={r_half.r:.6f}")
+    print(
+        f"  ts.rsa pearson (rot.+noise)   {t_p:8.2f} s   = {t_p / t_faiss:.2f}x faiss  "
+        f"r={r_full.r:.6f}"
+    )
+    print(
+        f"  ts.rsa_split_half pearson     {t_h:8.2f} s   = {t_h / t_faiss:.2f}x faiss  "
+        f"r={r_half.r:.6f}"
+    )
 
     # n = 5000: numpy / scipy on explicit triangles
     A, B = np.ascontiguousarray(U[sub]), np.ascontiguousarray(Y[sub])
@@ -121,42 +145,67 @@ def main() -> None:
         return scipy.stats.spearmanr(S1[iu], S2[iu]).statistic
 
     # scipy's spearmanr takes seconds per call: fewer runs, none untimed
-    tm = measure({"numpy": numpy_pearson, "tokenspace_pearson": lambda: ts.rsa(A, B),
-                  "tokenspace_spearman": lambda: ts.rsa(A, B, method="spearman"),
-                  "scipy": scipy_spearman},
-                 {"numpy": args.repeat, "tokenspace_pearson": args.repeat,
-                  "tokenspace_spearman": args.repeat, "scipy": max(3, args.repeat // 2)},
-                 warmup={"numpy": 1, "tokenspace_pearson": 1, "tokenspace_spearman": 1,
-                         "scipy": 0})
-    t_np, t_ts5, t_sp, t_sc = (tm[n].median for n in ("numpy", "tokenspace_pearson",
-                                                      "tokenspace_spearman", "scipy"))
+    tm = measure(
+        {
+            "numpy": numpy_pearson,
+            "tokenspace_pearson": lambda: ts.rsa(A, B),
+            "tokenspace_spearman": lambda: ts.rsa(A, B, method="spearman"),
+            "scipy": scipy_spearman,
+        },
+        {
+            "numpy": args.repeat,
+            "tokenspace_pearson": args.repeat,
+            "tokenspace_spearman": args.repeat,
+            "scipy": max(3, args.repeat // 2),
+        },
+        warmup={"numpy": 1, "tokenspace_pearson": 1, "tokenspace_spearman": 1, "scipy": 0},
+    )
+    t_np, t_ts5, t_sp, t_sc = (
+        tm[n].median for n in ("numpy", "tokenspace_pearson", "tokenspace_spearman", "scipy")
+    )
     r_np, r_ts = tm["numpy"].result, tm["tokenspace_pearson"].result
     sp_ts, sp_sc = tm["tokenspace_spearman"].result, tm["scipy"].result
     res["n5000"] = {
-        "numpy_corrcoef_s": t_np, "tokenspace_pearson_s": t_ts5, "timings": tm,
+        "numpy_corrcoef_s": t_np,
+        "tokenspace_pearson_s": t_ts5,
+        "timings": tm,
         "speedup_pearson_vs_numpy": t_np / t_ts5,
-        "r_tokenspace": r_ts.r, "r_numpy": float(r_np), "abs_diff_pearson": abs(r_ts.r - r_np),
-        "scipy_spearmanr_s": t_sc, "tokenspace_spearman_s": t_sp,
+        "r_tokenspace": r_ts.r,
+        "r_numpy": float(r_np),
+        "abs_diff_pearson": abs(r_ts.r - r_np),
+        "scipy_spearmanr_s": t_sc,
+        "tokenspace_spearman_s": t_sp,
         "speedup_spearman_vs_scipy": t_sc / t_sp,
-        "spearman_tokenspace": sp_ts.r, "spearman_scipy": float(sp_sc),
+        "spearman_tokenspace": sp_ts.r,
+        "spearman_scipy": float(sp_sc),
         "abs_diff_spearman": abs(sp_ts.r - sp_sc),
     }
     print(f"\nn = {N_SMALL} items ({N_SMALL * (N_SMALL - 1) // 2:,} pairs)")
-    print(f"  numpy corrcoef(S1[iu], S2[iu])  {t_np:7.3f} s   ts.rsa {t_ts5:7.3f} s   "
-          f"speedup {t_np / t_ts5:5.1f}x   |dr| = {abs(r_ts.r - r_np):.1e}")
-    print(f"  scipy spearmanr                 {t_sc:7.3f} s   ts.rsa {t_sp:7.3f} s   "
-          f"speedup {t_sc / t_sp:5.1f}x   |dr| = {abs(sp_ts.r - sp_sc):.1e}")
+    print(
+        f"  numpy corrcoef(S1[iu], S2[iu])  {t_np:7.3f} s   ts.rsa {t_ts5:7.3f} s   "
+        f"speedup {t_np / t_ts5:5.1f}x   |dr| = {abs(r_ts.r - r_np):.1e}"
+    )
+    print(
+        f"  scipy spearmanr                 {t_sc:7.3f} s   ts.rsa {t_sp:7.3f} s   "
+        f"speedup {t_sc / t_sp:5.1f}x   |dr| = {abs(sp_ts.r - sp_sc):.1e}"
+    )
 
-    table = [(f"Pearson RSA, {V} items", t_p, "faiss all-vs-all kNN", t_faiss),
-             (f"Pearson RSA, n = {N_SMALL}", t_ts5, "numpy corrcoef", t_np),
-             (f"Spearman RSA, n = {N_SMALL}", t_sp, "scipy spearmanr", t_sc)]
+    table = [
+        (f"Pearson RSA, {V} items", t_p, "faiss all-vs-all kNN", t_faiss),
+        (f"Pearson RSA, n = {N_SMALL}", t_ts5, "numpy corrcoef", t_np),
+        (f"Spearman RSA, n = {N_SMALL}", t_sp, "scipy spearmanr", t_sc),
+    ]
 
     # exact Spearman at full size: one run (minutes, gigabytes)
     if not args.skip_spearman_full:
         tm = measure({"spearman_full": lambda: ts.rsa(U, Y, method="spearman")}, 1, warmup=0)
         t_full, sp_full = tm["spearman_full"].median, tm["spearman_full"].result
-        res["spearman_full"] = {"time_s": t_full, "spearman": sp_full.r, "pearson": sp_full.pearson,
-                                "timing": tm["spearman_full"]}
+        res["spearman_full"] = {
+            "time_s": t_full,
+            "spearman": sp_full.r,
+            "pearson": sp_full.pearson,
+            "timing": tm["spearman_full"],
+        }
         print(f"\nexact Spearman, {V} items: {t_full:.1f} s, rho={sp_full.r:.6f}")
 
     if not args.skip_memory:
@@ -165,8 +214,10 @@ def main() -> None:
             cases.append("spearman_full")
         mem = {c: peak_extra_mib(c, rows) for c in cases}
         res["peak_extra_mib"] = mem
-        print("\npeak extra memory (fresh process each): " +
-              ", ".join(f"{c} {m:,.0f} MiB" for c, m in mem.items()))
+        print(
+            "\npeak extra memory (fresh process each): "
+            + ", ".join(f"{c} {m:,.0f} MiB" for c, m in mem.items())
+        )
 
     print_table(table)
     print("\nwrote", write_json("bench_rsa", res))

@@ -47,8 +47,11 @@ def all_core_peak(kind: str, threads: int, seconds: float = 0.5) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--quick", action="store_true",
-                    help="the first 8192 rows and one run per kernel (seconds, not minutes)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="the first 8192 rows and one run per kernel (seconds, not minutes)",
+    )
     args = ap.parse_args()
     repeat = 1 if args.quick else args.repeat
     threads = ts.num_threads()
@@ -57,8 +60,10 @@ def main() -> None:
     for kind, level in PROBES.items():
         if level in levels:
             peaks[kind] = max(all_core_peak(kind, threads) for _ in range(3)) / 1e9
-    print(f"{threads} threads; measured peaks (Gops/s): "
-          + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+    print(
+        f"{threads} threads; measured peaks (Gops/s): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
+    )
 
     s = ts.load("minilm-l6")
     U = np.ascontiguousarray(s.unit_vectors[: 8192 if args.quick else None])
@@ -71,8 +76,17 @@ def main() -> None:
         t = timing.median
         rate = ops / t / 1e9
         peak = peaks.get(peak_kind, float("nan"))
-        rows.append({"kernel": name, "seconds": t, "gops": rate, "peak_kind": peak_kind,
-                     "peak_gops": peak, "fraction_of_peak": rate / peak, "timing": timing})
+        rows.append(
+            {
+                "kernel": name,
+                "seconds": t,
+                "gops": rate,
+                "peak_kind": peak_kind,
+                "peak_gops": peak,
+                "fraction_of_peak": rate / peak,
+                "timing": timing,
+            }
+        )
         print(f"{name:48s} {t:8.3f} s {rate:8.1f} Gops/s  {rate / peak:6.1%} of {peak_kind}")
 
     # knn_graph passes the database's own buffer as the queries: the self-join path scores each
@@ -90,18 +104,32 @@ def main() -> None:
     kernel("knn all V queries, fp32 candidates", search(Q, "fp32"), full_ops, fp32_peak)
     if "avx512_bf16" in levels:
         db = _kernels.database(U)  # with the bf16 and int8 copies of a long-lived database
-        kernel("knn_graph k=10, bf16 candidates, self-join", search(U, "bf16"), self_ops,
-               "bf16_dpbf16ps_zmm")
-        kernel("knn all V queries, bf16 candidates", search(Q, "bf16"), full_ops,
-               "bf16_dpbf16ps_zmm")
-        kernel("knn all V queries, int8 candidates", search(Q, "int8"), full_ops,
-               "int8_vpdpbusd_zmm")
+        kernel(
+            "knn_graph k=10, bf16 candidates, self-join",
+            search(U, "bf16"),
+            self_ops,
+            "bf16_dpbf16ps_zmm",
+        )
+        kernel(
+            "knn all V queries, bf16 candidates", search(Q, "bf16"), full_ops, "bf16_dpbf16ps_zmm"
+        )
+        kernel(
+            "knn all V queries, int8 candidates", search(Q, "int8"), full_ops, "int8_vpdpbusd_zmm"
+        )
     A = U[:4096]
     out = np.empty((4096, V), dtype=np.float32)
-    kernel(f"cosine_matrix 4096 x {V} (fp32, written out)", lambda: _kernels.gram(A, U, out=out),
-           2.0 * 4096 * V * d, "fp32_fma_zmm" if "avx512" in levels else "fp32_fma_ymm")
-    print("wrote", write_json("roofline", {"threads": threads, "rows": V, "peaks_gops": peaks,
-                                           "kernels": rows}))
+    kernel(
+        f"cosine_matrix 4096 x {V} (fp32, written out)",
+        lambda: _kernels.gram(A, U, out=out),
+        2.0 * 4096 * V * d,
+        "fp32_fma_zmm" if "avx512" in levels else "fp32_fma_ymm",
+    )
+    print(
+        "wrote",
+        write_json(
+            "roofline", {"threads": threads, "rows": V, "peaks_gops": peaks, "kernels": rows}
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -94,12 +94,21 @@ def build_gpt2_with_transformers(folder: Path, *, safe: bool = True) -> Path:
     for f in ("config.json", "model.safetensors"):
         (folder / f).unlink()
     tok = PreTrainedTokenizerFast(
-        tokenizer_file=str(folder / "tokenizer.json"), eos_token="<|endoftext|>",
-        bos_token="<|endoftext|>", unk_token="<|endoftext|>",
+        tokenizer_file=str(folder / "tokenizer.json"),
+        eos_token="<|endoftext|>",
+        bos_token="<|endoftext|>",
+        unk_token="<|endoftext|>",
     )
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=len(tok), n_embd=GPT2_DIM, n_layer=2, n_head=2,
-                        n_positions=128, bos_token_id=0, eos_token_id=0)
+    config = GPT2Config(
+        vocab_size=len(tok),
+        n_embd=GPT2_DIM,
+        n_layer=2,
+        n_head=2,
+        n_positions=128,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     model = GPT2LMHeadModel(config)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)

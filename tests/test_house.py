@@ -69,7 +69,9 @@ def test_only_the_gateway_imports_the_compiled_module():
 
 def test_the_library_never_imports_its_own_face():
     # tokenspace/__init__ re-exports the public API; a module importing it reaches everything
-    offenders = sorted(m for m, deps in _graph().items() if m != "tokenspace" and "tokenspace" in deps)
+    offenders = sorted(
+        m for m, deps in _graph().items() if m != "tokenspace" and "tokenspace" in deps
+    )
     assert not offenders, f"{offenders} import the package face `tokenspace`; import the module"
 
 
@@ -129,7 +131,9 @@ def test_no_banner_comments(where):
         for no, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             if BANNER.match(line):
                 hits.append(f"{f.relative_to(ROOT)}:{no}: {line.strip()}")
-    assert not hits, "banner comments (name the function or split the file instead):\n" + "\n".join(hits)
+    assert not hits, "banner comments (name the function or split the file instead):\n" + "\n".join(
+        hits
+    )
 
 
 def test_stub_matches_the_compiled_module(tmp_path):
@@ -140,7 +144,9 @@ def test_stub_matches_the_compiled_module(tmp_path):
         pytest.fail("pybind11-stubgen is missing: pip install '.[lint]' (./run.sh test does)")
     subprocess.run(
         [sys.executable, "-m", "pybind11_stubgen", "tokenspace._core", "-o", str(tmp_path)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     generated = (tmp_path / "tokenspace" / "_core.pyi").read_text(encoding="utf-8")
     checked_in = (PACKAGE / "_core.pyi").read_text(encoding="utf-8")

@@ -39,7 +39,7 @@ std::unique_ptr<PyDatabase> make_database(FloatArray rows) {
 }
 
 py::tuple knn(PyDatabase& base, FloatArray queries, std::size_t k, const std::string& metric,
-                 py::object exclude, py::object bias, const std::string& precision) {
+              py::object exclude, py::object bias, const std::string& precision) {
   require_matrix(queries, "queries");
   const KnnDatabase& db = *base.db;
   const std::size_t m = queries.shape(0), d = queries.shape(1), n = db.n();

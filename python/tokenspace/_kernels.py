@@ -183,8 +183,9 @@ def parse_text(
     errors: str,
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Text records ``word v1 ... vd``: (vectors, words, 1-based line numbers)."""
-    return _core.parse_text(buffer, begin, max_records, dim, first_line_no, source, encoding,
-                            errors)
+    return _core.parse_text(
+        buffer, begin, max_records, dim, first_line_no, source, encoding, errors
+    )
 
 
 def parse_binary(

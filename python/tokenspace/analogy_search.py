@@ -48,8 +48,10 @@ def gensim_unit(vectors: np.ndarray, ids: np.ndarray) -> np.ndarray:
     rows = vectors[ids]
     norms = np.linalg.norm(rows, axis=-1)
     if np.any(norms == 0):
-        raise ValueError("an input word has a zero vector: its direction (and any analogy "
-                         "through it) is undefined")
+        raise ValueError(
+            "an input word has a zero vector: its direction (and any analogy "
+            "through it) is undefined"
+        )
     return rows / norms[..., None]
 
 
@@ -186,8 +188,11 @@ def search(
     unit = s.unit_vectors[:n]
     tq = terms[qterms]  # (m, T, d)
     q = None
-    w64 = (np.concatenate([np.ones(n_pos), -np.ones(T - n_pos)]) if weights is None
-           else np.asarray(weights, dtype=np.float64))
+    w64 = (
+        np.concatenate([np.ones(n_pos), -np.ones(T - n_pos)])
+        if weights is None
+        else np.asarray(weights, dtype=np.float64)
+    )
     if method == "3cosadd":
         q = cosadd_queries(tq, w64)
         w32 = w64.astype(np.float32)
@@ -210,9 +215,18 @@ def search(
 
     def run(rows: np.ndarray, k: int):
         ex = None if exclude is None else np.ascontiguousarray(exclude[rows])
-        cand, approx = _kernels.analogy(terms, qterms[rows], unit, k, method=method,
-                                        weights=w32, n_pos=n_pos, eps=COSMUL_EPS, exclude=ex,
-                                        cos_slack=cos_slack)
+        cand, approx = _kernels.analogy(
+            terms,
+            qterms[rows],
+            unit,
+            k,
+            method=method,
+            weights=w32,
+            n_pos=n_pos,
+            eps=COSMUL_EPS,
+            exclude=ex,
+            cos_slack=cos_slack,
+        )
         sc = _rescore(s, cand, method, None if q is None else q[rows], tq[rows], n_pos)
         cand, sc = _sort_candidates(cand, sc)
         return cand, sc, approx
@@ -300,7 +314,6 @@ def _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude):
     K-th returned score, and a query whose topn-th exact cosine beats that is certified.
     The rare others go through the shared-term kernel, which certifies on its own.
     """
-    m = q.shape[0]
     db = s.knn_database("cosine", rows=n)
     k = min(n, topn + _MARGIN)
     ex = None if exclude is None else np.ascontiguousarray(exclude, dtype=np.int64)
@@ -316,9 +329,18 @@ def _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude):
     out_idx, out_sc = cand[:, :topn].copy(), sc[:, :topn].copy()
     todo = np.flatnonzero(~certified)
     if todo.size:
-        i2, s2 = search(s, terms, qterms[todo], n_pos, weights=weights, method="3cosadd",
-                        topn=topn, limit=n, exclude=None if exclude is None else exclude[todo],
-                        use_knn_stage=False)
+        i2, s2 = search(
+            s,
+            terms,
+            qterms[todo],
+            n_pos,
+            weights=weights,
+            method="3cosadd",
+            topn=topn,
+            limit=n,
+            exclude=None if exclude is None else exclude[todo],
+            use_knn_stage=False,
+        )
         out_idx[todo], out_sc[todo] = i2, s2
     return out_idx, out_sc
 
@@ -389,8 +411,9 @@ def most_similar(
     if k < 1:
         return []
     exclude = np.array([ex_ids], dtype=np.int64) if ex_ids else None
-    idx, sc = search(s, terms, qterms, len(pos), weights=weights, method=method, topn=k,
-                     limit=n, exclude=exclude)
+    idx, sc = search(
+        s, terms, qterms, len(pos), weights=weights, method=method, topn=k, limit=n, exclude=exclude
+    )
     vocab = s.vocab
     return [(vocab[j], float(v)) for j, v in zip(idx[0].tolist(), sc[0].tolist()) if j >= 0]
 
@@ -401,8 +424,10 @@ def _all_scores(s, terms, n_pos, weights, method, n) -> np.ndarray:
     if method == "3cosadd":
         q = cosadd_queries(terms, weights)[0]
         return _kernels.project(unit, q)
-    sh = [(1.0 + _kernels.project(unit, np.ascontiguousarray(t)).astype(np.float64)) / 2.0
-          for t in terms[0]]
+    sh = [
+        (1.0 + _kernels.project(unit, np.ascontiguousarray(t)).astype(np.float64)) / 2.0
+        for t in terms[0]
+    ]
     num = np.prod(sh[:n_pos], axis=0)
     den = np.prod(sh[n_pos:], axis=0) if len(sh) > n_pos else 1.0
     return num / (den + COSMUL_EPS)

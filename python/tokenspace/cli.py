@@ -71,20 +71,33 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def add_report(sub: Subparsers) -> None:
-    p = sub.add_parser("report", help="run the course's analyses on the embedded models -> HTML page")
+    p = sub.add_parser(
+        "report", help="run the course's analyses on the embedded models -> HTML page"
+    )
     p.add_argument("--out", required=True, help="output folder (index.html + PNG figures)")
     p.add_argument("--seed", type=int, default=0, help="random seed (t-SNE, shuffles; default 0)")
-    p.add_argument("--sections", default=None,
-                   help="comma-separated section keys to run (default: all)")
-    p.add_argument("--models", nargs=2, default=("glove-6b-50d", "minilm-l6"),
-                   metavar=("STATIC", "HF"), help="the two models (default: glove-6b-50d minilm-l6)")
+    p.add_argument(
+        "--sections", default=None, help="comma-separated section keys to run (default: all)"
+    )
+    p.add_argument(
+        "--models",
+        nargs=2,
+        default=("glove-6b-50d", "minilm-l6"),
+        metavar=("STATIC", "HF"),
+        help="the two models (default: glove-6b-50d minilm-l6)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run_report(args: argparse.Namespace) -> int:
     sections = [k.strip() for k in args.sections.split(",") if k.strip()] if args.sections else None
-    res = build_report(args.out, models=tuple(args.models), sections=sections, seed=args.seed,
-                       progress=not args.quiet)
+    res = build_report(
+        args.out,
+        models=tuple(args.models),
+        sections=sections,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
     for r in res.sections:
         extra = f"  ({r.note})" if r.note else ""
         print(f"{r.status:8} {r.seconds:6.1f} s  {r.title}{extra}")
@@ -96,11 +109,15 @@ def add_convert(sub: Subparsers) -> None:
     p = sub.add_parser("convert", help="convert between word2vec, GloVe, HF folders and native")
     p.add_argument("source", help="embedded model name or a path (format detected)")
     p.add_argument("dest", help="output path (a folder for --to native)")
-    p.add_argument("--to", default="native",
-                   choices=["native", "word2vec", "word2vec-binary", "glove"])
+    p.add_argument(
+        "--to", default="native", choices=["native", "word2vec", "word2vec-binary", "glove"]
+    )
     p.add_argument("--limit", type=int, default=None, help="first N vectors of a text/binary file")
-    p.add_argument("--encoding-errors", default="strict",
-                   help="strict (default), replace, ignore or backslashreplace")
+    p.add_argument(
+        "--encoding-errors",
+        default="strict",
+        help="strict (default), replace, ignore or backslashreplace",
+    )
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -131,8 +148,11 @@ def run_tokenize(args: argparse.Namespace) -> int:
 
 
 def add_analogy(sub: Subparsers) -> None:
-    p = sub.add_parser("analogy", help="a is to b as c is to ? (b - a + c)",
-                       description="Solve 'a : b :: c : ?', e.g. 'man king woman' -> queen.")
+    p = sub.add_parser(
+        "analogy",
+        help="a is to b as c is to ? (b - a + c)",
+        description="Solve 'a : b :: c : ?', e.g. 'man king woman' -> queen.",
+    )
     p.add_argument("model", help="embedded model name or a path")
     p.add_argument("a")
     p.add_argument("b")
@@ -145,9 +165,14 @@ def add_analogy(sub: Subparsers) -> None:
 
 def run_analogy(args: argparse.Namespace) -> int:
     s = _load(args.model)
-    res = s.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.topn,
-                         method=args.method, restrict_vocab=args.restrict_vocab,
-                         exclude_inputs=not args.keep_inputs)
+    res = s.most_similar(
+        positive=[args.b, args.c],
+        negative=[args.a],
+        topn=args.topn,
+        method=args.method,
+        restrict_vocab=args.restrict_vocab,
+        exclude_inputs=not args.keep_inputs,
+    )
     print(f"# {args.a} : {args.b} :: {args.c} : ?   ({s.name}, {args.method})")
     for r, (w, sc) in enumerate(res, 1):
         print(f"{r:>4}  {sc:>8.4f}  {w}")
@@ -158,8 +183,12 @@ def add_eval(sub: Subparsers) -> None:
     p = sub.add_parser("eval", help="Google analogies + WordSim353 + SimLex-999 (gensim's data)")
     p.add_argument("model", help="embedded model name or a path")
     p.add_argument("--analogies", default=None, help="questions-words.txt path (default: gensim's)")
-    p.add_argument("--pairs", nargs="*", default=None,
-                   help="word-pair files (default: gensim's wordsim353.tsv and simlex999.txt)")
+    p.add_argument(
+        "--pairs",
+        nargs="*",
+        default=None,
+        help="word-pair files (default: gensim's wordsim353.tsv and simlex999.txt)",
+    )
     p.add_argument("--restrict-vocab", type=int, default=300000)
     p.add_argument("--method", default="3cosadd", choices=["3cosadd", "3cosmul"])
     p.add_argument("--case-sensitive", action="store_true")
@@ -180,12 +209,16 @@ def run_eval(args: argparse.Namespace) -> int:
     s = _load(args.model)
     ci = not args.case_sensitive
     path = args.analogies or _gensim_data("questions-words.txt")
-    r = evaluate_analogies(s, path, restrict_vocab=args.restrict_vocab, case_insensitive=ci,
-                           method=args.method)
+    r = evaluate_analogies(
+        s, path, restrict_vocab=args.restrict_vocab, case_insensitive=ci, method=args.method
+    )
     print(f"# analogies: {path}  ({s.name}, {args.method}, restrict_vocab={args.restrict_vocab})")
     print(r.table())
-    pairs = args.pairs if args.pairs is not None else [
-        _gensim_data("wordsim353.tsv"), _gensim_data("simlex999.txt")]
+    pairs = (
+        args.pairs
+        if args.pairs is not None
+        else [_gensim_data("wordsim353.tsv"), _gensim_data("simlex999.txt")]
+    )
     for pp in pairs:
         w = evaluate_word_pairs(s, pp, restrict_vocab=args.restrict_vocab, case_insensitive=ci)
         print(f"\n# word pairs: {pp}")
@@ -204,8 +237,12 @@ def add_axis(sub: Subparsers) -> None:
     p.add_argument("--raw", action="store_true", help="average raw vectors, not unit ones")
     p.add_argument("--alphabetic", action="store_true", help="only alphabetic tokens")
     p.add_argument("--min-length", type=int, default=0)
-    p.add_argument("--restrict-vocab", type=int, default=None,
-                   help="list only words among the first N entries (the most frequent)")
+    p.add_argument(
+        "--restrict-vocab",
+        type=int,
+        default=None,
+        help="list only words among the first N entries (the most frequent)",
+    )
 
 
 def run_axis(args: argparse.Namespace) -> int:
@@ -213,9 +250,15 @@ def run_axis(args: argparse.Namespace) -> int:
     ax = semantic_axis(s, args.positive, args.negative, normalize=not args.raw)
     src = s.vectors if args.raw else s.unit_vectors
     sc = project(src, ax)
-    ext = extremes(s, sc, args.n, alphabetic=args.alphabetic, min_length=args.min_length,
-                   exclude=list(args.positive) + list(args.negative),
-                   restrict_vocab=args.restrict_vocab)
+    ext = extremes(
+        s,
+        sc,
+        args.n,
+        alphabetic=args.alphabetic,
+        min_length=args.min_length,
+        exclude=list(args.positive) + list(args.negative),
+        restrict_vocab=args.restrict_vocab,
+    )
     print(f"# axis {' + '.join(args.positive)} - ({' + '.join(args.negative) or '0'})  ({s.name})")
     print(ext.table())
     return 0
@@ -223,7 +266,8 @@ def run_axis(args: argparse.Namespace) -> int:
 
 def add_svd(sub: Subparsers) -> None:
     p = sub.add_parser(
-        "svd", help="spectrum of a word group vs a random group; project on its top axis")
+        "svd", help="spectrum of a word group vs a random group; project on its top axis"
+    )
     p.add_argument("model", help="embedded model name or a path")
     p.add_argument("words", nargs="+", help="the group (each a vocabulary entry)")
     p.add_argument("--n", type=int, default=30, help="tokens listed at each end")
@@ -254,18 +298,35 @@ def add_align(sub: Subparsers) -> None:
     p.add_argument("target", help="target model: embedded name or a path")
     p.add_argument("--anchors", help="file of 'source target' pairs (default: shared vocabulary)")
     p.add_argument("--max-anchors", type=int, default=None)
-    p.add_argument("--normalize", default="unit,center,unit",
-                   help="unit | center | iterative | a comma list (default unit,center,unit)")
+    p.add_argument(
+        "--normalize",
+        default="unit,center,unit",
+        help="unit | center | iterative | a comma list (default unit,center,unit)",
+    )
     p.add_argument("--method", default="procrustes", choices=["procrustes", "linear"])
     p.add_argument("--refine", type=int, default=0, help="MUSE refinement rounds (default 0)")
-    p.add_argument("--test-fraction", type=float, default=0.1,
-                   help="anchors held out to measure precision@k (default 0.1; 0 = none)")
-    p.add_argument("--retrieval", nargs="+", default=["nn", "csls", "isf"],
-                   choices=["nn", "csls", "isf"])
-    p.add_argument("--source-vocab", type=int, default=50000,
-                   help="first n source words used by CSLS / inverted softmax (default 50000)")
-    p.add_argument("--translate", nargs="*", default=[], metavar="WORD",
-                   help="source words to translate with the fitted map")
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.1,
+        help="anchors held out to measure precision@k (default 0.1; 0 = none)",
+    )
+    p.add_argument(
+        "--retrieval", nargs="+", default=["nn", "csls", "isf"], choices=["nn", "csls", "isf"]
+    )
+    p.add_argument(
+        "--source-vocab",
+        type=int,
+        default=50000,
+        help="first n source words used by CSLS / inverted softmax (default 50000)",
+    )
+    p.add_argument(
+        "--translate",
+        nargs="*",
+        default=[],
+        metavar="WORD",
+        help="source words to translate with the fitted map",
+    )
     p.add_argument("--k", type=int, default=5, help="candidates per translated word")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", help="write W, scale, bias to this .npz file")
@@ -288,22 +349,30 @@ def run_align(args: argparse.Namespace) -> int:
     n_test = round(args.test_fraction * len(pairs))
     test = [pairs[i] for i in perm[:n_test]]
     train = [pairs[i] for i in perm[n_test:]]
-    ali = align(a, b, train, normalize=args.normalize, method=args.method,
-                n_refinement=args.refine)
-    print(f"# {a.name} ({a.dim}d) -> {b.name} ({b.dim}d), {args.method}, "
-          f"normalize={args.normalize}")
+    ali = align(a, b, train, normalize=args.normalize, method=args.method, n_refinement=args.refine)
+    print(
+        f"# {a.name} ({a.dim}d) -> {b.name} ({b.dim}d), {args.method}, normalize={args.normalize}"
+    )
     for h in ali.history:
         print(f"round {h['round']}: {h['n_pairs']} pairs, residual {h['residual']:.4f}")
     if test:
         print(f"held-out pairs: {len(test)}")
         for r in args.retrieval:
-            acc = translation_accuracy(a, b, test, ali, retrieval=r, ks=(1, 5, 10),
-                                       source_vocab=args.source_vocab)
+            acc = translation_accuracy(
+                a, b, test, ali, retrieval=r, ks=(1, 5, 10), source_vocab=args.source_vocab
+            )
             ps = "  ".join(f"P@{k} {v:.3f}" for k, v in acc.precision.items())
             print(f"{r:>5}  {ps}")
     if args.translate:
-        tr = translate(a, b, args.translate, ali, k=args.k, retrieval=args.retrieval[-1],
-                       source_vocab=args.source_vocab)
+        tr = translate(
+            a,
+            b,
+            args.translate,
+            ali,
+            k=args.k,
+            retrieval=args.retrieval[-1],
+            source_vocab=args.source_vocab,
+        )
         for i, w in enumerate(tr.queries):
             print(f"{w} -> " + ", ".join(f"{t} ({s:.3f})" for t, s in tr[i]))
     if args.save:
@@ -314,14 +383,23 @@ def run_align(args: argparse.Namespace) -> int:
 
 
 def add_stability(sub: Subparsers) -> None:
-    p = sub.add_parser("stability",
-                       help="compare runs of an embedding model (or train word2vec runs)")
-    p.add_argument("models", nargs="*",
-                   help="two or more models (names or paths) over one vocabulary")
-    p.add_argument("--train", type=int, default=0, metavar="N",
-                   help="train N word2vec runs with seeds 0..N-1 instead (needs gensim)")
-    p.add_argument("--corpus", help="training text, one document per line (default: gensim's "
-                   "lee_background.cor)")
+    p = sub.add_parser(
+        "stability", help="compare runs of an embedding model (or train word2vec runs)"
+    )
+    p.add_argument(
+        "models", nargs="*", help="two or more models (names or paths) over one vocabulary"
+    )
+    p.add_argument(
+        "--train",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train N word2vec runs with seeds 0..N-1 instead (needs gensim)",
+    )
+    p.add_argument(
+        "--corpus",
+        help="training text, one document per line (default: gensim's lee_background.cor)",
+    )
     p.add_argument("--dim", type=int, default=50)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--min-count", type=int, default=5)
@@ -330,8 +408,13 @@ def add_stability(sub: Subparsers) -> None:
 
 def run_stability(args: argparse.Namespace) -> int:
     if args.train:
-        runs = train_word2vec_runs(args.corpus, n_runs=args.train, vector_size=args.dim,
-                                   epochs=args.epochs, min_count=args.min_count)
+        runs = train_word2vec_runs(
+            args.corpus,
+            n_runs=args.train,
+            vector_size=args.dim,
+            epochs=args.epochs,
+            min_count=args.min_count,
+        )
     else:
         if len(args.models) < 2:
             raise ValueError("give two or more models, or --train N")
@@ -339,8 +422,11 @@ def run_stability(args: argparse.Namespace) -> int:
     rep = stability(runs, k=args.k)
     print(rep.summary())
     names = rep.names
-    for title, M in (("frobenius aligned", rep.frobenius_aligned), ("mean cosine", rep.mean_cosine),
-                     (f"knn overlap@{rep.k}", rep.knn_overlap)):
+    for title, M in (
+        ("frobenius aligned", rep.frobenius_aligned),
+        ("mean cosine", rep.mean_cosine),
+        (f"knn overlap@{rep.k}", rep.knn_overlap),
+    ):
         print(f"\n# {title}")
         print(" " * 10 + "".join(f"{n[:9]:>10}" for n in names))
         for i, n in enumerate(names):

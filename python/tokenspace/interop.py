@@ -57,8 +57,11 @@ def faiss_index(rows: np.ndarray, *, metric: str) -> Any:
         import faiss
     except ImportError as e:
         raise ModuleNotFoundError("faiss is not installed: pip install faiss-cpu") from e
-    index = faiss.IndexFlatL2(rows.shape[1]) if metric == "euclidean" else faiss.IndexFlatIP(
-        rows.shape[1])
+    index = (
+        faiss.IndexFlatL2(rows.shape[1])
+        if metric == "euclidean"
+        else faiss.IndexFlatIP(rows.shape[1])
+    )
     index.add(np.ascontiguousarray(rows, dtype=np.float32))
     return index
 
@@ -69,14 +72,14 @@ def faiss_search(
     """faiss' top-k with ``exclude`` ids dropped and distances (not squared) for "euclidean":
     int64 ids and float32 scores, (n_queries, k)."""
     extra = 0 if exclude is None else exclude.shape[1]
-    D, I = index.search(np.ascontiguousarray(queries), k + extra)  # noqa: E741 - faiss' names
+    D, I = index.search(np.ascontiguousarray(queries), k + extra)
     if metric == "euclidean":
         D = np.sqrt(np.maximum(D, 0))
     if exclude is not None:
         keep = ~(I[:, :, None] == exclude[:, None, :]).any(axis=2)
         # drop the excluded ids, keep the first k of what remains in each row
         order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
-        I = np.take_along_axis(I, order, 1)  # noqa: E741
+        I = np.take_along_axis(I, order, 1)
         D = np.take_along_axis(D, order, 1)
     return I[:, :k].astype(np.int64), D[:, :k].astype(np.float32)
 
@@ -134,7 +137,9 @@ def contextual_embeddings(
         out = model(**batch)
     states = out.hidden_states
     if not -len(states) <= layer < len(states):
-        raise ValueError(f"layer {layer} is out of range: the model has {len(states)} hidden states")
+        raise ValueError(
+            f"layer {layer} is out of range: the model has {len(states)} hidden states"
+        )
     ids = batch["input_ids"][0].numpy().astype(np.int64)
     vectors = states[layer][0].to(torch.float32).numpy()
     tokens = tokenizer.convert_ids_to_tokens(ids.tolist())

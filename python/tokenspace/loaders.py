@@ -128,8 +128,14 @@ def load_hf(folder: str | os.PathLike, *, name: str | None = None) -> EmbeddingS
         imported for safetensors folders; ``pytorch_model.bin`` folders need torch.
     """
     hf = read_hf(folder)
-    return EmbeddingSpace(hf.vectors, hf.vocab, name=name or hf.folder.name, check=False,
-                          tokenizer=hf.tokenizer, model_dir=hf.folder)
+    return EmbeddingSpace(
+        hf.vectors,
+        hf.vocab,
+        name=name or hf.folder.name,
+        check=False,
+        tokenizer=hf.tokenizer,
+        model_dir=hf.folder,
+    )
 
 
 def load_word2vec(
@@ -190,7 +196,9 @@ def load_glove(
     return _parsed_space(vectors, words, index, name or Path(path).name)
 
 
-def _parsed_space(vectors: Any, words: list[str], index: dict[str, int], name: str) -> EmbeddingSpace:
+def _parsed_space(
+    vectors: Any, words: list[str], index: dict[str, int], name: str
+) -> EmbeddingSpace:
     # The parser checked the values (finite) and the words (unique str, index built while
     # deduplicating): hand the index over instead of building it a second time.
     return EmbeddingSpace(vectors, words, name=name, check=False, index=index)

@@ -11,8 +11,15 @@ from . import _kernels
 from ._validate import as_matrix, check_k
 
 METRICS = ("cosine", "dot", "euclidean")
-_ALIASES = {"cosine": "cosine", "cos": "cosine", "dot": "dot", "ip": "dot",
-            "inner_product": "dot", "euclidean": "euclidean", "l2": "euclidean"}
+_ALIASES = {
+    "cosine": "cosine",
+    "cos": "cosine",
+    "dot": "dot",
+    "ip": "dot",
+    "inner_product": "dot",
+    "euclidean": "euclidean",
+    "l2": "euclidean",
+}
 
 
 def kernel_metric(metric: str) -> str:

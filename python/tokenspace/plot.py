@@ -67,8 +67,15 @@ def cosine_heatmap(
     if annotate:
         for i in range(n):
             for j in range(m):
-                ax.text(j, i, f"{C[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if abs(C[i, j]) > 0.6 * max(abs(vmin), abs(vmax)) else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{C[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if abs(C[i, j]) > 0.6 * max(abs(vmin), abs(vmax)) else "black",
+                )
     ax.set_title(title or "cosine similarity")
     return fig
 
@@ -108,8 +115,15 @@ def spectrum(
         if normalize and sv.sum() > 0:
             sv = sv / sv.sum()
         marker, dash = styles[k % len(styles)]
-        ax.plot(np.arange(1, sv.size + 1), sv, marker=marker, linestyle=dash, markersize=4,
-                markerfacecolor="none", label=label or None)
+        ax.plot(
+            np.arange(1, sv.size + 1),
+            sv,
+            marker=marker,
+            linestyle=dash,
+            markersize=4,
+            markerfacecolor="none",
+            label=label or None,
+        )
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("component")
@@ -147,13 +161,20 @@ def projection_histogram(
     fig = _figure(6.4, 3.8)
     ax = fig.add_subplot()
     edges = np.histogram_bin_edges(
-        np.concatenate([v] + [np.asarray(o, dtype=np.float64).ravel() for o in (overlay or {}).values()]),
+        np.concatenate(
+            [v] + [np.asarray(o, dtype=np.float64).ravel() for o in (overlay or {}).values()]
+        ),
         bins=bins,
     )
     ax.hist(v, bins=edges, color="#4878a8", alpha=0.8, label="data" if overlay else None)
     for label, o in (overlay or {}).items():
-        ax.hist(np.asarray(o, dtype=np.float64).ravel(), bins=edges, histtype="step", linewidth=1.5,
-                label=label)
+        ax.hist(
+            np.asarray(o, dtype=np.float64).ravel(),
+            bins=edges,
+            histtype="step",
+            linewidth=1.5,
+            label=label,
+        )
     for label, x in (marks or {}).items():
         ax.axvline(x, color="#c44e52", linewidth=1)
         ax.text(x, ax.get_ylim()[1] * 0.95, f" {label}", rotation=90, va="top", fontsize=7)
@@ -186,8 +207,11 @@ def tsne_clusters(
     P = np.asarray(points, dtype=np.float64)
     if P.ndim != 2 or P.shape[1] != 2:
         raise ValueError(f"points must have shape (n, 2), got {P.shape}")
-    lab = np.zeros(P.shape[0], dtype=np.int64) if labels is None else np.asarray(
-        getattr(labels, "labels", labels)).astype(np.int64)
+    lab = (
+        np.zeros(P.shape[0], dtype=np.int64)
+        if labels is None
+        else np.asarray(getattr(labels, "labels", labels)).astype(np.int64)
+    )
     if lab.shape != (P.shape[0],):
         raise ValueError(f"{lab.size} labels for {P.shape[0]} points")
     fig = _figure(7.5, 6.5)
@@ -206,7 +230,9 @@ def tsne_clusters(
             raise ValueError(f"{len(words)} words for {P.shape[0]} points")
         order = np.argsort(noise, kind="stable")[:max_annotations]
         for i in order:
-            ax.annotate(words[i], P[i], fontsize=6, alpha=0.8, xytext=(2, 2), textcoords="offset points")
+            ax.annotate(
+                words[i], P[i], fontsize=6, alpha=0.8, xytext=(2, 2), textcoords="offset points"
+            )
     ax.set_title(title or f"t-SNE map: {ids.size} clusters, {int(noise.sum())} noise points")
     ax.legend(loc="best", fontsize=8)
     ax.set_xticks([])
@@ -230,13 +256,22 @@ def dbscan_sweep(sweep: Any, *, title: str | None = None):
     hi = nc.max() if nc.size else 0
     for i in range(eps.size):
         for j in range(ms.size):
-            ax.text(j, i, str(int(nc[i, j])), ha="center", va="center", fontsize=7,
-                    color="black" if nc[i, j] > 0.6 * hi else "white")
+            ax.text(
+                j,
+                i,
+                str(int(nc[i, j])),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if nc[i, j] > 0.6 * hi else "white",
+            )
     ax.set_title(title or "DBSCAN sweep: number of clusters")
     return fig
 
 
-def graph(g: Any, *, title: str | None = None, seed: int = 0, layout: Mapping[str, Any] | None = None):
+def graph(
+    g: Any, *, title: str | None = None, seed: int = 0, layout: Mapping[str, Any] | None = None
+):
     """Draw a :class:`~tokenspace.graph.CosineGraph`.
 
     Node size grows with sqrt(degree); edges are coloured by their cosine. The layout is
@@ -261,13 +296,17 @@ def graph(g: Any, *, title: str | None = None, seed: int = 0, layout: Mapping[st
         lc.set_array(np.asarray(g.weights, dtype=np.float64))
         ax.add_collection(lc)
         fig.colorbar(lc, ax=ax, shrink=0.7, label="edge cosine")
-    ax.scatter(pos[:, 0], pos[:, 1], s=30 + 60 * np.sqrt(deg), c="#9ecae1", edgecolors="#3182bd", zorder=3)
+    ax.scatter(
+        pos[:, 0], pos[:, 1], s=30 + 60 * np.sqrt(deg), c="#9ecae1", edgecolors="#3182bd", zorder=3
+    )
     for (x, y), w in zip(pos, words):
         ax.annotate(w, (x, y), fontsize=7, ha="center", va="center", zorder=4)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.autoscale_view()
-    ax.set_title(title or f"cosine graph: {g.n_nodes} words, {g.n_edges} edges, threshold {g.threshold:.3f}")
+    ax.set_title(
+        title or f"cosine graph: {g.n_nodes} words, {g.n_edges} edges, threshold {g.threshold:.3f}"
+    )
     return fig
 
 
@@ -327,8 +366,13 @@ def sequence_cosines(seq: Any, *, title: str | None = None, max_labels: int = 60
     fig = _figure(min(14.0, 3.0 + 0.18 * max(len(toks), 10)), 3.6)
     ax = fig.add_subplot()
     ax.plot(np.arange(cos.size), cos, marker="o", markersize=3)
-    ax.axhline(float(cos.mean()) if cos.size else 0.0, color="#c44e52", linewidth=0.8, linestyle="--",
-               label="mean")
+    ax.axhline(
+        float(cos.mean()) if cos.size else 0.0,
+        color="#c44e52",
+        linewidth=0.8,
+        linestyle="--",
+        label="mean",
+    )
     if len(toks) <= max_labels:
         ax.set_xticks(range(len(toks)), toks, rotation=90, fontsize=7)
     ax.set_ylabel("cosine with previous token")

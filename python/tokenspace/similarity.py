@@ -25,7 +25,9 @@ LOW_PRECISION_BOUND = {"float16": 2.0**-11 + 1e-6, "bfloat16": 2.0**-8 + 1e-6}
 
 
 def _low_precision_dtype(dtype: Any) -> tuple[str, Any]:
-    name = getattr(dtype, "__name__", None) or str(np.dtype(dtype) if dtype != "bfloat16" else dtype)
+    name = getattr(dtype, "__name__", None) or str(
+        np.dtype(dtype) if dtype != "bfloat16" else dtype
+    )
     if name in ("float16", "half", "f2"):
         return "float16", np.float16
     if name == "bfloat16":

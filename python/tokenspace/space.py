@@ -15,16 +15,26 @@ from .neighbors import PRECISIONS, Neighbors, canonical_metric, kernel_metric
 from .tokens import Tokenizer, as_tokenizer
 
 
-def _close_spellings(word: str, vocab: Sequence[str], index: dict[str, int], n: int = 3) -> list[str]:
+def _close_spellings(
+    word: str, vocab: Sequence[str], index: dict[str, int], n: int = 3
+) -> list[str]:
     """A few vocabulary words spelled like ``word``; cheap enough for a 400k vocabulary."""
-    found = [v for v in {word.lower(), word.upper(), word.capitalize(), word.strip()}
-             if v != word and v in index]
+    found = [
+        v
+        for v in {word.lower(), word.upper(), word.capitalize(), word.strip()}
+        if v != word and v in index
+    ]
     # Compare only against words of similar length sharing the first letter: difflib over the
     # whole vocabulary would take seconds.
     if word:
-        pool = [v for v in vocab if v[:1].lower() == word[:1].lower() and abs(len(v) - len(word)) <= 2]
-        found += [v for v in difflib.get_close_matches(word, pool[:50000], n=n, cutoff=0.75)
-                  if v not in found]
+        pool = [
+            v for v in vocab if v[:1].lower() == word[:1].lower() and abs(len(v) - len(word)) <= 2
+        ]
+        found += [
+            v
+            for v in difflib.get_close_matches(word, pool[:50000], n=n, cutoff=0.75)
+            if v not in found
+        ]
     return found[:n]
 
 
@@ -85,7 +95,9 @@ class EmbeddingSpace:
         self._index: dict[str, int] | None = None
         if index is not None:
             if len(index) != len(vocab):
-                raise ValueError(f"index has {len(index)} words for {len(vocab)} vocabulary entries")
+                raise ValueError(
+                    f"index has {len(index)} words for {len(vocab)} vocabulary entries"
+                )
             self._index = index
         elif not lazy_index:
             self._index = self._build_index(vocab)
@@ -191,8 +203,11 @@ class EmbeddingSpace:
     def token_style(self) -> str:
         """'bytelevel' (GPT-2 "Ġ"), 'wordpiece' (BERT "##"), 'metaspace' ("▁") or 'plain'."""
         if self._token_style is None:
-            self._token_style = (self._tokenizer.style if self._tokenizer is not None
-                                 else tokens.vocab_style(self._vocab))
+            self._token_style = (
+                self._tokenizer.style
+                if self._tokenizer is not None
+                else tokens.vocab_style(self._vocab)
+            )
         return self._token_style
 
     @property
@@ -226,7 +241,9 @@ class EmbeddingSpace:
         hint = _close_spellings(word, self._vocab, index)
         extra = f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
         label = f" of {self.name}" if self.name else ""
-        raise KeyError(f"word {word!r} is not in the vocabulary{label} ({len(self)} entries){extra}")
+        raise KeyError(
+            f"word {word!r} is not in the vocabulary{label} ({len(self)} entries){extra}"
+        )
 
     def indices(self, words: Iterable[str | int]) -> np.ndarray:
         """Row ids of several words or ids (int64)."""
@@ -242,7 +259,9 @@ class EmbeddingSpace:
             return i % len(self)
         raise TypeError(f"expected a word (str) or an id (int), got {type(key).__name__}")
 
-    def subset(self, selector: Iterable[str] | Callable[[str], bool], *, name: str | None = None) -> EmbeddingSpace:
+    def subset(
+        self, selector: Iterable[str] | Callable[[str], bool], *, name: str | None = None
+    ) -> EmbeddingSpace:
         """A new space with the chosen rows.
 
         Parameters
@@ -291,7 +310,11 @@ class EmbeddingSpace:
             queries = [queries]
         if isinstance(queries, np.ndarray) and np.issubdtype(queries.dtype, np.floating):
             return as_matrix(queries, "queries", allow_1d=True), None, None
-        if isinstance(queries, np.ndarray) and np.issubdtype(queries.dtype, np.integer) and queries.ndim == 1:
+        if (
+            isinstance(queries, np.ndarray)
+            and np.issubdtype(queries.dtype, np.integer)
+            and queries.ndim == 1
+        ):
             queries = queries.tolist()
         items = list(queries)
         if not items:
@@ -360,8 +383,9 @@ class EmbeddingSpace:
             if precision not in PRECISIONS:
                 raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
             db = self.knn_database(metric, precision)
-            idx, scores = _kernels.knn(q, db, k, metric=kernel_metric(metric), exclude=exclude,
-                                       precision=precision)
+            idx, scores = _kernels.knn(
+                q, db, k, metric=kernel_metric(metric), exclude=exclude, precision=precision
+            )
         elif backend == "faiss":
             index = self._faiss.get(metric)
             if index is None:
@@ -395,8 +419,9 @@ class EmbeddingSpace:
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
         db = self.knn_database(metric, precision)
-        idx, scores = _kernels.knn(base, db, k, metric=kernel_metric(metric), exclude=exclude,
-                                   precision=precision)
+        idx, scores = _kernels.knn(
+            base, db, k, metric=kernel_metric(metric), exclude=exclude, precision=precision
+        )
         return Neighbors(idx, scores, None, metric, None)
 
     def to_faiss(self, metric: str = "cosine") -> Any:
@@ -498,6 +523,12 @@ class EmbeddingSpace:
         >>> s.most_similar(positive=["king", "woman"], negative=["man"], topn=1)  # doctest: +SKIP
         [('queen', 0.8523...)]
         """
-        return analogy_search.most_similar(self, positive, negative, topn, method=method,
-                                           restrict_vocab=restrict_vocab,
-                                           exclude_inputs=exclude_inputs)
+        return analogy_search.most_similar(
+            self,
+            positive,
+            negative,
+            topn,
+            method=method,
+            restrict_vocab=restrict_vocab,
+            exclude_inputs=exclude_inputs,
+        )

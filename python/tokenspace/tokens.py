@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ContentTokens",
     "SingleTokenWords",
     "Tokenizer",
     "Tokens",
     "as_tokenizer",
-    "ContentTokens",
     "content_tokens",
     "display_token",
     "embed",
@@ -140,12 +140,21 @@ class Tokenizer:
             tok = self.load()
             # type names plus the (small) reprs of the pre-tokenizer and decoder; never repr the
             # model, which can print the whole vocabulary
-            parts = type(tok.model).__name__ + " " + " ".join(
-                type(x).__name__ + repr(x) for x in (tok.pre_tokenizer, tok.decoder) if x is not None
+            parts = (
+                type(tok.model).__name__
+                + " "
+                + " ".join(
+                    type(x).__name__ + repr(x)
+                    for x in (tok.pre_tokenizer, tok.decoder)
+                    if x is not None
+                )
             )
             style = "plain"
-            for name, marker in (("bytelevel", "ByteLevel"), ("wordpiece", "WordPiece"),
-                                 ("metaspace", "Metaspace")):
+            for name, marker in (
+                ("bytelevel", "ByteLevel"),
+                ("wordpiece", "WordPiece"),
+                ("metaspace", "Metaspace"),
+            ):
                 if marker in parts:
                     style = name
                     break
@@ -185,14 +194,17 @@ def _legacy_tokenizer(folder: Path) -> Any:
         return None
     if (folder / "vocab.json").exists() and (folder / "merges.txt").exists():
         bpe = implementations.ByteLevelBPETokenizer(
-            str(folder / "vocab.json"), str(folder / "merges.txt"),
+            str(folder / "vocab.json"),
+            str(folder / "merges.txt"),
             add_prefix_space=bool(cfg.get("add_prefix_space", False)),
         )
         return bpe._tokenizer
     if (folder / "vocab.txt").exists():
         wp = implementations.BertWordPieceTokenizer(
-            str(folder / "vocab.txt"), lowercase=bool(cfg.get("do_lower_case", True)),
-            strip_accents=cfg.get("strip_accents"), unk_token=cfg.get("unk_token", "[UNK]"),
+            str(folder / "vocab.txt"),
+            lowercase=bool(cfg.get("do_lower_case", True)),
+            strip_accents=cfg.get("strip_accents"),
+            unk_token=cfg.get("unk_token", "[UNK]"),
         )
         return wp._tokenizer
     return None
@@ -301,8 +313,11 @@ def content_tokens(space: Any, text: str, *, tokenizer: Any = None) -> ContentTo
                 f"the tokenizer produced id {int(ids.max())} but the space has only {len(space)} "
                 "rows; is it the tokenizer of this model?"
             )
-        keep = [i for i, special in zip(ids.tolist(), enc.special_tokens_mask)
-                if not special and not _SPECIAL_RE.match(vocab[i])]
+        keep = [
+            i
+            for i, special in zip(ids.tolist(), enc.special_tokens_mask)
+            if not special and not _SPECIAL_RE.match(vocab[i])
+        ]
         kept = np.asarray(keep, dtype=np.int64)
         return ContentTokens(kept, [vocab[i] for i in keep], [])
     found: list[int] = []
@@ -334,7 +349,11 @@ def _pool(x: np.ndarray, pool: str | None) -> np.ndarray:
 
 
 def embed(
-    space: Any, text: str | Sequence[str], *, pool: str | None = "mean", special_tokens: bool = False
+    space: Any,
+    text: str | Sequence[str],
+    *,
+    pool: str | None = "mean",
+    special_tokens: bool = False,
 ) -> np.ndarray:
     """Vector of a word or text pooled over its tokens; (n, d) for a list of texts.
 

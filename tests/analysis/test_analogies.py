@@ -33,9 +33,16 @@ def _kv(s):
 
 # -- kernels -------------------------------------------------------------------------------
 @pytest.mark.parametrize("m", [1, 3, 37])
-@pytest.mark.parametrize("method,n_pos,n_neg", [
-    ("3cosmul", 1, 0), ("3cosmul", 2, 1), ("3cosmul", 3, 2), ("3cosadd", 2, 1), ("3cosadd", 1, 3),
-])
+@pytest.mark.parametrize(
+    "method,n_pos,n_neg",
+    [
+        ("3cosmul", 1, 0),
+        ("3cosmul", 2, 1),
+        ("3cosmul", 3, 2),
+        ("3cosadd", 2, 1),
+        ("3cosadd", 1, 3),
+    ],
+)
 def test_analogy_kernel_matches_float64_reference(simd_level, m, method, n_pos, n_neg):
     rng = np.random.default_rng(m * 10 + n_pos)
     n, d, k, u = 3001, 37, 9, 11
@@ -66,8 +73,9 @@ def test_analogy_kernel_matches_float64_reference(simd_level, m, method, n_pos, 
 
 def test_analogy_kernel_pads_when_everything_is_excluded():
     U = np.eye(4, dtype=np.float32)
-    idx, sc = _core.analogy(U[[0]], np.array([[0]]), U, 4, "3cosmul", None, 1, 1e-6,
-                            np.array([[0, 1]]))
+    idx, sc = _core.analogy(
+        U[[0]], np.array([[0]]), U, 4, "3cosmul", None, 1, 1e-6, np.array([[0, 1]])
+    )
     assert idx[0].tolist()[2:] == [-1, -1] and np.isneginf(sc[0, 2:]).all()
     assert sorted(idx[0, :2].tolist()) == [2, 3]
 
@@ -115,25 +123,31 @@ def _same(a, b, tol=1e-6):
     np.testing.assert_allclose([x for _, x in a], [x for _, x in b], atol=tol)
 
 
-@pytest.mark.parametrize("kw", [
-    dict(positive=["w1", "w2"], negative=["w3"]),
-    dict(positive="w5"),
-    dict(positive=["w5"], negative=["w9"], topn=50),
-    dict(positive=["w1", "w2"], negative=["w3"], restrict_vocab=300),
-    dict(positive=[("w1", 2.0), "w2"], negative=[("w3", -0.5)]),
-    dict(positive=["w1", "w1"], negative=["w3"], topn=3),
-    dict(negative=["w4"]),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(positive=["w1", "w2"], negative=["w3"]),
+        dict(positive="w5"),
+        dict(positive=["w5"], negative=["w9"], topn=50),
+        dict(positive=["w1", "w2"], negative=["w3"], restrict_vocab=300),
+        dict(positive=[("w1", 2.0), "w2"], negative=[("w3", -0.5)]),
+        dict(positive=["w1", "w1"], negative=["w3"], topn=3),
+        dict(negative=["w4"]),
+    ],
+)
 def test_most_similar_3cosadd_matches_gensim(small, kw):
     s, kv = small
     _same(s.most_similar(**kw), kv.most_similar(**kw))
 
 
-@pytest.mark.parametrize("kw", [
-    dict(positive=["w1", "w2"], negative=["w3"]),
-    dict(positive=["w1"]),
-    dict(positive=["w1", "w2", "w7"], negative=["w3", "w11"], topn=25),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(positive=["w1", "w2"], negative=["w3"]),
+        dict(positive=["w1"]),
+        dict(positive=["w1", "w2", "w7"], negative=["w3", "w11"], topn=25),
+    ],
+)
 def test_most_similar_3cosmul_matches_gensim(small, kw):
     s, kv = small
     _same(s.most_similar(method="3cosmul", **kw), kv.most_similar_cosmul(**kw))
@@ -172,8 +186,9 @@ def test_most_similar_options_and_errors(small):
         s.most_similar("w1", method="3cosdiv")
     with pytest.raises(ValueError, match="shape"):
         s.most_similar([np.ones(3)])
-    z = ts.EmbeddingSpace(np.vstack([np.zeros((1, 4)), np.eye(4)]).astype(np.float32),
-                          ["z", "a", "b", "c", "d"])
+    z = ts.EmbeddingSpace(
+        np.vstack([np.zeros((1, 4)), np.eye(4)]).astype(np.float32), ["z", "a", "b", "c", "d"]
+    )
     with pytest.raises(ValueError, match="zero vector"):
         z.most_similar(["z", "a"])
 
@@ -219,19 +234,46 @@ def _assert_same_evaluation(r, g):
 def test_evaluation_rules_with_case_variants(tmp_path):
     """Case variants: the lowest id wins, the top-5 skip the questions' own words, OOV counted."""
     rng = np.random.default_rng(3)
-    words = ["king", "King", "queen", "man", "woman", "KING", "Queen", "prince", "lady", "lord",
-             "paris", "france", "rome", "italy", "Rome", "berlin", "germany", "zzz"]
+    words = [
+        "king",
+        "King",
+        "queen",
+        "man",
+        "woman",
+        "KING",
+        "Queen",
+        "prince",
+        "lady",
+        "lord",
+        "paris",
+        "france",
+        "rome",
+        "italy",
+        "Rome",
+        "berlin",
+        "germany",
+        "zzz",
+    ]
     words += [f"x{i}" for i in range(200)]
     X = rng.standard_normal((len(words), 8)).astype(np.float32)
-    X[words.index("Queen")] = X[words.index("king")] + 0.01  # a case variant of an input ranks first
+    X[words.index("Queen")] = (
+        X[words.index("king")] + 0.01
+    )  # a case variant of an input ranks first
     s = ts.EmbeddingSpace(X, words)
     kv = _kv(s)
     q = tmp_path / "q.txt"
-    q.write_text(": royals\nman king woman queen\nMAN KING WOMAN QUEEN\nman king woman unknownword\n"
-                 "bad line\n: capitals\nparis france rome italy\nrome italy berlin germany\n"
-                 "paris france berlin germany\nprince lady lord zzz\n")
-    for kw in (dict(), dict(case_insensitive=False), dict(dummy4unknown=True),
-               dict(restrict_vocab=12), dict(restrict_vocab=None)):
+    q.write_text(
+        ": royals\nman king woman queen\nMAN KING WOMAN QUEEN\nman king woman unknownword\n"
+        "bad line\n: capitals\nparis france rome italy\nrome italy berlin germany\n"
+        "paris france berlin germany\nprince lady lord zzz\n"
+    )
+    for kw in (
+        dict(),
+        dict(case_insensitive=False),
+        dict(dummy4unknown=True),
+        dict(restrict_vocab=12),
+        dict(restrict_vocab=None),
+    ):
         rv = kw.pop("restrict_vocab", 300000)
         r = ts.evaluate_analogies(s, q, restrict_vocab=rv, **kw)
         g = kv.evaluate_word_analogies(str(q), restrict_vocab=rv, **kw)
@@ -267,13 +309,21 @@ def glove_kv(glove):
 @pytest.mark.slow
 def test_glove_most_similar_matches_gensim(glove_kv):
     s, kv = glove_kv
-    for pos, neg in ((["king", "woman"], ["man"]), (["paris", "germany"], ["france"]),
-                     (["walking", "swam"], ["walked"]), (["computer"], [])):
+    for pos, neg in (
+        (["king", "woman"], ["man"]),
+        (["paris", "germany"], ["france"]),
+        (["walking", "swam"], ["walked"]),
+        (["computer"], []),
+    ):
         _same(s.most_similar(pos, neg, topn=20), kv.most_similar(pos, neg, topn=20))
-        _same(s.most_similar(pos, neg, topn=10, method="3cosmul"),
-              kv.most_similar_cosmul(pos, neg, topn=10))
-        _same(s.most_similar(pos, neg, topn=10, restrict_vocab=30000),
-              kv.most_similar(pos, neg, topn=10, restrict_vocab=30000))
+        _same(
+            s.most_similar(pos, neg, topn=10, method="3cosmul"),
+            kv.most_similar_cosmul(pos, neg, topn=10),
+        )
+        _same(
+            s.most_similar(pos, neg, topn=10, restrict_vocab=30000),
+            kv.most_similar(pos, neg, topn=10, restrict_vocab=30000),
+        )
 
 
 @pytest.mark.slow
@@ -283,10 +333,16 @@ def test_glove_word_pairs_identical_to_gensim(glove_kv, name):
     r = ts.evaluate_word_pairs(s, datapath(name))
     (p, pp), (sp, spp), oov = kv.evaluate_word_pairs(datapath(name))
     assert (r.pearson, r.pearson_pvalue, r.spearman, r.spearman_pvalue, r.oov_ratio) == (
-        p, pp, sp, spp, oov)
+        p,
+        pp,
+        sp,
+        spp,
+        oov,
+    )
     r = ts.evaluate_word_pairs(s, datapath(name), dummy4unknown=True, restrict_vocab=20000)
-    (p, _), (sp, _), oov = kv.evaluate_word_pairs(datapath(name), dummy4unknown=True,
-                                                  restrict_vocab=20000)
+    (p, _), (sp, _), oov = kv.evaluate_word_pairs(
+        datapath(name), dummy4unknown=True, restrict_vocab=20000
+    )
     assert (r.pearson, r.spearman, r.oov_ratio) == (p, sp, oov)
 
 
@@ -318,8 +374,9 @@ def test_glove_full_analogy_set_runs(glove_kv):
     assert r.n_questions == 19544
     assert r.n_correct + r.n_incorrect + r.n_oov == r.n_questions
     assert 0.4 < r.accuracy < 0.6  # GloVe 6B 50d: ~0.46 on the Google set
-    m = ts.evaluate_analogies(s, datapath("questions-words.txt"), restrict_vocab=300000,
-                              method="3cosmul")
+    m = ts.evaluate_analogies(
+        s, datapath("questions-words.txt"), restrict_vocab=300000, method="3cosmul"
+    )
     assert m.n_correct + m.n_incorrect == r.n_correct + r.n_incorrect
 
 
@@ -337,8 +394,9 @@ def test_semantic_axis_project_and_extremes(small):
     c = X[:10].mean(0)
     np.testing.assert_allclose(ts.project(s, ax, center=c), (X - c) @ a, atol=1e-4)
     np.testing.assert_allclose(ts.project(s, ax, center="mean"), (X - X.mean(0)) @ a, atol=1e-4)
-    np.testing.assert_allclose(ts.project(s.vectors, ax, normalize_axis=False),
-                               X @ ax.astype(np.float64), atol=1e-4)
+    np.testing.assert_allclose(
+        ts.project(s.vectors, ax, normalize_axis=False), X @ ax.astype(np.float64), atol=1e-4
+    )
     sc = ts.project(s, ax)
     e = ts.extremes(s, sc, 5, exclude=["w1", "w2", "w3"], min_length=3)
     kept = [i for i, w in enumerate(s.vocab) if w not in ("w1", "w2", "w3") and len(w) >= 3]
@@ -364,8 +422,11 @@ def test_spectra_match_numpy():
     X = rng.standard_normal((10, 30)).astype(np.float32)
     Xc = X.astype(np.float64) - X.astype(np.float64).mean(0)
     np.testing.assert_allclose(ts.svd_spectrum(X), np.linalg.svd(Xc, compute_uv=False), atol=1e-10)
-    np.testing.assert_allclose(ts.svd_spectrum(X, center=False),
-                               np.linalg.svd(X.astype(np.float64), compute_uv=False), atol=1e-10)
+    np.testing.assert_allclose(
+        ts.svd_spectrum(X, center=False),
+        np.linalg.svd(X.astype(np.float64), compute_uv=False),
+        atol=1e-10,
+    )
     assert ts.svd_spectrum(X)[-1] < 1e-10
     V = ts.principal_axes(X, 3)
     ref = np.linalg.svd(Xc)[2][:3]
@@ -374,9 +435,15 @@ def test_spectra_match_numpy():
     Y = rng.standard_normal((90000, 50)).astype(np.float32)
     dense = np.linalg.svd(Y.astype(np.float64) - Y.astype(np.float64).mean(0), compute_uv=False)
     np.testing.assert_allclose(ts.svd_spectrum(Y), dense, rtol=1e-8)
-    np.testing.assert_allclose(np.abs(ts.principal_axes(Y, 2)),
-                               np.abs(np.linalg.svd(Y.astype(np.float64) - Y.mean(0, dtype=np.float64),
-                                                    full_matrices=False)[2][:2]), atol=1e-6)
+    np.testing.assert_allclose(
+        np.abs(ts.principal_axes(Y, 2)),
+        np.abs(
+            np.linalg.svd(Y.astype(np.float64) - Y.mean(0, dtype=np.float64), full_matrices=False)[
+                2
+            ][:2]
+        ),
+        atol=1e-6,
+    )
     with pytest.raises(ValueError, match="between 1 and"):
         ts.principal_axes(X, 11)
     assert ts.group_mean_correlation(X[:5], X[:5]) == pytest.approx(1.0)
@@ -386,8 +453,18 @@ def test_spectra_match_numpy():
 def test_minilm_digit_and_country_svd_experiment():
     s = ts.load("minilm-l6")
     digits = [str(i) for i in range(10)]
-    countries = ["france", "germany", "italy", "spain", "poland", "austria", "greece", "sweden",
-                 "ireland", "portugal"]
+    countries = [
+        "france",
+        "germany",
+        "italy",
+        "spain",
+        "poland",
+        "austria",
+        "greece",
+        "sweden",
+        "ireland",
+        "portugal",
+    ]
     for group in (digits, countries):
         G = s[group]
         sv = ts.svd_spectrum(G)  # mean-centred: the last singular value drops to ~0
@@ -403,10 +480,16 @@ def test_minilm_digit_and_country_svd_experiment():
         e = ts.extremes(s, scores, 30, exclude=group)
         assert len(e.top_words) == 30 and not set(e.top_words + e.bottom_words) & set(group)
         ids = np.flatnonzero(~np.isin(np.arange(len(s)), s.indices(group)))
-        assert set(e.top_ids.tolist()) == set(ids[np.argsort(-ref[ids], kind="stable")[:30]].tolist())
+        assert set(e.top_ids.tolist()) == set(
+            ids[np.argsort(-ref[ids], kind="stable")[:30]].tolist()
+        )
     # digit words line up with the digits' main axis
-    e = ts.extremes(s, ts.project(s, ts.principal_axes(s[digits], 1)[0], center=s[digits].mean(0)), 30,
-                    exclude=digits)
+    e = ts.extremes(
+        s,
+        ts.project(s, ts.principal_axes(s[digits], 1)[0], center=s[digits].mean(0)),
+        30,
+        exclude=digits,
+    )
     assert {"eight", "six", "seven"} & set(e.top_words + e.bottom_words)
 
 
@@ -438,8 +521,22 @@ def test_cli_subcommands(capsys, tmp_path):
     assert cli_main(["eval", "glove-6b-50d", "--analogies", str(q)]) == 0
     out = capsys.readouterr().out
     assert "Total accuracy" in out and "spearman" in out
-    assert cli_main(["axis", "glove-6b-50d", "--positive", "future", "--negative", "past",
-                     "--n", "3", "--alphabetic"]) == 0
+    assert (
+        cli_main(
+            [
+                "axis",
+                "glove-6b-50d",
+                "--positive",
+                "future",
+                "--negative",
+                "past",
+                "--n",
+                "3",
+                "--alphabetic",
+            ]
+        )
+        == 0
+    )
     assert "bottom" in capsys.readouterr().out
     assert cli_main(["svd", "minilm-l6", *[str(i) for i in range(10)], "--n", "3"]) == 0
     assert "group spectrum" in capsys.readouterr().out
@@ -457,8 +554,7 @@ def test_certificate_fallback_on_exact_ties(monkeypatch):
 
     calls = []
     real = analogies._brute_force_cosadd
-    monkeypatch.setattr(analogies, "_brute_force_cosadd",
-                        lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(analogies, "_brute_force_cosadd", lambda *a: calls.append(1) or real(*a))
     res = s.most_similar(positive=["t299"], topn=5)
     assert calls == [1]
     assert [w for w, _ in res] == ["t300", "t301", "t302", "t303", "t304"]
@@ -535,15 +631,25 @@ def test_cosmul_search_is_certified_and_exact(monkeypatch):
     monkeypatch.setattr(analogies, "_brute_force_cosmul", lambda *a: calls.append(1) or real(*a))
 
     def scan(pos, neg, topn):
-        tq = np.stack([analogies.gensim_unit(s.vectors, np.array([s.index(w)]))[0]
-                       if isinstance(w, str) else np.asarray(w, np.float32) for w in pos + neg])
+        tq = np.stack(
+            [
+                analogies.gensim_unit(s.vectors, np.array([s.index(w)]))[0]
+                if isinstance(w, str)
+                else np.asarray(w, np.float32)
+                for w in pos + neg
+            ]
+        )
         ex = np.array([s.index(w) for w in pos + neg if isinstance(w, str)], dtype=np.int64)
         sc = real(s, tq, len(pos), len(s), ex)
         order = np.lexsort((np.arange(len(s)), -sc))[:topn]
         return [s.vocab[j] for j in order], sc[order]
 
-    for pos, neg in ((["c3", "c8"], ["c11"]), (["c5"], []), (["c1", "c2", "c4"], ["c6", "c7"]),
-                     (["c1000", "c1001"], ["c1002"])):
+    for pos, neg in (
+        (["c3", "c8"], ["c11"]),
+        (["c5"], []),
+        (["c1", "c2", "c4"], ["c6", "c7"]),
+        (["c1000", "c1001"], ["c1002"]),
+    ):
         got = s.most_similar(positive=pos, negative=neg, topn=6, method="3cosmul")
         words, sc = scan(pos, neg, 6)
         assert [w for w, _ in got] == words

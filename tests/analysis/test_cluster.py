@@ -54,7 +54,9 @@ def test_dbscan_sweep_equals_individual_runs(blobs):
     assert sw.best() == (1.5, 2)
 
 
-@pytest.mark.parametrize("eps,ms", [(0, 3), (-1, 3), (float("nan"), 3), (1.0, 0), (1.0, 2.5), (1.0, True)])
+@pytest.mark.parametrize(
+    "eps,ms", [(0, 3), (-1, 3), (float("nan"), 3), (1.0, 0), (1.0, 2.5), (1.0, True)]
+)
 def test_dbscan_bad_arguments(blobs, eps, ms):
     with pytest.raises(ValueError):
         ts.dbscan(blobs, eps, ms)
@@ -76,11 +78,15 @@ def test_tsne_matches_sklearn_and_is_seeded():
     b = ts.tsne(X, perplexity=5, seed=3)
     assert a.shape == (80, 2) and a.dtype == np.float32
     np.testing.assert_array_equal(a, b)
-    ref = TSNE(perplexity=5, random_state=3, init="pca", learning_rate="auto").fit_transform(X.astype(np.float64))
+    ref = TSNE(perplexity=5, random_state=3, init="pca", learning_rate="auto").fit_transform(
+        X.astype(np.float64)
+    )
     np.testing.assert_allclose(a, ref.astype(np.float32), rtol=1e-5, atol=1e-4)
     # the two gaussian groups stay apart on the map: DBSCAN-free check via centroid distances
     ca, cb = a[:40].mean(0), a[40:].mean(0)
-    spread = max(np.linalg.norm(a[:40] - ca, axis=1).mean(), np.linalg.norm(a[40:] - cb, axis=1).mean())
+    spread = max(
+        np.linalg.norm(a[:40] - ca, axis=1).mean(), np.linalg.norm(a[40:] - cb, axis=1).mean()
+    )
     assert np.linalg.norm(ca - cb) > 2 * spread
 
 
@@ -97,8 +103,17 @@ def test_tsne_bad_input():
 def test_select_tokens(small_space):
     s = small_space
     # lengths are measured without the subword marker: "Ġtaxi" has 4 letters, "##xi" 2
-    assert ts.select_tokens(s, contains="x", min_len=4, max_len=8) == ["Ġtaxi", "extra", "mixed12", "lexicon"]
-    assert ts.select_tokens(s, contains="x", min_len=4, max_len=8, alphabetic=True) == ["Ġtaxi", "extra", "lexicon"]
+    assert ts.select_tokens(s, contains="x", min_len=4, max_len=8) == [
+        "Ġtaxi",
+        "extra",
+        "mixed12",
+        "lexicon",
+    ]
+    assert ts.select_tokens(s, contains="x", min_len=4, max_len=8, alphabetic=True) == [
+        "Ġtaxi",
+        "extra",
+        "lexicon",
+    ]
     assert ts.select_tokens(s, contains="x", limit=2) == ["box", "fox"]
     assert ts.select_tokens(s, lambda w: w.startswith("##")) == ["##xi"]
     assert ts.select_tokens(s, contains="q") == []

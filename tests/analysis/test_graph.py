@@ -12,8 +12,12 @@ def space():
     vocab = [f"w{i}" for i in range(40)]
     # two groups sharing a direction each, so the graph has structure
     base = rng.standard_normal((2, 16))
-    X = np.concatenate([base[0] + 0.8 * rng.standard_normal((20, 16)),
-                        base[1] + 0.8 * rng.standard_normal((20, 16))])
+    X = np.concatenate(
+        [
+            base[0] + 0.8 * rng.standard_normal((20, 16)),
+            base[1] + 0.8 * rng.standard_normal((20, 16)),
+        ]
+    )
     return ts.EmbeddingSpace(X.astype(np.float32), vocab)
 
 
@@ -51,9 +55,13 @@ def test_explicit_threshold_and_vectors(space):
     g = ts.cosine_graph(space, words, threshold=0.0)
     _, _, edges, _ = _reference(space[words], threshold=0.0)
     np.testing.assert_array_equal(g.edges, edges)
-    g2 = ts.cosine_graph(space, ["a", "b", "c"], vectors=np.eye(3, dtype=np.float32) + 0.1, threshold=0.5)
+    g2 = ts.cosine_graph(
+        space, ["a", "b", "c"], vectors=np.eye(3, dtype=np.float32) + 0.1, threshold=0.5
+    )
     assert g2.n_edges == 0
-    assert ts.cosine_graph(space, ["a", "b", "c"], vectors=np.ones((3, 4)), threshold=0.5).n_edges == 3
+    assert (
+        ts.cosine_graph(space, ["a", "b", "c"], vectors=np.ones((3, 4)), threshold=0.5).n_edges == 3
+    )
 
 
 def test_to_networkx(space):
@@ -93,4 +101,8 @@ def test_cosine_graph_real_glove():
     import networkx as nx
 
     comps = sorted(sorted(c) for c in nx.connected_components(G))
-    assert comps == [["blue", "green", "red"], ["cat", "dog", "horse"], ["france", "germany", "italy"]]
+    assert comps == [
+        ["blue", "green", "red"],
+        ["cat", "dog", "horse"],
+        ["france", "germany", "italy"],
+    ]

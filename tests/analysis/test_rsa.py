@@ -52,8 +52,9 @@ def test_pearson_matches_numpy(simd_level, n, dx, dy):
     assert res.method == "pearson" and res.n_items == n and res.n_pairs == n * (n - 1) // 2
     # Against float64 similarities: differences come from the float32 similarities only.
     assert res.r == pytest.approx(np.corrcoef(tx, ty)[0, 1], abs=2e-6)
-    assert res.cosine_of_triangles == pytest.approx(tx @ ty / math.sqrt((tx @ tx) * (ty @ ty)),
-                                                    abs=2e-6)
+    assert res.cosine_of_triangles == pytest.approx(
+        tx @ ty / math.sqrt((tx @ tx) * (ty @ ty)), abs=2e-6
+    )
     assert res.mean_x == pytest.approx(tx.mean(), abs=1e-6)
     assert res.std_y == pytest.approx(ty.std(), rel=1e-5)
     # Against the same float32 similarities: the accumulation itself is float64-exact.
@@ -86,7 +87,7 @@ def test_spearman_exact_ties(simd_level, store):
     rng = np.random.default_rng(3)
     n = 150
     X = rng.integers(-2, 3, size=(n, 4)).astype(np.float32)
-    Y = (X[:, :2] @ np.array([[1, 0, 1], [0, 1, 1]]) + rng.integers(-1, 2, size=(n, 3)))
+    Y = X[:, :2] @ np.array([[1, 0, 1], [0, 1, 1]]) + rng.integers(-1, 2, size=(n, 3))
     Y = Y.astype(np.float32)
     tx, ty = triangle64(X, "dot"), triangle64(Y, "dot")
     assert len(np.unique(tx)) < 100 and len(np.unique(ty)) < 100  # 11175 pairs: heavy ties
@@ -180,7 +181,8 @@ def test_zero_rows_have_cosine_zero(simd_level):
     tx, ty = triangle64(X), triangle64(Y)  # reference also sets zero-row cosines to 0
     assert ts.rsa(X, Y) == pytest.approx(np.corrcoef(tx, ty)[0, 1], abs=2e-6)
     assert ts.rsa(X, Y, method="spearman") == pytest.approx(
-        scipy.stats.spearmanr(tx, ty).statistic, abs=1e-5)
+        scipy.stats.spearmanr(tx, ty).statistic, abs=1e-5
+    )
     tri = ts.similarity_triangle(X)
     iu = np.triu_indices(40, 1)
     assert np.all(tri[(iu[0] == 3) | (iu[1] == 3)] == 0)
@@ -215,7 +217,7 @@ def test_bad_input():
     bad[7, 2] = np.inf
     with pytest.raises(ValueError, match="row 7"):
         ts.rsa(X, bad, method="spearman")
-    with pytest.raises(ValueError, match="20 items.*19"):
+    with pytest.raises(ValueError, match=r"20 items.*19"):
         ts.rsa(X, Y[:19])
     with pytest.raises(ValueError, match="at least 3 items"):
         ts.rsa(X[:2], Y[:2])
@@ -264,8 +266,10 @@ def test_result_is_a_float_with_fields():
 
 def test_split_half():
     rng = np.random.default_rng(13)
-    X = (rng.standard_normal((80, 3)) @ rng.standard_normal((3, 11))
-         + 0.5 * rng.standard_normal((80, 11))).astype(np.float32)
+    X = (
+        rng.standard_normal((80, 3)) @ rng.standard_normal((3, 11))
+        + 0.5 * rng.standard_normal((80, 11))
+    ).astype(np.float32)
     res = ts.rsa_split_half(X)
     ref = np.corrcoef(triangle64(X[:, 0::2]), triangle64(X[:, 1::2]))[0, 1]
     assert res == pytest.approx(ref, abs=2e-6)
@@ -289,27 +293,29 @@ def _two_models(rng):
 
 def test_rsa_models_shared_vocabulary():
     rng = np.random.default_rng(14)
-    a, b, shared = _two_models(rng)
+    a, b, _shared = _two_models(rng)
     res = ts.rsa_models(a, b)
     assert res.words == [w for w in a.vocab if w in b] and len(res.words) == 40
     X, Y = a[res.words], b[res.words]
     tx, ty = triangle64(X), triangle64(Y)
     assert res == pytest.approx(np.corrcoef(tx, ty)[0, 1], abs=2e-6)
     assert res.cosine_of_triangles == pytest.approx(
-        tx @ ty / math.sqrt((tx @ tx) * (ty @ ty)), abs=2e-6)
+        tx @ ty / math.sqrt((tx @ tx) * (ty @ ty)), abs=2e-6
+    )
     sub = ["w3", "w9", "w1", "w20"]
     got = ts.rsa_models(a, b, sub, method="spearman")
     assert got.words == sub
     assert got == pytest.approx(ts.rsa(a[sub], b[sub], method="spearman").r, abs=1e-12)
     dot = ts.rsa_models(a, b, sub, similarity="dot")
-    assert dot == pytest.approx(np.corrcoef(triangle64(a[sub], "dot"),
-                                            triangle64(b[sub], "dot"))[0, 1], abs=1e-5)
+    assert dot == pytest.approx(
+        np.corrcoef(triangle64(a[sub], "dot"), triangle64(b[sub], "dot"))[0, 1], abs=1e-5
+    )
 
 
 def test_rsa_models_bad_input():
     rng = np.random.default_rng(15)
     a, b, _ = _two_models(rng)
-    with pytest.raises(KeyError, match="a3.*model b"):
+    with pytest.raises(KeyError, match=r"a3.*model b"):
         ts.rsa_models(a, b, ["w1", "w2", "a3"])
     with pytest.raises(ValueError, match="twice"):
         ts.rsa_models(a, b, ["w1", "w2", "w1"])
@@ -347,7 +353,7 @@ def test_category_selectivity_matches_loops():
     s = ts.EmbeddingSpace(V, vocab)
     groups = {"a": vocab[0:5], "b": vocab[5:12], "c": vocab[12:16]}
     res = ts.category_selectivity(s, groups)
-    w, b, nw, nb = _selectivity_reference(unit64(V), [range(0, 5), range(5, 12), range(12, 16)])
+    w, b, nw, nb = _selectivity_reference(unit64(V), [range(5), range(5, 12), range(12, 16)])
     assert res.within == pytest.approx(w, abs=1e-6)
     assert res.between == pytest.approx(b, abs=1e-6)
     assert res.ratio == pytest.approx(w / b, rel=1e-5)
@@ -359,10 +365,12 @@ def test_category_selectivity_matches_loops():
     assert res.group_means[0, 1] == pytest.approx((U[0:5] @ U[5:12].T).mean(), abs=1e-6)
     out = np.vstack([U[5:16]])
     assert res.group_ratio[0] == pytest.approx(
-        res.group_means[0, 0] / (U[0:5] @ out.T).mean(), rel=1e-5)
+        res.group_means[0, 0] / (U[0:5] @ out.T).mean(), rel=1e-5
+    )
     # same numbers from an array with row ids, and with tiny chunks
-    arr = ts.category_selectivity(V, {"a": list(range(5)), "b": list(range(5, 12)),
-                                      "c": list(range(12, 16))}, chunk_rows=3)
+    arr = ts.category_selectivity(
+        V, {"a": list(range(5)), "b": list(range(5, 12)), "c": list(range(12, 16))}, chunk_rows=3
+    )
     assert arr.within == pytest.approx(res.within, abs=1e-12)
     assert arr.between == pytest.approx(res.between, abs=1e-12)
 
@@ -423,22 +431,23 @@ def test_minilm_5000_against_numpy():
     Q = np.linalg.qr(rng.standard_normal((U.shape[1], U.shape[1])))[0].astype(np.float32)
     # U @ Q through the tokenspace GEMM (numpy's OpenBLAS is unreliable on this CPU)
     Y = _core.gram(U, np.ascontiguousarray(Q.T)) + 0.02 * rng.standard_normal(U.shape).astype(
-        np.float32)
+        np.float32
+    )
     tx = _blocked_triangle64(U.astype(np.float64))
     ty = _blocked_triangle64(unit64(Y))
     res = ts.rsa(U, Y)
     assert res.n_pairs == len(tx) == n * (n - 1) // 2
     assert res == pytest.approx(np.corrcoef(tx, ty)[0, 1], abs=1e-6)
     assert res.cosine_of_triangles == pytest.approx(
-        tx @ ty / math.sqrt((tx @ tx) * (ty @ ty)), abs=1e-6)
+        tx @ ty / math.sqrt((tx @ tx) * (ty @ ty)), abs=1e-6
+    )
     fx = ts.similarity_triangle(U).astype(np.float64)
     fy = ts.similarity_triangle(Y).astype(np.float64)
     np.testing.assert_allclose(fx, tx, atol=1e-6)
     assert res == pytest.approx(np.corrcoef(fx, fy)[0, 1], abs=1e-12)
     # Spearman: exact on the float32 similarities it ranks (ties averaged like rankdata).
     sp = ts.rsa(U, Y, method="spearman")
-    assert sp == pytest.approx(np.corrcoef(_average_ranks(fx), _average_ranks(fy))[0, 1],
-                               abs=1e-12)
+    assert sp == pytest.approx(np.corrcoef(_average_ranks(fx), _average_ranks(fy))[0, 1], abs=1e-12)
     V = s.vectors[-n:]
     half = ts.rsa_split_half(V)
     assert half.r == ts.rsa(np.ascontiguousarray(V[:, 0::2]), np.ascontiguousarray(V[:, 1::2])).r
@@ -448,10 +457,12 @@ def test_minilm_5000_against_numpy():
 def test_spearman_refuses_what_cannot_fit(monkeypatch):
     import sys
 
-    mod = sys.modules["tokenspace.analysis.rsa"]  # ts.rsa is the function, the module shares its name
+    mod = sys.modules[
+        "tokenspace.analysis.rsa"
+    ]  # ts.rsa is the function, the module shares its name
     X = np.random.default_rng(0).standard_normal((200, 3)).astype(np.float32)
     monkeypatch.setattr(mod, "_available_bytes", lambda: 1000)
-    with pytest.raises(MemoryError, match="needs about .* GB"):
+    with pytest.raises(MemoryError, match=r"needs about .* GB"):
         ts.rsa(X, X, method="spearman")
     assert ts.rsa(X, X) == pytest.approx(1.0)  # Pearson streams: no such limit
     with pytest.raises(ValueError, match="65536"):

@@ -68,7 +68,7 @@ def test_token_scores(words):
     assert np.isnan(prev[0])
     np.testing.assert_allclose(prev[1:], _cos_prev(words[toks]), atol=1e-6)
     _, seed = ts.token_scores(words, "the king dog", "queen")
-    U = words[toks + ["queen"]].astype(np.float64)
+    U = words[[*toks, "queen"]].astype(np.float64)
     U /= np.linalg.norm(U, axis=1, keepdims=True)
     np.testing.assert_allclose(seed, U[:3] @ U[3], atol=1e-6)
     with pytest.raises(KeyError, match="wolf"):
@@ -118,9 +118,9 @@ def test_embed_strings(minilm, tokenizer, words):
 def test_space_tokenize_method_is_used_and_special_tokens_dropped(words):
     class Tokenizing(ts.EmbeddingSpace):
         def tokenize(self, text):
-            return ["<s>"] + text.split() + ["</s>"]
+            return ["<s>", *text.split(), "</s>"]
 
-    vocab = words.vocab + ["<s>", "</s>"]
+    vocab = [*words.vocab, "<s>", "</s>"]
     s = Tokenizing(np.vstack([words.vectors, np.ones((2, words.dim), np.float32)]), vocab)
     seq = ts.sequence_cosines(s, "the king dog")
     assert seq.tokens == ["the", "king", "dog"]

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 
 import tokenspace as ts
-from tokenspace import _core, _kernels
+from tokenspace import _kernels
 
 
 @pytest.fixture
 def space(rng):
-    return ts.EmbeddingSpace(rng.standard_normal((20, 4)).astype(np.float32), [f"t{i}" for i in range(20)])
+    return ts.EmbeddingSpace(
+        rng.standard_normal((20, 4)).astype(np.float32), [f"t{i}" for i in range(20)]
+    )
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

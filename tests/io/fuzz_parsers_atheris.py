@@ -9,7 +9,6 @@ Any exception other than ValueError, or a crash, is a finding.
 import sys
 
 import atheris
-
 import numpy as np  # not instrumented: instrumenting numpy costs tens of seconds
 
 with atheris.instrument_imports():

@@ -11,10 +11,11 @@ import sys
 
 import numpy as np
 import pytest
-from ..models import GPT2_DIM, build_gpt2_folder, build_gpt2_with_transformers, have_transformers
 
 import tokenspace as ts
 from tokenspace.io.safetensors import read_tensor
+
+from ..models import GPT2_DIM, build_gpt2_folder, build_gpt2_with_transformers, have_transformers
 
 st = pytest.importorskip("safetensors.numpy")
 tokenizers = pytest.importorskip("tokenizers")
@@ -22,7 +23,9 @@ tokenizers = pytest.importorskip("tokenizers")
 
 def test_minilm_matches_safetensors_package(minilm_folder):
     s = ts.load_hf(minilm_folder)
-    ref = st.load_file(str(minilm_folder / "model.safetensors"))["embeddings.word_embeddings.weight"]
+    ref = st.load_file(str(minilm_folder / "model.safetensors"))[
+        "embeddings.word_embeddings.weight"
+    ]
     assert s.shape == (30522, 384)
     np.testing.assert_array_equal(s.vectors, ref)
     tok = tokenizers.Tokenizer.from_file(str(minilm_folder / "tokenizer.json"))
@@ -117,7 +120,11 @@ def test_sharded_and_fp16(tmp_path):
 def write_raw_safetensors(path, tensors: dict[str, tuple[str, tuple, bytes]]):
     header, blobs, offset = {}, [], 0
     for name, (dtype, shape, raw) in tensors.items():
-        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + len(raw)]}
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(shape),
+            "data_offsets": [offset, offset + len(raw)],
+        }
         blobs.append(raw)
         offset += len(raw)
     h = json.dumps(header).encode()
@@ -134,22 +141,31 @@ def test_bf16_and_config_driven_lookup(tmp_path, gpt2_folder):
     cfg["model_type"] = "my-new-arch"
     (folder / "config.json").write_text(json.dumps(cfg))
     # an unknown name, found by the config's (vocab_size, n_embd) shape; lm_head is ignored
-    write_raw_safetensors(folder / "model.safetensors", {
-        "transformer.tokens.table": ("BF16", ref.shape, bits.tobytes()),
-        "lm_head.weight": ("BF16", ref.shape, bits.tobytes()),
-        "ln.weight": ("F32", (GPT2_DIM,), np.ones(GPT2_DIM, np.float32).tobytes()),
-    })
+    write_raw_safetensors(
+        folder / "model.safetensors",
+        {
+            "transformer.tokens.table": ("BF16", ref.shape, bits.tobytes()),
+            "lm_head.weight": ("BF16", ref.shape, bits.tobytes()),
+            "ln.weight": ("F32", (GPT2_DIM,), np.ones(GPT2_DIM, np.float32).tobytes()),
+        },
+    )
     s = ts.load(folder)
     np.testing.assert_array_equal(s.vectors, (bits.astype(np.uint32) << 16).view(np.float32))
     np.testing.assert_array_equal(
-        s.vectors, read_tensor(folder / "model.safetensors", "transformer.tokens.table"))
+        s.vectors, read_tensor(folder / "model.safetensors", "transformer.tokens.table")
+    )
     # ambiguous: clear error listing candidates
-    write_raw_safetensors(folder / "model.safetensors", {
-        "a.table": ("BF16", ref.shape, bits.tobytes()),
-        "b.table": ("BF16", ref.shape, bits.tobytes()),
-        "pos_emb": ("F32", (GPT2_DIM,), np.ones(GPT2_DIM, np.float32).tobytes()),
-    })
-    with pytest.raises(ValueError, match=r"model_type 'my-new-arch'.*candidates: pos_emb, a\.table, b\.table"):
+    write_raw_safetensors(
+        folder / "model.safetensors",
+        {
+            "a.table": ("BF16", ref.shape, bits.tobytes()),
+            "b.table": ("BF16", ref.shape, bits.tobytes()),
+            "pos_emb": ("F32", (GPT2_DIM,), np.ones(GPT2_DIM, np.float32).tobytes()),
+        },
+    )
+    with pytest.raises(
+        ValueError, match=r"model_type 'my-new-arch'.*candidates: pos_emb, a\.table, b\.table"
+    ):
         ts.load(folder)
 
 
@@ -161,7 +177,7 @@ def test_missing_files_and_torch_bin(tmp_path, gpt2_folder):
     (folder / "model.safetensors").unlink()
     (folder / "pytorch_model.bin").write_bytes(b"PK\x03\x04 not really")
     if not have_transformers():
-        with pytest.raises(ModuleNotFoundError, match="pytorch_model.bin.*needs torch"):
+        with pytest.raises(ModuleNotFoundError, match=r"pytorch_model.bin.*needs torch"):
             ts.load(folder)
     shard = tmp_path / "shard"
     build_gpt2_folder(shard, shards=2)
@@ -212,7 +228,10 @@ def test_folders_without_tokenizer_json(tmp_path, gpt2_folder, minilm_folder):
     assert s.vocab == ref.vocab
     text = "The government said on Tuesday 🙂"
     assert s.tokenize(text).tokens == ref.tokenize(text).tokens
-    assert s.single_token_words(["said", "government"]).words == ref.single_token_words(["said", "government"]).words
+    assert (
+        s.single_token_words(["said", "government"]).words
+        == ref.single_token_words(["said", "government"]).words
+    )
 
     bert = tmp_path / "bert-legacy"
     shutil.copytree(minilm_folder, bert)
@@ -221,4 +240,7 @@ def test_folders_without_tokenizer_json(tmp_path, gpt2_folder, minilm_folder):
     assert b.vocab == bref.vocab
     text = "Tokenization of Café names, un-affable!"
     assert b.tokenize(text).tokens == bref.tokenize(text).tokens
-    assert b.tokenize(text, special_tokens=True).tokens == bref.tokenize(text, special_tokens=True).tokens
+    assert (
+        b.tokenize(text, special_tokens=True).tokens
+        == bref.tokenize(text, special_tokens=True).tokens
+    )

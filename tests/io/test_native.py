@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from ..models import gensim_data
 
 import tokenspace as ts
+
+from ..models import gensim_data
 
 
 def is_mapped(a) -> bool:
@@ -24,7 +25,9 @@ def is_mapped(a) -> bool:
 def small_space():
     rng = np.random.default_rng(3)
     words = ["the", "null", "nan", "a b", "tab\tword", "new\nline", "🙂", ""]
-    return ts.EmbeddingSpace(rng.standard_normal((len(words), 5)).astype(np.float32), words, name="tiny")
+    return ts.EmbeddingSpace(
+        rng.standard_normal((len(words), 5)).astype(np.float32), words, name="tiny"
+    )
 
 
 @pytest.mark.parametrize("mmap", [True, False])
@@ -114,7 +117,9 @@ def test_word_space_embed_and_tokenize():
     np.testing.assert_array_equal(s.embed("the"), s["the"])
     t = s.tokenize("the  of")
     assert t.tokens == ["the", "of"] and t.offsets == [(0, 3), (5, 7)]
-    np.testing.assert_allclose(s.embed("the of"), (s["the"].astype(np.float64) + s["of"]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(
+        s.embed("the of"), (s["the"].astype(np.float64) + s["of"]) / 2, rtol=1e-6
+    )
 
 
 def test_cli_convert_and_tokenize(tmp_path, capsys, minilm_folder):
@@ -122,7 +127,12 @@ def test_cli_convert_and_tokenize(tmp_path, capsys, minilm_folder):
 
     src = gensim_data("lee_fasttext.vec")
     assert main(["convert", src, str(tmp_path / "lee"), "--to", "native"]) == 0
-    assert main(["convert", str(tmp_path / "lee"), str(tmp_path / "lee.bin"), "--to", "word2vec-binary"]) == 0
+    assert (
+        main(
+            ["convert", str(tmp_path / "lee"), str(tmp_path / "lee.bin"), "--to", "word2vec-binary"]
+        )
+        == 0
+    )
     a, b = ts.load(src), ts.load(tmp_path / "lee.bin")
     assert a.vocab == b.vocab and np.array_equal(a.vectors, b.vectors)
     assert main(["tokenize", "minilm-l6", "Tokenization"]) == 0
@@ -139,4 +149,4 @@ def test_lazy_index():
     with pytest.raises(ValueError, match="appears twice"):
         bad.index("a")
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        s.nope  # noqa: B018
+        s.nope

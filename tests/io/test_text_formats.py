@@ -7,10 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
-from ..models import gensim_data
 
 import tokenspace as ts
 from tokenspace import _core
+
+from ..models import gensim_data
 
 gensim_models = pytest.importorskip("gensim.models")
 KeyedVectors = gensim_models.KeyedVectors
@@ -39,8 +40,9 @@ def test_gensim_test_data_bit_identical(name, no_header, binary):
     path = gensim_data(name)
     kv = KeyedVectors.load_word2vec_format(path, binary=binary, no_header=no_header)
     s = ts.load(path)
-    assert ts.detect_format(path) == ("glove" if no_header else
-                                      "word2vec-binary" if binary else "word2vec-text")
+    assert ts.detect_format(path) == (
+        "glove" if no_header else "word2vec-binary" if binary else "word2vec-text"
+    )
     assert_same_as_gensim(s, kv)
     if no_header:
         assert_same_as_gensim(ts.load_glove(path), kv)
@@ -61,7 +63,9 @@ def test_limit_matches_gensim():
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_round_trip_word2vec(tmp_path, binary, suffix):
     src = ts.load(gensim_data("lee_fasttext.vec"))
-    out = ts.save_word2vec(src, tmp_path / f"w2v{'.bin' if binary else '.txt'}{suffix}", binary=binary)
+    out = ts.save_word2vec(
+        src, tmp_path / f"w2v{'.bin' if binary else '.txt'}{suffix}", binary=binary
+    )
     back = ts.load(out)
     assert back.vocab == src.vocab
     np.testing.assert_array_equal(back.vectors, src.vectors)
@@ -101,6 +105,7 @@ def test_glove_400k_text_file_identical_to_gensim_and_package(tmp_path, glove):
 
 # -- malformed input ------------------------------------------------------------------------
 
+
 def write(tmp_path, name, data: bytes):
     p = tmp_path / name
     p.write_bytes(data)
@@ -118,17 +123,19 @@ def test_empty_and_blank_files(tmp_path):
 
 def test_wrong_value_count_names_line(tmp_path):
     p = write(tmp_path, "g.txt", b"a 1 2 3\nb 1 2 3\n\nc 1 2\n")
-    with pytest.raises(ValueError, match=r"g\.txt, line 4: expected 3 values after the word 'c', found 2"):
+    with pytest.raises(
+        ValueError, match=r"g\.txt, line 4: expected 3 values after the word 'c', found 2"
+    ):
         ts.load_glove(p)
     p = write(tmp_path, "g2.txt", b"a 1 2 3\nb 1 2 3 4 5\n")
-    with pytest.raises(ValueError, match="line 2: .*found 5"):
+    with pytest.raises(ValueError, match=r"line 2: .*found 5"):
         ts.load_glove(p)
 
 
 def test_nan_inf_and_garbage_values(tmp_path):
     with pytest.raises(ValueError, match=r"line 3: value 2 of word 'c' is 'nan'"):
         ts.load(write(tmp_path, "n.txt", b"2 2\nb 1 2\nc 1 nan\n"))
-    with pytest.raises(ValueError, match="line 1: .*'inf'"):
+    with pytest.raises(ValueError, match=r"line 1: .*'inf'"):
         ts.load_glove(write(tmp_path, "i.txt", b"a inf 2\n"))
     with pytest.raises(ValueError, match="float32 range"):
         ts.load_glove(write(tmp_path, "o.txt", b"a 1e39 2\n"))
@@ -145,10 +152,12 @@ def test_nan_in_binary_names_record(tmp_path):
 
 def test_truncated_binary(tmp_path):
     src = ts.load(gensim_data("high_precision.kv.bin"))
-    full = (tmp_path / "full.bin")
+    full = tmp_path / "full.bin"
     ts.save_word2vec(src, full, binary=True)
     raw = full.read_bytes()
-    with pytest.raises(ValueError, match=r"record 2: the vector of word .* has only \d+ of its 8 bytes"):
+    with pytest.raises(
+        ValueError, match=r"record 2: the vector of word .* has only \d+ of its 8 bytes"
+    ):
         ts.load(write(tmp_path, "t.bin", raw[:-4]))
     with pytest.raises(ValueError, match=r"announces 2 vectors but the file holds only 1"):
         ts.load_word2vec(write(tmp_path, "t2.bin", raw[: raw.index(b"\n", 5) + 1]), binary=True)
@@ -171,7 +180,9 @@ def test_header_dimension_mismatch(tmp_path):
 
 def test_non_utf8_policy(tmp_path):
     p = write(tmp_path, "u.txt", b"ok 1 2\ncaf\xe9 3 4\n")
-    with pytest.raises(ValueError, match=r"u\.txt, line 2: the word is not valid utf-8.*encoding_errors="):
+    with pytest.raises(
+        ValueError, match=r"u\.txt, line 2: the word is not valid utf-8.*encoding_errors="
+    ):
         ts.load_glove(p)
     s = ts.load_glove(p, encoding_errors="replace")
     assert s.vocab == ["ok", "caf\ufffd"]
@@ -182,7 +193,9 @@ def test_non_utf8_policy(tmp_path):
 
 def test_duplicates_keep_first_and_warn(tmp_path):
     p = write(tmp_path, "d.txt", b"3 2\na 1 2\nb 3 4\na 5 6\n")
-    with pytest.warns(UserWarning, match=r"1 duplicate word\(s\).*'a' at line 4 \(first at line 2\)"):
+    with pytest.warns(
+        UserWarning, match=r"1 duplicate word\(s\).*'a' at line 4 \(first at line 2\)"
+    ):
         s = ts.load(p)
     assert s.vocab == ["a", "b"]
     np.testing.assert_array_equal(s["a"], [1, 2])
@@ -232,7 +245,9 @@ def test_fuzz_parsers_never_crash(data, dim, max_records):
 
 
 @FUZZ
-@given(st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=1, max_size=20))
+@given(
+    st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=1, max_size=20)
+)
 def test_fuzz_float_text_round_trip(values):
     """Shortest float32 text reads back bit for bit."""
     x = np.asarray([values], dtype=np.float32)
@@ -248,8 +263,15 @@ decimal_text = st.builds(
     st.sampled_from(["", "-", "+"]),
     st.text("0123456789", min_size=1, max_size=22),
     st.one_of(st.just(""), st.text("0123456789", max_size=22).map(lambda f: "." + f)),
-    st.one_of(st.just(""), st.builds(lambda e, s, d: e + s + str(d), st.sampled_from("eE"),
-                                     st.sampled_from(["", "-", "+"]), st.integers(0, 60))),
+    st.one_of(
+        st.just(""),
+        st.builds(
+            lambda e, s, d: e + s + str(d),
+            st.sampled_from("eE"),
+            st.sampled_from(["", "-", "+"]),
+            st.integers(0, 60),
+        ),
+    ),
 )
 
 
@@ -262,23 +284,34 @@ def test_fuzz_decimal_parsing_equals_python_float(texts):
         expect32 = expect.astype(np.float32)
     line = ("w " + " ".join(texts) + "\n").encode()
     if not np.isfinite(expect32).all():
-        with pytest.raises(ValueError, match="NaN/Inf|float32 range"):
+        with pytest.raises(ValueError, match=r"NaN/Inf|float32 range"):
             _core.parse_text(line)
         return
     v, _, _ = _core.parse_text(line)
     assert v[0].tobytes() == expect32.tobytes()
 
 
-record = st.tuples(st.text(st.characters(blacklist_characters=" \n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), min_size=1, max_size=6),
-                   st.lists(st.sampled_from(["0", "1.5", "-2e-3", "nan", "x", "", "+.5"]), max_size=4))
+record = st.tuples(
+    st.text(
+        st.characters(blacklist_characters=" \n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(st.sampled_from(["0", "1.5", "-2e-3", "nan", "x", "", "+.5"]), max_size=4),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.one_of(st.binary(max_size=300),
-                 st.lists(record, max_size=6).map(
-                     lambda rs: "\n".join(w + " " + " ".join(v) for w, v in rs).encode())),
-       st.sampled_from([b"", b"3 2\n", b"2 1\n", b"1 0\n"]),
-       st.booleans())
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.lists(record, max_size=6).map(
+            lambda rs: "\n".join(w + " " + " ".join(v) for w, v in rs).encode()
+        ),
+    ),
+    st.sampled_from([b"", b"3 2\n", b"2 1\n", b"1 0\n"]),
+    st.booleans(),
+)
 def test_fuzz_files_through_load(body, header, compress):
     """Whole files (random bytes or near-valid text, with or without header, gzipped or not)
     through the public loader: a space or ValueError, nothing else."""
@@ -311,16 +344,31 @@ def test_atheris_fuzz_parsers(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run(
         [sys.executable, str(harness), "-max_total_time=10", "-runs=200000", "-seed=1"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Done" in out.stderr
 
 
 @FUZZ
-@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=" \n\t\r"),
-                        min_size=1, max_size=8), min_size=1, max_size=12, unique=True),
-       st.integers(1, 5), st.booleans())
+@given(
+    st.lists(
+        st.text(
+            st.characters(blacklist_categories=("Cs",), blacklist_characters=" \n\t\r"),
+            min_size=1,
+            max_size=8,
+        ),
+        min_size=1,
+        max_size=12,
+        unique=True,
+    ),
+    st.integers(1, 5),
+    st.booleans(),
+)
 def test_fuzz_round_trip_unicode_words(words, dim, binary):
     """Any words without separators survive a write/read cycle in both formats."""
     rng = np.random.default_rng(len(words))

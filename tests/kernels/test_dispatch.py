@@ -15,8 +15,16 @@ from tokenspace import _core
 
 LEVELS = ["scalar", "avx2", "avx512", "avx512_bf16"]
 UNITS = {"scalar", "avx2", "avx512", "avx512_bf16", "avx512_vnni", "none"}
-FP32 = ["mr_nr", "micro_kernel", "gemv_rows", "filter_ge", "knn_tile", "exact_ip", "exact_l2",
-        "sum_squares"]
+FP32 = [
+    "mr_nr",
+    "micro_kernel",
+    "gemv_rows",
+    "filter_ge",
+    "knn_tile",
+    "exact_ip",
+    "exact_l2",
+    "sum_squares",
+]
 COMBINE = ["combine_linear", "combine_cosmul", "combine3_filter"]
 # the fp32 unit of each level (avx512_bf16 adds bf16/int8 units on top of avx512's fp32 set)
 OWN_FP32 = {"scalar": "scalar", "avx2": "avx2", "avx512": "avx512", "avx512_bf16": "avx512"}
@@ -30,9 +38,11 @@ def test_every_level_has_a_full_table(level):
     for slot in FP32 + COMBINE + ["rsa_accum"]:
         assert table[slot] == OWN_FP32[level], slot
     # tile kernels of a family come from the unit of that family's register block shape
-    for family, slots in {"": ["micro_kernel", "knn_tile", "knn_tile_sym"],
-                          "bf16_": ["bf16_knn_tile", "bf16_knn_tile_sym", "bf16_gemv"],
-                          "int8_": ["int8_knn_tile", "int8_gemv"]}.items():
+    for family, slots in {
+        "": ["micro_kernel", "knn_tile", "knn_tile_sym"],
+        "bf16_": ["bf16_knn_tile", "bf16_knn_tile_sym", "bf16_gemv"],
+        "int8_": ["int8_knn_tile", "int8_gemv"],
+    }.items():
         for slot in slots:
             assert table[slot] in (table[family + "mr_nr"], "none"), slot
 
@@ -41,8 +51,9 @@ def test_avx512_bf16_level():
     table = _core.kernel_table("avx512_bf16")
     assert table["rsa_accum"] == "avx512"  # it ran the scalar sums before the one table
     assert {table[s] for s in COMBINE} == {"avx512"}
-    assert {table[s] for s in ["bf16_mr_nr", "bf16_gemv", "bf16_knn_tile", "bf16_knn_tile_sym"]} == {
-        "avx512_bf16"}
+    assert {
+        table[s] for s in ["bf16_mr_nr", "bf16_gemv", "bf16_knn_tile", "bf16_knn_tile_sym"]
+    } == {"avx512_bf16"}
     assert {table[s] for s in ["int8_mr_nr", "int8_gemv", "int8_knn_tile"]} == {"avx512_vnni"}
     for level in ["scalar", "avx2", "avx512"]:
         assert _core.kernel_table(level)["bf16_knn_tile"] == "none"

@@ -91,7 +91,9 @@ def test_cosine_matrix_chunks_cover_the_matrix(rng):
     np.testing.assert_allclose(np.vstack([blk for _, blk in parts]), ref_cosine(a, b), atol=2e-6)
 
 
-@pytest.mark.parametrize("m,n,d", [(1, 50, 8), (5, 300, 33), (8, 257, 16), (64, 1000, 50), (150, 700, 384)])
+@pytest.mark.parametrize(
+    "m,n,d", [(1, 50, 8), (5, 300, 33), (8, 257, 16), (64, 1000, 50), (150, 700, 384)]
+)
 @pytest.mark.parametrize("metric", ["cosine", "dot", "euclidean"])
 def test_knn_matches_float64(simd_level, m, n, d, metric, rng):
     X = rng.standard_normal((n, d)).astype(np.float32)
@@ -103,7 +105,9 @@ def test_knn_matches_float64(simd_level, m, n, d, metric, rng):
     elif metric == "dot":
         ref = Q.astype(np.float64) @ X.T.astype(np.float64)
     else:
-        ref = np.sqrt(((Q[:, None, :].astype(np.float64) - X[None].astype(np.float64)) ** 2).sum(-1))
+        ref = np.sqrt(
+            ((Q[:, None, :].astype(np.float64) - X[None].astype(np.float64)) ** 2).sum(-1)
+        )
     assert res.indices.shape == (m, k) and res.indices.dtype == np.int64
     assert_knn_equivalent(res.indices, res.scores, ref, k, largest=metric != "euclidean", tol=2e-5)
 
@@ -124,7 +128,7 @@ def test_knn_ties_prefer_lower_index(simd_level, m):
 def test_knn_k_equals_n_and_exclusions(simd_level, m, rng):
     X = rng.standard_normal((40, 6)).astype(np.float32)
     Q = X[:m]
-    idx, sc = _kernels.knn(Q, X, 39, exclude=np.arange(m, dtype=np.int64)[:, None])
+    idx, _sc = _kernels.knn(Q, X, 39, exclude=np.arange(m, dtype=np.int64)[:, None])
     ref = Q.astype(np.float64) @ X.T.astype(np.float64)
     for i in range(m):
         assert i not in idx[i]

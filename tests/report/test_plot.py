@@ -35,18 +35,31 @@ def test_all_plots_render():
     C = ts.cosine_matrix(X)
     _png(ts.plot.cosine_heatmap(C, words))
     _png(ts.plot.cosine_heatmap(C[:3], words[:3], annotate=False))
-    _png(ts.plot.spectrum({"real": [3, 2, 1], "random": np.array([1.5, 1.4, 1.3])}, normalize=True, log=True))
+    _png(
+        ts.plot.spectrum(
+            {"real": [3, 2, 1], "random": np.array([1.5, 1.4, 1.3])}, normalize=True, log=True
+        )
+    )
     _png(ts.plot.spectrum(np.array([3.0, 1.0])))
-    _png(ts.plot.projection_histogram(rng.standard_normal(1000), marks={"a": 0.5},
-                                      overlay={"null": rng.standard_normal(500)}))
+    _png(
+        ts.plot.projection_histogram(
+            rng.standard_normal(1000), marks={"a": 0.5}, overlay={"null": rng.standard_normal(500)}
+        )
+    )
     P = rng.standard_normal((12, 2))
     _png(ts.plot.tsne_clusters(P, np.array([0] * 5 + [1] * 5 + [-1] * 2), words))
     _png(ts.plot.tsne_clusters(P))
     pts = np.concatenate([rng.normal(c, 0.3, (20, 2)) for c in (0, 5)])
     _png(ts.plot.dbscan_sweep(ts.dbscan_sweep(pts, [0.5, 1, 2], [2, 3])))
     _png(ts.plot.graph(ts.cosine_graph(ts.EmbeddingSpace(X, words), words)))
-    _png(ts.plot.graph(ts.cosine_graph(ts.EmbeddingSpace(X, words), words, threshold=2.0)))  # no edges
-    _png(ts.plot.rsa_scatter(C, ts.cosine_matrix(X + 0.1 * rng.standard_normal(X.shape)), labels=("a", "b")))
+    _png(
+        ts.plot.graph(ts.cosine_graph(ts.EmbeddingSpace(X, words), words, threshold=2.0))
+    )  # no edges
+    _png(
+        ts.plot.rsa_scatter(
+            C, ts.cosine_matrix(X + 0.1 * rng.standard_normal(X.shape)), labels=("a", "b")
+        )
+    )
     tri = rng.standard_normal(50_000)
     fig = ts.plot.rsa_scatter(tri, tri + rng.standard_normal(50_000), max_points=1000)
     assert len(fig.axes[0].collections[0].get_offsets()) == 1000

@@ -28,11 +28,17 @@ def _check_pngs(out: Path, res) -> None:
 
 
 def test_report_sections(tmp_path, capsys):
-    res = report.build_report(tmp_path, sections=["overview", "heatmap", "graph", "sequence", "rsa"],
-                              strict=True)
+    res = report.build_report(
+        tmp_path, sections=["overview", "heatmap", "graph", "sequence", "rsa"], strict=True
+    )
     status = {r.key: r.status for r in res.sections}
-    assert status == {"overview": "ok", "heatmap": "ok", "graph": "ok", "sequence": "ok",
-                      "rsa": "ok"}
+    assert status == {
+        "overview": "ok",
+        "heatmap": "ok",
+        "graph": "ok",
+        "sequence": "ok",
+        "rsa": "ok",
+    }
     _check_pngs(tmp_path, res)
     page = res.index.read_text(encoding="utf-8")
     assert "<table>" in page and "ts-colored-text" in page and "data-broken-images" in page
@@ -52,8 +58,11 @@ def test_failing_section_becomes_a_note(tmp_path, monkeypatch):
     def broken(ctx):
         raise RuntimeError("boom in section")
 
-    monkeypatch.setattr(report, "SECTIONS", [Section("broken", "Broken", broken),
-                                             Section("overview", "Models", section_overview)])
+    monkeypatch.setattr(
+        report,
+        "SECTIONS",
+        [Section("broken", "Broken", broken), Section("overview", "Models", section_overview)],
+    )
     res = report.build_report(tmp_path, progress=False)
     assert [r.status for r in res.sections] == ["failed", "ok"]
     assert "RuntimeError: boom in section" in res.index.read_text(encoding="utf-8")
@@ -69,18 +78,33 @@ def test_svd_section(tmp_path):
 
 
 def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
 
 
 def _broken_images(index: Path) -> tuple[int, int]:
     """Render the page headless; the page's own script counts images whose naturalWidth is 0."""
     out = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
-         "--dump-dom", index.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            index.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     m = re.search(r'<body[^>]*data-images="(\d+)"[^>]*data-broken-images="(\d+)"', out.stdout)
-    assert m, f"the page did not finish rendering in chromium: {out.stdout[:300]} {out.stderr[-500:]}"
+    assert m, (
+        f"the page did not finish rendering in chromium: {out.stdout[:300]} {out.stderr[-500:]}"
+    )
     return int(m.group(1)), int(m.group(2))
 
 
@@ -93,8 +117,10 @@ def test_full_report_cli_and_chromium(tmp_path, capsys):
     srcs = _img_sources(out / "index.html")
     assert len(srcs) >= 12
     if _chromium() is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium): the page was written "
-                    "but not rendered")
+        pytest.skip(
+            "chromium is not installed (apt-get install -y chromium): the page was written "
+            "but not rendered"
+        )
     n, broken = _broken_images(out / "index.html")
     assert (n, broken) == (len(srcs), 0)
     # the check itself works: a missing figure is reported as a broken image

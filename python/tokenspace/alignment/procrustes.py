@@ -304,8 +304,14 @@ def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> 
     bias = np.zeros(W.shape[1])
     if center:
         bias = my - s * (mx @ W)
-    ali = Alignment(W=W, scale=float(s), bias=bias, residual=float("nan"), method="procrustes",
-                    n_pairs=x.shape[0])
+    ali = Alignment(
+        W=W,
+        scale=float(s),
+        bias=bias,
+        residual=float("nan"),
+        method="procrustes",
+        n_pairs=x.shape[0],
+    )
     if res2 < 1e-6 * (s * s * xw2 + syy):
         # near-exact fit: the closed form loses digits to cancellation (~1e-4 relative at this
         # threshold, ~1e-6 at 1e-4), so measure directly
@@ -365,7 +371,11 @@ def linear_map(X: Any, Y: Any, *, ridge: float = 0.0, center: bool = False) -> A
     res2 = float(np.einsum("ij,ij->", W, XtX @ W) - 2 * np.einsum("ij,ij->", W, XtY) + syy)
     bias = np.zeros(W.shape[1]) if my is None else my - mx @ W
     return Alignment(
-        W=W, scale=1.0, bias=bias, residual=float(np.sqrt(max(res2, 0.0))), method="linear",
+        W=W,
+        scale=1.0,
+        bias=bias,
+        residual=float(np.sqrt(max(res2, 0.0))),
+        method="linear",
         n_pairs=x.shape[0],
     )
 
@@ -511,7 +521,14 @@ def align(
             history.append({"round": r, "n_pairs": len(ia), "residual": ali.residual})
     words = [(a.vocab[i], b.vocab[j]) for i, j in zip(ia.tolist(), ib.tolist())]
     return Alignment(
-        W=ali.W, scale=ali.scale, bias=ali.bias, residual=ali.residual, method=ali.method,
-        n_pairs=ali.n_pairs, source_norm=norm_a, target_norm=norm_b, anchors=words,
+        W=ali.W,
+        scale=ali.scale,
+        bias=ali.bias,
+        residual=ali.residual,
+        method=ali.method,
+        n_pairs=ali.n_pairs,
+        source_norm=norm_a,
+        target_norm=norm_b,
+        anchors=words,
         history=history,
     )

@@ -83,6 +83,7 @@ class StabilityReport:
 
     def summary(self) -> str:
         """Plain-text summary (used by the CLI)."""
+
         def stat(M: np.ndarray) -> str:
             x = self._offdiag(M)
             return f"mean {np.nanmean(x):.4f}  min {np.nanmin(x):.4f}  max {np.nanmax(x):.4f}"
@@ -213,9 +214,17 @@ def stability(
         wovl += jac
     n_pairs = R * (R - 1) / 2
     return StabilityReport(
-        vocab=list(vocab), names=names, frobenius_raw=fro_raw, frobenius_aligned=fro_al,
-        relative_aligned=rel, mean_cosine=mcos, knn_overlap=ovl, word_cosine=wcos / n_pairs,
-        word_overlap=wovl / n_pairs, spectra=[_spectrum(m) for m in mats], k=k,
+        vocab=list(vocab),
+        names=names,
+        frobenius_raw=fro_raw,
+        frobenius_aligned=fro_al,
+        relative_aligned=rel,
+        mean_cosine=mcos,
+        knn_overlap=ovl,
+        word_cosine=wcos / n_pairs,
+        word_overlap=wovl / n_pairs,
+        spectra=[_spectrum(m) for m in mats],
+        k=k,
     )
 
 
@@ -301,8 +310,15 @@ def train_word2vec_runs(
     runs = []
     for seed in seeds:
         model = Word2Vec(
-            sentences, vector_size=vector_size, window=window, min_count=min_count,
-            epochs=epochs, sg=sg, workers=workers, seed=int(seed), **kwargs,
+            sentences,
+            vector_size=vector_size,
+            window=window,
+            min_count=min_count,
+            epochs=epochs,
+            sg=sg,
+            workers=workers,
+            seed=int(seed),
+            **kwargs,
         )
         kv = model.wv
         runs.append(EmbeddingSpace(kv.vectors, list(kv.index_to_key), name=f"seed{seed}"))

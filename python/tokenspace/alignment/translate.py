@@ -139,8 +139,15 @@ class _Prepared:
     dimensions instead of d2 (8x fewer flops for 50 -> 384), with the same value.
     """
 
-    def __init__(self, a: EmbeddingSpace, b: EmbeddingSpace, alignment: Any,
-                 source_vocab: int | None, target_vocab: int | None, need_sources: bool) -> None:
+    def __init__(
+        self,
+        a: EmbeddingSpace,
+        b: EmbeddingSpace,
+        alignment: Any,
+        source_vocab: int | None,
+        target_vocab: int | None,
+        need_sources: bool,
+    ) -> None:
         if not isinstance(a, EmbeddingSpace) or not isinstance(b, EmbeddingSpace):
             raise TypeError(
                 "a and b must be EmbeddingSpace objects (ts.load(...) or ts.EmbeddingSpace)"

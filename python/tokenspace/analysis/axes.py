@@ -52,8 +52,10 @@ def semantic_axis(
     if neg:
         axis -= src[s.indices(neg)].astype(np.float64).mean(axis=0)
     if not np.any(axis):
-        raise ValueError("the axis is the zero vector (positive and negative words average to "
-                         "the same point); choose different word groups")
+        raise ValueError(
+            "the axis is the zero vector (positive and negative words average to "
+            "the same point); choose different word groups"
+        )
     return axis.astype(np.float32)
 
 
@@ -133,10 +135,16 @@ class AxisExtremes:
     def table(self) -> str:
         rows = [f"{'top':<24}{'score':>9}    {'bottom':<24}{'score':>9}"]
         for i in range(max(len(self.top_words), len(self.bottom_words))):
-            t = (f"{self.top_words[i]:<24}{self.top_scores[i]:>9.4f}" if i < len(self.top_words)
-                 else " " * 33)
-            b = (f"{self.bottom_words[i]:<24}{self.bottom_scores[i]:>9.4f}"
-                 if i < len(self.bottom_words) else "")
+            t = (
+                f"{self.top_words[i]:<24}{self.top_scores[i]:>9.4f}"
+                if i < len(self.top_words)
+                else " " * 33
+            )
+            b = (
+                f"{self.bottom_words[i]:<24}{self.bottom_scores[i]:>9.4f}"
+                if i < len(self.bottom_words)
+                else ""
+            )
             rows.append(f"{t}    {b}")
         return "\n".join(rows)
 
@@ -174,8 +182,9 @@ def extremes(
     """
     scores = np.asarray(scores)
     if scores.shape != (len(s),):
-        raise ValueError(f"scores must have one value per vocabulary entry ({len(s)}), "
-                         f"got shape {scores.shape}")
+        raise ValueError(
+            f"scores must have one value per vocabulary entry ({len(s)}), got shape {scores.shape}"
+        )
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     ex = set(_words(exclude) if isinstance(exclude, str) else exclude)
@@ -183,9 +192,15 @@ def extremes(
     vocab = s.vocab[:limit]
     if alphabetic or min_length or ex or predicate is not None:
         keep = np.fromiter(
-            ((not alphabetic or w.isalpha()) and len(w) >= min_length and w not in ex
-             and (predicate is None or bool(predicate(w))) for w in vocab),
-            dtype=bool, count=len(vocab),
+            (
+                (not alphabetic or w.isalpha())
+                and len(w) >= min_length
+                and w not in ex
+                and (predicate is None or bool(predicate(w)))
+                for w in vocab
+            ),
+            dtype=bool,
+            count=len(vocab),
         )
         ids = np.flatnonzero(keep)
     else:
@@ -196,5 +211,11 @@ def extremes(
     k = min(int(n), ids.size)
     top = ids[np.lexsort((ids, -sc))[:k]]
     bot = ids[np.lexsort((ids, sc))[:k]]
-    return AxisExtremes(top, scores[top].astype(np.float32), [s.vocab[i] for i in top],
-                        bot, scores[bot].astype(np.float32), [s.vocab[i] for i in bot])
+    return AxisExtremes(
+        top,
+        scores[top].astype(np.float32),
+        [s.vocab[i] for i in top],
+        bot,
+        scores[bot].astype(np.float32),
+        [s.vocab[i] for i in bot],
+    )

@@ -66,7 +66,7 @@ def select_tokens(
         bare = tok
         for p in strip_prefixes:
             if bare.startswith(p):
-                bare = bare[len(p):]
+                bare = bare[len(p) :]
                 break
         if contains is not None and contains not in bare:
             continue
@@ -126,8 +126,12 @@ def tsne(
             "neighbours or more points"
         )
     kw: dict[str, Any] = {
-        "n_components": n_components, "perplexity": perplexity, "random_state": seed,
-        "metric": metric, "init": "pca", "learning_rate": "auto",
+        "n_components": n_components,
+        "perplexity": perplexity,
+        "random_state": seed,
+        "metric": metric,
+        "init": "pca",
+        "learning_rate": "auto",
     }
     # scikit-learn renamed n_iter to max_iter in 1.5.
     import inspect
@@ -170,7 +174,11 @@ class Clusters:
 def _check_dbscan_args(eps: float, min_samples: int) -> None:
     if not (isinstance(eps, (int, float, np.floating)) and eps > 0 and np.isfinite(eps)):
         raise ValueError(f"eps must be a positive number, got {eps!r}")
-    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 1:
+    if (
+        isinstance(min_samples, bool)
+        or not isinstance(min_samples, (int, np.integer))
+        or min_samples < 1
+    ):
         raise ValueError(f"min_samples must be an integer >= 1, got {min_samples!r}")
 
 

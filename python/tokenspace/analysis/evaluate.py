@@ -116,16 +116,20 @@ class AnalogyEvaluation:
             mask = self.section_ids == j
             qs = [q for q, m in zip(self.questions, mask) if m]
             ok = self.correct[mask]
-            out.append({
-                "section": sec.name,
-                "correct": [q for q, c in zip(qs, ok) if c],
-                "incorrect": [q for q, c in zip(qs, ok) if not c],
-            })
-        out.append({
-            "section": "Total accuracy",
-            "correct": [q for d in out for q in d["correct"]],
-            "incorrect": [q for d in out for q in d["incorrect"]],
-        })
+            out.append(
+                {
+                    "section": sec.name,
+                    "correct": [q for q, c in zip(qs, ok) if c],
+                    "incorrect": [q for q, c in zip(qs, ok) if not c],
+                }
+            )
+        out.append(
+            {
+                "section": "Total accuracy",
+                "correct": [q for d in out for q in d["correct"]],
+                "incorrect": [q for d in out for q in d["incorrect"]],
+            }
+        )
         return self.accuracy, out
 
     def table(self) -> str:
@@ -137,8 +141,9 @@ class AnalogyEvaluation:
         total = self.n_correct + self.n_incorrect
         acc = 100 * self.accuracy
         rows.append(f"{'Total accuracy':<32} {self.n_correct:>8} {total:>7} {acc:>8.1f}%")
-        rows.append(f"questions with OOV words: {self.n_oov} / {self.n_questions} "
-                    f"({self.oov_ratio:.1f}%)")
+        rows.append(
+            f"questions with OOV words: {self.n_oov} / {self.n_questions} ({self.oov_ratio:.1f}%)"
+        )
         return "\n".join(rows)
 
 
@@ -216,8 +221,10 @@ def evaluate_analogies(
             sec_of.append(len(names) - 1)
             evaluated.append(True)
     if n_q == 0:
-        raise ValueError(f"no analogy questions found in {p}: expected 'a b c expected' lines "
-                         "after ': section' headers")
+        raise ValueError(
+            f"no analogy questions found in {p}: expected 'a b c expected' lines "
+            "after ': section' headers"
+        )
     ev = np.array(evaluated, dtype=bool)
     predicted: list[str | None] = [None] * len(questions)
     correct = np.zeros(len(questions), dtype=bool)
@@ -252,8 +259,15 @@ def evaluate_analogies(
     total = len(questions)
     accuracy = float(correct.sum()) / total if total else 0.0
     return AnalogyEvaluation(
-        accuracy=accuracy, sections=sections, questions=questions, section_ids=sec_ids,
-        correct=correct, predicted=predicted, n_oov=n_oov, n_questions=n_q, method=method,
+        accuracy=accuracy,
+        sections=sections,
+        questions=questions,
+        section_ids=sec_ids,
+        correct=correct,
+        predicted=predicted,
+        n_oov=n_oov,
+        n_questions=n_q,
+        method=method,
         restrict_vocab=restrict_vocab,
     )
 
@@ -357,15 +371,23 @@ def evaluate_word_pairs(
             model.append(np.dot(unit(ok_vocab[a]), unit(ok_vocab[b])))
             pairs.append((a, b))
     if not gold:
-        raise ValueError(f"no valid similarity judgements found in {p}: either the format is "
-                         "not 'word1<TAB>word2<TAB>score' or every word is out of vocabulary")
+        raise ValueError(
+            f"no valid similarity judgements found in {p}: either the format is "
+            "not 'word1<TAB>word2<TAB>score' or every word is out of vocabulary"
+        )
     sp = stats.spearmanr(gold, model)
     pe = stats.pearsonr(gold, model)
     # gensim's operation order, so the float is identical
     oov_ratio = float(n_oov) / (len(gold) if dummy4unknown else len(gold) + n_oov) * 100
     return WordPairEvaluation(
-        pearson=float(pe[0]), pearson_pvalue=float(pe[1]), spearman=float(sp[0]),
-        spearman_pvalue=float(sp[1]), oov_ratio=oov_ratio, n_pairs=len(gold), n_oov=n_oov,
-        gold=np.asarray(gold, dtype=np.float64), model=np.asarray(model, dtype=np.float32),
+        pearson=float(pe[0]),
+        pearson_pvalue=float(pe[1]),
+        spearman=float(sp[0]),
+        spearman_pvalue=float(sp[1]),
+        oov_ratio=oov_ratio,
+        n_pairs=len(gold),
+        n_oov=n_oov,
+        gold=np.asarray(gold, dtype=np.float64),
+        model=np.asarray(model, dtype=np.float32),
         pairs=pairs,
     )

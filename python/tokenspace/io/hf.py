@@ -7,7 +7,6 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -30,14 +29,47 @@ _EMBEDDING_SUFFIXES = (
 # model_type (config.json) -> the input-embedding tensor's name suffix.
 _BY_MODEL_TYPE = {
     **dict.fromkeys(
-        ("bert", "roberta", "xlm-roberta", "distilbert", "electra", "albert", "mpnet", "camembert",
-         "deberta", "deberta-v2", "ernie", "bloom", "falcon", "megatron-bert", "nomic_bert"),
+        (
+            "bert",
+            "roberta",
+            "xlm-roberta",
+            "distilbert",
+            "electra",
+            "albert",
+            "mpnet",
+            "camembert",
+            "deberta",
+            "deberta-v2",
+            "ernie",
+            "bloom",
+            "falcon",
+            "megatron-bert",
+            "nomic_bert",
+        ),
         "word_embeddings.weight",
     ),
     **dict.fromkeys(("gpt2", "gptj", "gpt_bigcode", "codegen", "gpt_neo"), "wte.weight"),
     **dict.fromkeys(
-        ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "phi", "phi3", "opt",
-         "bart", "mbart", "marian", "pegasus", "olmo", "stablelm", "starcoder2", "cohere"),
+        (
+            "llama",
+            "mistral",
+            "mixtral",
+            "qwen2",
+            "qwen3",
+            "gemma",
+            "gemma2",
+            "phi",
+            "phi3",
+            "opt",
+            "bart",
+            "mbart",
+            "marian",
+            "pegasus",
+            "olmo",
+            "stablelm",
+            "starcoder2",
+            "cohere",
+        ),
         "embed_tokens.weight",
     ),
     **dict.fromkeys(("t5", "mt5", "umt5", "longt5"), "shared.weight"),
@@ -61,21 +93,25 @@ def _tensor_table(folder: Path) -> dict[str, Path]:
     """Every tensor name -> the safetensors file holding it (sharded folders via the index)."""
     single = folder / "model.safetensors"
     if single.exists():
-        return {n: single for n in read_header(single)[0]}
+        return dict.fromkeys(read_header(single)[0], single)
     index = folder / "model.safetensors.index.json"
     if index.exists():
         try:
             weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
         except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ValueError(f"{index}: not a safetensors index (needs 'weight_map'): {e}") from None
+            raise ValueError(
+                f"{index}: not a safetensors index (needs 'weight_map'): {e}"
+            ) from None
         table = {n: folder / f for n, f in weight_map.items()}
         missing = sorted({str(p.name) for p in table.values() if not p.exists()})
         if missing:
-            raise FileNotFoundError(f"{index} names shard(s) that are missing: {', '.join(missing)}")
+            raise FileNotFoundError(
+                f"{index} names shard(s) that are missing: {', '.join(missing)}"
+            )
         return table
     table = {}
     for f in sorted(folder.glob("*.safetensors")):
-        table.update({n: f for n in read_header(f)[0]})
+        table.update(dict.fromkeys(read_header(f)[0], f))
     return table
 
 
@@ -98,13 +134,20 @@ def _pick_tensor(names: list[str], shapes: dict[str, tuple] | None, cfg: dict, w
             return min(hits, key=len)
     vocab_size, hidden = cfg.get("vocab_size"), _hidden_size(cfg)
     if shapes is not None and vocab_size and hidden:
-        same = [n for n in names if tuple(shapes.get(n, ())) == (vocab_size, hidden)
-                and "lm_head" not in n and "output" not in n]
+        same = [
+            n
+            for n in names
+            if tuple(shapes.get(n, ())) == (vocab_size, hidden)
+            and "lm_head" not in n
+            and "output" not in n
+        ]
         if len(same) == 1:
             return same[0]
     candidates = [n for n in names if "emb" in n.lower()]
     if shapes is not None and vocab_size:
-        candidates += [n for n in names if shapes.get(n, (0,))[0] == vocab_size and n not in candidates]
+        candidates += [
+            n for n in names if shapes.get(n, (0,))[0] == vocab_size and n not in candidates
+        ]
     candidates = candidates or names[:20]
     raise ValueError(
         f"{where}: cannot tell which tensor is the input embedding"
@@ -196,10 +239,14 @@ def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
             vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
             by_id = {int(i): t for t, i in vocab.items()}
         except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as e:
-            raise ValueError(f"{folder / 'vocab.json'}: expected a JSON object token -> id ({e})") from None
+            raise ValueError(
+                f"{folder / 'vocab.json'}: expected a JSON object token -> id ({e})"
+            ) from None
         added = folder / "added_tokens.json"
         if added.exists():
-            by_id.update({int(i): t for t, i in json.loads(added.read_text(encoding="utf-8")).items()})
+            by_id.update(
+                {int(i): t for t, i in json.loads(added.read_text(encoding="utf-8")).items()}
+            )
     elif (folder / "vocab.txt").exists():
         lines = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")
         if lines and lines[-1] == "":

@@ -98,7 +98,9 @@ def read_native(path: str | os.PathLike, *, mmap: bool = True) -> NativeFolder:
     except json.JSONDecodeError as e:
         raise ValueError(f"{path / MARKER}: unreadable ({e})") from None
     if meta.get("format") != _FORMAT:
-        raise ValueError(f"{path / MARKER}: not a tokenspace folder (format {meta.get('format')!r})")
+        raise ValueError(
+            f"{path / MARKER}: not a tokenspace folder (format {meta.get('format')!r})"
+        )
     if int(meta.get("version", 0)) > _VERSION:
         raise ValueError(
             f"{path}: written by a newer tokenspace (format version {meta['version']}); upgrade"
@@ -122,5 +124,6 @@ def read_native(path: str | os.PathLike, *, mmap: bool = True) -> NativeFolder:
     if len(vocab) != shape[0]:
         raise ValueError(f"{vocab_file}: {len(vocab)} tokens for {shape[0]} vectors")
     tok = meta.get("tokenizer")
-    return NativeFolder(vectors, vocab, meta.get("name") or path.name, (path / tok) if tok else None,
-                        not mmap)
+    return NativeFolder(
+        vectors, vocab, meta.get("name") or path.name, (path / tok) if tok else None, not mmap
+    )

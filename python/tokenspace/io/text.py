@@ -173,8 +173,9 @@ def read_records(
         kind = kind or detected
         kw = {"source": source, "encoding": encoding, "errors": encoding_errors}
         if kind == "glove":
-            vectors, words, lines = _kernels.parse_text(buf, begin=0, max_records=max_records,
-                                                        dim=0, first_line_no=1, **kw)
+            vectors, words, lines = _kernels.parse_text(
+                buf, begin=0, max_records=max_records, dim=0, first_line_no=1, **kw
+            )
             return _dedupe(vectors, words, lines, source, "line")
         header = _parse_header(buf)
         if header is None:
@@ -189,12 +190,14 @@ def read_records(
         if want == 0:
             return np.zeros((0, dim), np.float32), [], {}
         if kind == "word2vec-text":
-            vectors, words, lines = _kernels.parse_text(buf, begin=begin, max_records=want, dim=dim,
-                                                        first_line_no=2, **kw)
+            vectors, words, lines = _kernels.parse_text(
+                buf, begin=begin, max_records=want, dim=dim, first_line_no=2, **kw
+            )
             unit, where = "line", lines
         else:
-            vectors, words = _kernels.parse_binary(buf, begin=begin, max_records=want, dim=dim,
-                                                   **kw)
+            vectors, words = _kernels.parse_binary(
+                buf, begin=begin, max_records=want, dim=dim, **kw
+            )
             unit, where = "record", None
         if len(words) < want:
             raise ValueError(

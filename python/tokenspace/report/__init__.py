@@ -65,7 +65,8 @@ def build_report(
         unknown = [k for k in sections if k not in known]
         if unknown:
             raise ValueError(
-                f"unknown report sections {unknown}; available: {', '.join(sorted(known))}")
+                f"unknown report sections {unknown}; available: {', '.join(sorted(known))}"
+            )
         chosen = [s for s in SECTIONS if s.key in sections]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,9 +94,16 @@ def build_report(
         except Exception as e:  # one broken section must not take the report down
             if strict:
                 raise
-            records.append(SectionRecord(
-                sec.key, sec.title, "failed", time.perf_counter() - ts0, [],
-                f"This section failed: {type(e).__name__}: {e}"))
+            records.append(
+                SectionRecord(
+                    sec.key,
+                    sec.title,
+                    "failed",
+                    time.perf_counter() - ts0,
+                    [],
+                    f"This section failed: {type(e).__name__}: {e}",
+                )
+            )
             bodies[sec.key] = f"<pre>{esc(traceback.format_exc(limit=3))}</pre>"
     bar.update(len(chosen) + 1, "writing index.html")
     total = time.perf_counter() - t0

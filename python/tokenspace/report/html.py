@@ -38,9 +38,7 @@ def html_table(
     """A plain HTML table (values escaped, floats to 4 decimals)."""
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(fmt(v))}</td>" for v in r) + "</tr>" for r in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td>{esc(fmt(v))}</td>" for v in r) + "</tr>" for r in rows)
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -64,8 +62,10 @@ def render_result(obj: Any) -> str:
 
 def figure(src: str, caption: str) -> str:
     """A PNG beside index.html with its caption (also the image's alt text)."""
-    return (f'<figure><img src="{src}" alt="{esc(caption)}">'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img src="{src}" alt="{esc(caption)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
 
 
 class Progress:
@@ -82,8 +82,10 @@ class Progress:
             return
         width = 24
         fill = int(width * done / max(self.total, 1))
-        line = (f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {label} "
-                f"({time.perf_counter() - self.t0:.1f} s)")
+        line = (
+            f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {label} "
+            f"({time.perf_counter() - self.t0:.1f} s)"
+        )
         if self.tty:
             self.stream.write("\r\033[K" + line)
             if done == self.total:
@@ -131,10 +133,13 @@ def page(
     nav = " ".join(f'<a href="#{r.key}">{esc(r.title)}</a>' for r in records)
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>tokenspace report</title>", f"<style>{CSS}</style></head><body>",
+        "<title>tokenspace report</title>",
+        f"<style>{CSS}</style></head><body>",
         "<h1>tokenspace report</h1>",
-        paragraph(f"Models: {', '.join(model_names)}. Generated in {total:.1f} s "
-                  f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."),
+        paragraph(
+            f"Models: {', '.join(model_names)}. Generated in {total:.1f} s "
+            f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+        ),
         f"<nav>{nav}</nav>",
     ]
     for r in records:
@@ -142,7 +147,9 @@ def page(
         if r.status == "failed":
             out.append(f'<p class="note failed">{esc(r.note)}</p>')
         out.append(bodies.get(r.key, ""))
-        out.append(f'<p style="font-size:.75em;color:#888">{r.status}, {r.seconds:.1f} s</p></section>')
+        out.append(
+            f'<p style="font-size:.75em;color:#888">{r.status}, {r.seconds:.1f} s</p></section>'
+        )
     out.append(IMG_CHECK)
     out.append("</body></html>")
     return "\n".join(out)

@@ -26,10 +26,10 @@ from ..analysis.evaluate import evaluate_analogies
 from ..analysis.graph import cosine_graph
 from ..analysis.null import shuffle
 from ..analysis.rsa import rsa, rsa_models
+from ..analysis.sequences import color_text, sequence_cosines
 from ..analysis.spectral import svd_spectrum
 from ..similarity import cosine_matrix
 from ..space import EmbeddingSpace
-from ..analysis.sequences import color_text, sequence_cosines
 from .context import (
     CATEGORIES,
     KNN_SEEDS,
@@ -65,11 +65,24 @@ def section_overview(ctx: ReportContext) -> SectionResult:
     rows = []
     for s in ctx.models:
         n = s.norms
-        rows.append((s.name, len(s), s.dim, float(n.min()), float(np.median(n)), float(n.max()),
-                     int((n == 0).sum())))
-    body = html_table(["model", "vocabulary", "dim", "min norm", "median norm", "max norm", "zero rows"], rows)
-    body += paragraph(f"tokenspace {_version()}, SIMD level {simd_level()}, {num_threads()} kernel "
-                      f"threads, seed {ctx.seed}.")
+        rows.append(
+            (
+                s.name,
+                len(s),
+                s.dim,
+                float(n.min()),
+                float(np.median(n)),
+                float(n.max()),
+                int((n == 0).sum()),
+            )
+        )
+    body = html_table(
+        ["model", "vocabulary", "dim", "min norm", "median norm", "max norm", "zero rows"], rows
+    )
+    body += paragraph(
+        f"tokenspace {_version()}, SIMD level {simd_level()}, {num_threads()} kernel "
+        f"threads, seed {ctx.seed}."
+    )
     return "Models", body, []
 
 
@@ -79,17 +92,27 @@ def section_knn(ctx: ReportContext) -> SectionResult:
         seeds = present(s, KNN_SEEDS)
         res = s.knn(seeds, k=8)
         found = [res[i] for i in range(len(seeds))]  # (word, cosine) per seed
-        rows = [[f"{found[i][r][0]} ({found[i][r][1]:.3f})" for i in range(len(seeds))]
-                for r in range(8)]
+        rows = [
+            [f"{found[i][r][0]} ({found[i][r][1]:.3f})" for i in range(len(seeds))]
+            for r in range(8)
+        ]
         parts.append(html_table(seeds, rows, caption=f"{s.name}: 8 nearest neighbours by cosine"))
         seed = seeds[0]
         cos = cosine_matrix(s[[seed]], s)[0]
         top = [s.vocab[j] for j in res.indices[0, :3].tolist()]
         marks = {w: float(cos[s.index(w)]) for w in top}
-        figs.append((plot.projection_histogram(
-            cos, bins=120, marks=marks, xlabel=f"cosine with {seed!r}",
-            title=f"{s.name}: cosine of {seed!r} with all {len(s)} entries"),
-            f"{s.name}: one-to-all cosine distribution of {seed!r}; its top neighbours marked"))
+        figs.append(
+            (
+                plot.projection_histogram(
+                    cos,
+                    bins=120,
+                    marks=marks,
+                    xlabel=f"cosine with {seed!r}",
+                    title=f"{s.name}: cosine of {seed!r} with all {len(s)} entries",
+                ),
+                f"{s.name}: one-to-all cosine distribution of {seed!r}; its top neighbours marked",
+            )
+        )
     return "Nearest neighbours", "".join(parts), figs
 
 
@@ -98,8 +121,12 @@ def section_heatmap(ctx: ReportContext) -> SectionResult:
     for s in ctx.models:
         words = category_words(s)
         C = cosine_matrix(s[words])
-        figs.append((plot.cosine_heatmap(C, words, title=f"{s.name}: cosine of 4 categories"),
-                     f"{s.name}: cosine matrix of {len(words)} words in 4 categories"))
+        figs.append(
+            (
+                plot.cosine_heatmap(C, words, title=f"{s.name}: cosine of 4 categories"),
+                f"{s.name}: cosine matrix of {len(words)} words in 4 categories",
+            )
+        )
         cat = np.array([c for c, ws in CATEGORIES.items() for w in ws if w in s])
         same = cat[:, None] == cat[None, :]
         off = ~np.eye(len(words), dtype=bool)
@@ -107,9 +134,11 @@ def section_heatmap(ctx: ReportContext) -> SectionResult:
         between = float(C[~same].mean())
         rows.append((s.name, within, between, within / between if between else math.nan))
     body = paragraph(
-        "Words of the same category should be more similar to each other than to the rest.")
+        "Words of the same category should be more similar to each other than to the rest."
+    )
     body += html_table(
-        ["model", "mean within-category cosine", "mean between-category cosine", "ratio"], rows)
+        ["model", "mean within-category cosine", "mean between-category cosine", "ratio"], rows
+    )
     return "Cosine heatmap of a word set", body, figs
 
 
@@ -118,15 +147,28 @@ def section_graph(ctx: ReportContext) -> SectionResult:
     for s in ctx.models:
         words = category_words(s)
         g = cosine_graph(s, words)
-        figs.append((plot.graph(g, seed=ctx.seed, title=f"{s.name}: cosine graph (threshold {g.threshold:.3f})"),
-                     f"{s.name}: edges where cosine > median + std of the distinct off-diagonal cosines"))
+        figs.append(
+            (
+                plot.graph(
+                    g, seed=ctx.seed, title=f"{s.name}: cosine graph (threshold {g.threshold:.3f})"
+                ),
+                f"{s.name}: edges where cosine > median + std of the distinct off-diagonal cosines",
+            )
+        )
         top = g.degree_table(top=8)
-        parts.append(f"<div><h4>{esc(s.name)}</h4>" + paragraph(
-            f"{g.n_nodes} nodes, {g.n_edges} edges, density {g.density:.3f}, threshold "
-            f"{g.threshold:.4f}") + html_table(["word", "degree"], top) + "</div>")
+        parts.append(
+            f"<div><h4>{esc(s.name)}</h4>"
+            + paragraph(
+                f"{g.n_nodes} nodes, {g.n_edges} edges, density {g.density:.3f}, threshold "
+                f"{g.threshold:.4f}"
+            )
+            + html_table(["word", "degree"], top)
+            + "</div>"
+        )
     intro = paragraph(
         "The word set of the heatmap section as a graph: an edge where the cosine exceeds the "
-        "median + standard deviation of the distinct off-diagonal cosines.")
+        "median + standard deviation of the distinct off-diagonal cosines."
+    )
     return "Cosine graph", intro + '<div class="tables">' + "".join(parts) + "</div>", figs
 
 
@@ -140,21 +182,41 @@ def section_tsne(ctx: ReportContext) -> SectionResult:
         sweep = dbscan_sweep(P, eps_values, ms_values)
         eps, ms = sweep.best()
         cl = dbscan(P, eps, ms)
-        figs.append((plot.tsne_clusters(P, cl, words, title=f"{s.name}: t-SNE of {len(words)} tokens "
-                                        f"with 'x', DBSCAN eps={eps:g}, min_samples={ms}"),
-                     f"{s.name}: t-SNE (perplexity 5) coloured by DBSCAN cluster, noise in grey"))
-        figs.append((plot.dbscan_sweep(sweep, title=f"{s.name}: clusters per (eps, min_samples)"),
-                     f"{s.name}: DBSCAN sweep over the t-SNE map"))
+        figs.append(
+            (
+                plot.tsne_clusters(
+                    P,
+                    cl,
+                    words,
+                    title=f"{s.name}: t-SNE of {len(words)} tokens "
+                    f"with 'x', DBSCAN eps={eps:g}, min_samples={ms}",
+                ),
+                f"{s.name}: t-SNE (perplexity 5) coloured by DBSCAN cluster, noise in grey",
+            )
+        )
+        figs.append(
+            (
+                plot.dbscan_sweep(sweep, title=f"{s.name}: clusters per (eps, min_samples)"),
+                f"{s.name}: DBSCAN sweep over the t-SNE map",
+            )
+        )
         members = cl.members(words)
-        big = sorted(((c, ws) for c, ws in members.items() if c >= 0), key=lambda cw: -len(cw[1]))[:8]
-        parts.append(html_table(
-            ["cluster", "size", "members"], [(c, len(ws), " ".join(ws[:12])) for c, ws in big],
-            caption=f"{s.name}: {cl.n_clusters} clusters, {cl.n_noise} noise points (largest shown)"))
+        big = sorted(((c, ws) for c, ws in members.items() if c >= 0), key=lambda cw: -len(cw[1]))[
+            :8
+        ]
+        parts.append(
+            html_table(
+                ["cluster", "size", "members"],
+                [(c, len(ws), " ".join(ws[:12])) for c, ws in big],
+                caption=f"{s.name}: {cl.n_clusters} clusters, {cl.n_noise} noise points (largest shown)",
+            )
+        )
     intro = paragraph(
         "Tokens containing 'x' with 4-8 letters (the first 300 in vocabulary order), mapped with "
         "t-SNE (perplexity 5) and clustered with DBSCAN at the sweep's (eps, min_samples) with "
         "the most clusters among the settings that leave at most a quarter of the points as "
-        "noise.")
+        "noise."
+    )
     return "t-SNE and DBSCAN", intro + "".join(parts), figs
 
 
@@ -177,7 +239,8 @@ def section_null(ctx: ReportContext) -> SectionResult:
     body = paragraph(
         f"GloVe's {n} most frequent words against three shuffled copies. Row shuffling keeps every "
         "vector (same spectrum, same cosine distribution) but gives words the wrong vectors; "
-        "column and element shuffling destroy the correlations between dimensions.")
+        "column and element shuffling destroy the correlations between dimensions."
+    )
     body += html_table(list(knn_cols), rows, caption=f"nearest neighbours of {seed!r}")
     cats = category_words(s)
     cat_ids = [s.index(w) for w in cats]
@@ -185,18 +248,40 @@ def section_null(ctx: ReportContext) -> SectionResult:
     for label, sp in spaces.items():
         C = cosine_matrix(sp.vectors[cat_ids])
         tri = C[np.triu_indices(len(cats), k=1)]
-        stats.append((label, float(tri.mean()), float(tri.std()), float(spectra[label][0] / spectra[label].sum())))
-    body += html_table(["matrix", "mean cosine (word set)", "std cosine (word set)", "top singular value share"],
-                       stats)
+        stats.append(
+            (
+                label,
+                float(tri.mean()),
+                float(tri.std()),
+                float(spectra[label][0] / spectra[label].sum()),
+            )
+        )
+    body += html_table(
+        ["matrix", "mean cosine (word set)", "std cosine (word set)", "top singular value share"],
+        stats,
+    )
     figs = [
-        (plot.spectrum(spectra, title="singular values: real vs shuffled", normalize=True),
-         "scree plot of the mean-centred matrices"),
-        (plot.projection_histogram(cos_all["real"], overlay={k: v for k, v in cos_all.items() if k != "real"},
-                                   xlabel=f"cosine with {seed!r}", title=f"cosine of {seed!r} with {n - 1} words"),
-         "one-to-all cosine: real matrix (filled) vs shuffled copies (outlines)"),
-        (plot.cosine_heatmap(cosine_matrix(spaces["elements shuffled"].vectors[cat_ids]), cats,
-                             title="element-shuffled: cosine of the word set"),
-         "the category structure of the heatmap section disappears"),
+        (
+            plot.spectrum(spectra, title="singular values: real vs shuffled", normalize=True),
+            "scree plot of the mean-centred matrices",
+        ),
+        (
+            plot.projection_histogram(
+                cos_all["real"],
+                overlay={k: v for k, v in cos_all.items() if k != "real"},
+                xlabel=f"cosine with {seed!r}",
+                title=f"cosine of {seed!r} with {n - 1} words",
+            ),
+            "one-to-all cosine: real matrix (filled) vs shuffled copies (outlines)",
+        ),
+        (
+            plot.cosine_heatmap(
+                cosine_matrix(spaces["elements shuffled"].vectors[cat_ids]),
+                cats,
+                title="element-shuffled: cosine of the word set",
+            ),
+            "the category structure of the heatmap section disappears",
+        ),
     ]
     return "Null model: shuffled embeddings", body, figs
 
@@ -206,9 +291,14 @@ def section_sequence(ctx: ReportContext) -> SectionResult:
     figs = []
     for s in ctx.models:
         seq = sequence_cosines(s, TEXT)
-        figs.append((plot.sequence_cosines(seq, title=f"{s.name}: cosine with the previous token "
-                                           f"(mean {seq.mean:.3f})"),
-                     f"{s.name}: {len(seq.tokens)} tokens, special tokens removed"))
+        figs.append(
+            (
+                plot.sequence_cosines(
+                    seq, title=f"{s.name}: cosine with the previous token (mean {seq.mean:.3f})"
+                ),
+                f"{s.name}: {len(seq.tokens)} tokens, special tokens removed",
+            )
+        )
         parts.append(f"<h3>{esc(s.name)}</h3>")
         for score in ("norm", "prev", SEED_WORD):
             parts.append(color_text(s, TEXT, score))
@@ -219,7 +309,11 @@ def section_analogies(ctx: ReportContext) -> SectionResult:
     from gensim.test.utils import datapath  # the Google analogy set ships with gensim
 
     parts = []
-    queries = [(["king", "woman"], ["man"]), (["paris", "italy"], ["france"]), (["walking", "swam"], ["swimming"])]
+    queries = [
+        (["king", "woman"], ["man"]),
+        (["paris", "italy"], ["france"]),
+        (["walking", "swam"], ["swimming"]),
+    ]
     for s in ctx.models:
         rows = []
         for pos, neg in queries:
@@ -231,10 +325,16 @@ def section_analogies(ctx: ReportContext) -> SectionResult:
                 rows.append((f"{' + '.join(pos)} - {' - '.join(neg)}", method, answers))
         parts.append(html_table(["query", "method", "top 3"], rows, caption=s.name))
     ev = evaluate_analogies(ctx.glove, datapath("questions-words.txt"), restrict_vocab=30000)
-    parts.append(f"<h3>Google analogy set, {esc(ctx.glove.name)}, 30k vocabulary: accuracy "
-                 f"{float(ev.accuracy):.4f}</h3>")
-    parts.append(html_table(["section", "correct", "incorrect", "accuracy"],
-                            [(x.name, x.correct, x.incorrect, x.accuracy) for x in ev.sections]))
+    parts.append(
+        f"<h3>Google analogy set, {esc(ctx.glove.name)}, 30k vocabulary: accuracy "
+        f"{float(ev.accuracy):.4f}</h3>"
+    )
+    parts.append(
+        html_table(
+            ["section", "correct", "incorrect", "accuracy"],
+            [(x.name, x.correct, x.incorrect, x.accuracy) for x in ev.sections],
+        )
+    )
     return "Analogies", "".join(parts), []
 
 
@@ -248,9 +348,14 @@ def section_rsa(ctx: ReportContext) -> SectionResult:
     Cg, Cm = cosine_matrix(g[shared]), cosine_matrix(m[shared])
     r = rsa(g[shared], m[shared], method="pearson")
     body += paragraph(
-        f"Pearson RSA over the {len(shared)} most frequent shared alphabetic words: {float(r):.4f}")
-    figs = [(plot.rsa_scatter(Cg, Cm, labels=(g.name or "model A", m.name or "model B")),
-             f"cosine of each pair of {len(shared)} shared words in both models")]
+        f"Pearson RSA over the {len(shared)} most frequent shared alphabetic words: {float(r):.4f}"
+    )
+    figs = [
+        (
+            plot.rsa_scatter(Cg, Cm, labels=(g.name or "model A", m.name or "model B")),
+            f"cosine of each pair of {len(shared)} shared words in both models",
+        )
+    ]
     return "RSA: GloVe vs MiniLM", body, figs
 
 
@@ -258,8 +363,18 @@ def section_svd(ctx: ReportContext) -> SectionResult:
     s = ctx.minilm
     groups = {
         "digits": [str(i) for i in range(10)],
-        "EU countries": ["france", "germany", "italy", "spain", "portugal", "austria", "belgium",
-                         "netherlands", "sweden", "poland"],
+        "EU countries": [
+            "france",
+            "germany",
+            "italy",
+            "spain",
+            "portugal",
+            "austria",
+            "belgium",
+            "netherlands",
+            "sweden",
+            "poland",
+        ],
         "letters": [chr(c) for c in range(ord("a"), ord("z") + 1)],
     }
     rng = np.random.default_rng(ctx.seed)
@@ -270,8 +385,12 @@ def section_svd(ctx: ReportContext) -> SectionResult:
     alpha = np.flatnonzero([w.isalpha() for w in s.vocab])  # not [unused*] placeholder rows
     sample = rng.choice(alpha, 26, replace=False)
     spectra["random 26 words"] = svd_spectrum(s.vectors[sample], center=True)
-    figs.append((plot.spectrum(spectra, normalize=True, title=f"{s.name}: spectra of token groups"),
-                 "singular values of mean-centred groups vs a random submatrix"))
+    figs.append(
+        (
+            plot.spectrum(spectra, normalize=True, title=f"{s.name}: spectra of token groups"),
+            "singular values of mean-centred groups vs a random submatrix",
+        )
+    )
     words = present(s, groups["EU countries"])
     G = np.asarray(s[words], dtype=np.float64)
     mu = G.mean(axis=0)
@@ -281,10 +400,19 @@ def section_svd(ctx: ReportContext) -> SectionResult:
     inside = set(words)
     top = [s.vocab[i] for i in order[::-1] if s.vocab[i] not in inside][:10]
     bottom = [s.vocab[i] for i in order if s.vocab[i] not in inside][:10]
-    parts.append(html_table(["top", "bottom"], list(zip(top, bottom)),
-                            caption="whole vocabulary on the EU countries' first singular vector"))
-    figs.append((plot.projection_histogram(proj, title=f"{s.name}: projection on the countries' axis"),
-                 "projection of every vocabulary entry"))
+    parts.append(
+        html_table(
+            ["top", "bottom"],
+            list(zip(top, bottom)),
+            caption="whole vocabulary on the EU countries' first singular vector",
+        )
+    )
+    figs.append(
+        (
+            plot.projection_histogram(proj, title=f"{s.name}: projection on the countries' axis"),
+            "projection of every vocabulary entry",
+        )
+    )
     return "SVD spectra and projections", "".join(parts), figs
 
 
@@ -302,18 +430,22 @@ def section_translation(ctx: ReportContext) -> SectionResult:
     al = align(g, m, anchors=[(w, w) for w in train])
     rows = []
     for retrieval in ("nn", "csls"):
-        res = translation_accuracy(g, m, [(w, w) for w in test], al, retrieval=retrieval,
-                                   ks=(1, 5, 10), source_vocab=vocab)
+        res = translation_accuracy(
+            g, m, [(w, w) for w in test], al, retrieval=retrieval, ks=(1, 5, 10), source_vocab=vocab
+        )
         rows.append([retrieval] + [float(res.precision[k]) for k in (1, 5, 10)])
     body = paragraph(
         f"GloVe -> MiniLM orthogonal map fitted on {len(train)} shared words (identical strings "
         f"as anchors); precision@k on {len(test)} held-out shared words, retrieving among "
-        f"MiniLM's whole vocabulary (CSLS statistics over GloVe's {vocab} most frequent words).")
+        f"MiniLM's whole vocabulary (CSLS statistics over GloVe's {vocab} most frequent words)."
+    )
     body += html_table(["retrieval", "P@1", "P@5", "P@10"], rows)
     sample = test[:8]
     tr = translate(g, m, sample, al, k=3, retrieval="csls", source_vocab=vocab)
-    body += html_table(["GloVe word", "MiniLM top 3 (CSLS)"],
-                       [(w, ", ".join(ws)) for w, ws in zip(sample, tr.words)])
+    body += html_table(
+        ["GloVe word", "MiniLM top 3 (CSLS)"],
+        [(w, ", ".join(ws)) for w, ws in zip(sample, tr.words)],
+    )
     return "Translation GloVe -> MiniLM", body, []
 
 

@@ -401,11 +401,11 @@ def test_semantic_axis_project_and_extremes(small):
     e = ts.extremes(s, sc, 5, exclude=["w1", "w2", "w3"], min_length=3)
     kept = [i for i, w in enumerate(s.vocab) if w not in ("w1", "w2", "w3") and len(w) >= 3]
     order = sorted(kept, key=lambda i: (-sc[i], i))
-    assert e.top_ids.tolist() == order[:5]
-    assert e.bottom_ids.tolist() == sorted(kept, key=lambda i: (sc[i], i))[:5]
+    assert e.top_indices.tolist() == order[:5]
+    assert e.bottom_indices.tolist() == sorted(kept, key=lambda i: (sc[i], i))[:5]
     assert "top" in e.table()
     e = ts.extremes(s, sc, 3, restrict_vocab=50)
-    assert e.top_ids.tolist() == sorted(range(50), key=lambda i: (-sc[i], i))[:3]
+    assert e.top_indices.tolist() == sorted(range(50), key=lambda i: (-sc[i], i))[:3]
     with pytest.raises(ValueError, match="zero vector"):
         ts.semantic_axis(s, ["w1"], ["w1"])
     with pytest.raises(ValueError, match="length"):
@@ -480,7 +480,7 @@ def test_minilm_digit_and_country_svd_experiment():
         e = ts.extremes(s, scores, 30, exclude=group)
         assert len(e.top_words) == 30 and not set(e.top_words + e.bottom_words) & set(group)
         ids = np.flatnonzero(~np.isin(np.arange(len(s)), s.indices(group)))
-        assert set(e.top_ids.tolist()) == set(
+        assert set(e.top_indices.tolist()) == set(
             ids[np.argsort(-ref[ids], kind="stable")[:30]].tolist()
         )
     # digit words line up with the digits' main axis

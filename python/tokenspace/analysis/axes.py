@@ -118,17 +118,17 @@ class AxisExtremes:
 
     Attributes
     ----------
-    top_ids, bottom_ids : np.ndarray
+    top_indices, bottom_indices : np.ndarray
         int64 ids, most extreme first.
     top_scores, bottom_scores : np.ndarray
         float32 projections.
     top_words, bottom_words : list of str
     """
 
-    top_ids: np.ndarray
+    top_indices: np.ndarray
     top_scores: np.ndarray
     top_words: list[str]
-    bottom_ids: np.ndarray
+    bottom_indices: np.ndarray
     bottom_scores: np.ndarray
     bottom_words: list[str]
 

@@ -145,7 +145,7 @@ def tsne(
         return TSNE(**kw).fit_transform(X.astype(np.float64)).astype(np.float32)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Clusters:
     """DBSCAN labels: ``labels[i]`` is the cluster of point i, -1 for noise."""
 
@@ -210,7 +210,7 @@ def dbscan(points: Any, eps: float, min_samples: int, *, metric: str = "euclidea
     return Clusters(labels.astype(np.int64), float(eps), int(min_samples))
 
 
-@dataclass
+@dataclass(frozen=True)
 class DbscanSweep:
     """Cluster counts over an eps x min_samples grid: ``n_clusters[i, j]`` for
     ``eps_values[i]`` and ``min_samples_values[j]`` (``n_noise`` likewise)."""

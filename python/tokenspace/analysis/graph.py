@@ -11,7 +11,7 @@ import numpy as np
 from ..similarity import cosine_matrix
 
 
-@dataclass
+@dataclass(frozen=True)
 class CosineGraph:
     """An undirected graph over ``words``: an edge joins i and j when cosine(i, j) > threshold.
 

@@ -20,7 +20,7 @@ from .sections import SECTIONS, Section
 __all__ = ["SECTIONS", "ReportContext", "ReportResult", "Section", "SectionRecord", "build_report"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReportResult:
     """The written report: ``index`` is the path of index.html."""
 

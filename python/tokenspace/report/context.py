@@ -50,7 +50,7 @@ class ReportContext:
         return self.model(self.model_names[1])
 
 
-@dataclass
+@dataclass(frozen=True)
 class SectionRecord:
     """What happened to a section: status is "ok" or "failed"."""
 

@@ -45,7 +45,7 @@ from .html import esc, html_table, paragraph, render_result
 SectionResult = tuple[str, str, list[tuple[Any, str]]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Section:
     """One report section: ``fn(ctx) -> (title, html, [(figure, caption), ...])``."""
 

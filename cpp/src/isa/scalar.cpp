@@ -15,6 +15,15 @@ namespace {
 constexpr int MR = 4;
 constexpr int NR = 8;
 
+// The vector traits of the shared loops (filter_loops.inc): width 1, so they run only their
+// scalar loop, which is the reference the other units' tails repeat.
+struct Vec {
+  static constexpr std::size_t kWidth = 1;
+  static constexpr bool kMasked = false;
+};
+
+#include "filter_loops.inc"
+
 void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
   float acc[MR][NR] = {};
   for (std::size_t k = 0; k < d; ++k) {
@@ -42,19 +51,6 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
     for (; k < d; ++k) s0 += q[k] * xj[k];
     out[j] = (s0 + s1) + (s2 + s3);
   }
-}
-
-std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float thr,
-                      std::uint32_t* idx) {
-  std::size_t c = 0;
-  if (bias) {
-    for (std::size_t j = 0; j < n; ++j)
-      if (s[j] + bias[j] >= thr) idx[c++] = static_cast<std::uint32_t>(j);
-  } else {
-    for (std::size_t j = 0; j < n; ++j)
-      if (s[j] >= thr) idx[c++] = static_cast<std::uint32_t>(j);
-  }
-  return c;
 }
 
 std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
@@ -109,22 +105,6 @@ double sum_squares(const float* x, std::size_t d) {
 namespace analogy {
 #include "analogy_combine.inc"
 
-std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
-                            float* s, std::uint32_t* idx) {
-  const float up = 1.0f + slack, lo = 1.0f - slack;
-  const float scale = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
-  std::size_t cnt = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    const float dz = lo + c[j];
-    const float v = cosmul ? ((up + a[j]) * 0.5f) * ((up + b[j]) * 0.5f) /
-                                 ((dz > 0.0f ? dz : 0.0f) * 0.5f + eps) * scale
-                           : wa * a[j] + wb * b[j] + wc * c[j];
-    s[j] = v;
-    if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
-  }
-  return cnt;
-}
 }  // namespace analogy
 
 // RSA Pearson sums.
@@ -156,14 +136,14 @@ constexpr KernelTable make_table() {
   t.fp32_shape = {MR, NR};
   t.micro_kernel = micro_kernel;
   t.gemv_rows = gemv_rows;
-  t.filter_ge = filter_ge;
+  t.filter_ge = filter_ge<Vec>;
   t.knn_tile = knn_tile;  // no knn_tile_sym: the self-join driver filters the stored tile
   t.exact_ip = exact_ip;
   t.exact_l2 = exact_l2;
   t.sum_squares = sum_squares;
   t.combine_linear = analogy::combine_linear;
   t.combine_cosmul = analogy::combine_cosmul;
-  t.combine3_filter = analogy::combine3_filter;
+  t.combine3_filter = combine3_filter<Vec>;
   t.rsa_accum = rsa::accum;
   return t;
 }

@@ -42,6 +42,7 @@ struct Vec {
 };
 
 #include "filter_loops.inc"
+#include "scalar_tails.inc"
 
 void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
   __m256 c0[MR], c1[MR];
@@ -80,9 +81,7 @@ float dot(const float* q, const float* x, std::size_t d) {
   }
   for (; k + 8 <= d; k += 8)
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k), _mm256_loadu_ps(x + k), s0);
-  float s = hsum(_mm256_add_ps(s0, s1));
-  for (; k < d; ++k) s += q[k] * x[k];
-  return s;
+  return dot_tail(q, x, k, d, hsum(_mm256_add_ps(s0, s1)));
 }
 
 void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, std::size_t d,
@@ -104,17 +103,10 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
       s2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x2 + k), s2);
       s3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x3 + k), s3);
     }
-    float r0 = hsum(s0), r1 = hsum(s1), r2 = hsum(s2), r3 = hsum(s3);
-    for (; k < d; ++k) {
-      r0 += q[k] * x0[k];
-      r1 += q[k] * x1[k];
-      r2 += q[k] * x2[k];
-      r3 += q[k] * x3[k];
-    }
-    out[j] = r0;
-    out[j + 1] = r1;
-    out[j + 2] = r2;
-    out[j + 3] = r3;
+    out[j] = dot_tail(q, x0, k, d, hsum(s0));
+    out[j + 1] = dot_tail(q, x1, k, d, hsum(s1));
+    out[j + 2] = dot_tail(q, x2, k, d, hsum(s2));
+    out[j + 3] = dot_tail(q, x3, k, d, hsum(s3));
   }
   for (; j < n; ++j) out[j] = dot(q, x + j * ldx, d);
 }
@@ -185,10 +177,7 @@ double exact_score(const float* q, const float* x, std::size_t d) {
   }
   alignas(32) double t[16];
   for (int h = 0; h < 4; ++h) _mm256_store_pd(t + 4 * h, a[h]);
-  for (; c < d; ++c) {
-    const double qv = q[c], xv = x[c];
-    t[c % 16] += L2 ? (qv - xv) * (qv - xv) : qv * xv;
-  }
+  exact_tail<L2>(q, x, c, d, t);
   const double s = tree16(_mm256_load_pd(t), _mm256_load_pd(t + 4), _mm256_load_pd(t + 8),
                           _mm256_load_pd(t + 12));
   return L2 ? -0.5 * s : s;
@@ -213,9 +202,7 @@ double sum_squares(const float* x, std::size_t d) {
   }
   alignas(32) double t[4];
   _mm256_store_pd(t, _mm256_add_pd(s0, s1));
-  double s = (t[0] + t[1]) + (t[2] + t[3]);
-  for (; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
-  return s;
+  return sum_squares_tail(x, k, d, (t[0] + t[1]) + (t[2] + t[3]));
 }
 
 namespace analogy {

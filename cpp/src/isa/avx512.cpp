@@ -43,6 +43,7 @@ struct Vec {
 };
 
 #include "filter_loops.inc"
+#include "scalar_tails.inc"
 
 void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
   __m512 c0[MR], c1[MR];
@@ -170,14 +171,8 @@ double exact_score(const float* q, const float* x, std::size_t d) {
   alignas(64) double t[16];
   _mm512_store_pd(t, a0);
   _mm512_store_pd(t + 8, a1);
-  for (; c < d; ++c) {
-    const double qv = q[c], xv = x[c];
-    t[c % 16] += L2 ? (qv - xv) * (qv - xv) : qv * xv;
-  }
-  double s8[8], s4[4];
-  for (int p = 0; p < 8; ++p) s8[p] = t[p] + t[p + 8];
-  for (int p = 0; p < 4; ++p) s4[p] = s8[p] + s8[p + 4];
-  const double s = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+  exact_tail<L2>(q, x, c, d, t);
+  const double s = tree16(t);
   return L2 ? -0.5 * s : s;
 }
 
@@ -198,9 +193,7 @@ double sum_squares(const float* x, std::size_t d) {
     s0 = _mm512_fmadd_pd(lo, lo, s0);
     s1 = _mm512_fmadd_pd(hi, hi, s1);
   }
-  double s = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
-  for (; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
-  return s;
+  return sum_squares_tail(x, k, d, _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)));
 }
 
 namespace analogy {

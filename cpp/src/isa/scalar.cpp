@@ -23,6 +23,7 @@ struct Vec {
 };
 
 #include "filter_loops.inc"
+#include "scalar_tails.inc"
 
 void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
   float acc[MR][NR] = {};
@@ -48,7 +49,7 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
       s2 += q[k + 2] * xj[k + 2];
       s3 += q[k + 3] * xj[k + 3];
     }
-    for (; k < d; ++k) s0 += q[k] * xj[k];
+    s0 = dot_tail(q, xj, k, d, s0);
     out[j] = (s0 + s1) + (s2 + s3);
   }
 }
@@ -74,33 +75,19 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
 }
 
 // Canonical exact scores (see KernelTable::exact_ip): 16 partial sums, fixed tree.
-inline double tree16(const double* t) {
-  double s8[8], s4[4];
-  for (int p = 0; p < 8; ++p) s8[p] = t[p] + t[p + 8];
-  for (int p = 0; p < 4; ++p) s4[p] = s8[p] + s8[p + 4];
-  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
-}
-
 double exact_ip(const float* q, const float* x, std::size_t d) {
   double t[16] = {};
-  for (std::size_t c = 0; c < d; ++c) t[c % 16] += static_cast<double>(q[c]) * x[c];
+  exact_tail<false>(q, x, 0, d, t);
   return tree16(t);
 }
 
 double exact_l2(const float* q, const float* x, std::size_t d) {
   double t[16] = {};
-  for (std::size_t c = 0; c < d; ++c) {
-    const double e = static_cast<double>(q[c]) - x[c];
-    t[c % 16] += e * e;
-  }
+  exact_tail<true>(q, x, 0, d, t);
   return -0.5 * tree16(t);
 }
 
-double sum_squares(const float* x, std::size_t d) {
-  double s = 0;
-  for (std::size_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
-  return s;
-}
+double sum_squares(const float* x, std::size_t d) { return sum_squares_tail(x, 0, d, 0.0); }
 
 namespace analogy {
 #include "analogy_combine.inc"

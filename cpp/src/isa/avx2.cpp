@@ -15,6 +15,35 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
+// The vector traits of the shared loops (filter_loops.inc): 8 floats, no mask registers.
+struct Vec {
+  using F = __m256;
+  static constexpr std::size_t kWidth = 8;
+  static constexpr bool kMasked = false;
+  static F set1(float x) { return _mm256_set1_ps(x); }
+  static F zero() { return _mm256_setzero_ps(); }
+  static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static F add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm256_div_ps(a, b); }
+  static F max(F a, F b) { return _mm256_max_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static unsigned ge(F a, F b) {
+    return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GE_OQ)));
+  }
+  // No mask registers: the loops run whole vectors only, so the "masked" forms are the plain
+  // ones and the mask is a placeholder.
+  struct M {};
+  static M head(std::size_t) { return {}; }
+  static F load_masked(M, const float* p) { return load(p); }
+  static void store_masked(float* p, M, F v) { store(p, v); }
+  static unsigned ge_masked(M, F a, F b) { return ge(a, b); }
+};
+
+#include "filter_loops.inc"
+#include "scalar_tails.inc"
+
 void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
@@ -52,9 +81,7 @@ float dot(const float* q, const float* x, std::size_t d) {
   }
   for (; k + 8 <= d; k += 8)
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k), _mm256_loadu_ps(x + k), s0);
-  float s = hsum(_mm256_add_ps(s0, s1));
-  for (; k < d; ++k) s += q[k] * x[k];
-  return s;
+  return dot_tail(q, x, k, d, hsum(_mm256_add_ps(s0, s1)));
 }
 
 void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, std::size_t d,
@@ -76,37 +103,12 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
       s2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x2 + k), s2);
       s3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x3 + k), s3);
     }
-    float r0 = hsum(s0), r1 = hsum(s1), r2 = hsum(s2), r3 = hsum(s3);
-    for (; k < d; ++k) {
-      r0 += q[k] * x0[k];
-      r1 += q[k] * x1[k];
-      r2 += q[k] * x2[k];
-      r3 += q[k] * x3[k];
-    }
-    out[j] = r0;
-    out[j + 1] = r1;
-    out[j + 2] = r2;
-    out[j + 3] = r3;
+    out[j] = dot_tail(q, x0, k, d, hsum(s0));
+    out[j + 1] = dot_tail(q, x1, k, d, hsum(s1));
+    out[j + 2] = dot_tail(q, x2, k, d, hsum(s2));
+    out[j + 3] = dot_tail(q, x3, k, d, hsum(s3));
   }
   for (; j < n; ++j) out[j] = dot(q, x + j * ldx, d);
-}
-
-std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float thr,
-                      std::uint32_t* idx) {
-  std::size_t c = 0, j = 0;
-  const __m256 t = _mm256_set1_ps(thr);
-  for (; j + 8 <= n; j += 8) {
-    __m256 v = _mm256_loadu_ps(s + j);
-    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
-    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ)));
-    while (m) {
-      idx[c++] = static_cast<std::uint32_t>(j + __builtin_ctz(m));
-      m &= m - 1;
-    }
-  }
-  for (; j < n; ++j)
-    if ((bias ? s[j] + bias[j] : s[j]) >= thr) idx[c++] = static_cast<std::uint32_t>(j);
-  return c;
 }
 
 std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
@@ -175,10 +177,7 @@ double exact_score(const float* q, const float* x, std::size_t d) {
   }
   alignas(32) double t[16];
   for (int h = 0; h < 4; ++h) _mm256_store_pd(t + 4 * h, a[h]);
-  for (; c < d; ++c) {
-    const double qv = q[c], xv = x[c];
-    t[c % 16] += L2 ? (qv - xv) * (qv - xv) : qv * xv;
-  }
+  exact_tail<L2>(q, x, c, d, t);
   const double s = tree16(_mm256_load_pd(t), _mm256_load_pd(t + 4), _mm256_load_pd(t + 8),
                           _mm256_load_pd(t + 12));
   return L2 ? -0.5 * s : s;
@@ -203,55 +202,12 @@ double sum_squares(const float* x, std::size_t d) {
   }
   alignas(32) double t[4];
   _mm256_store_pd(t, _mm256_add_pd(s0, s1));
-  double s = (t[0] + t[1]) + (t[2] + t[3]);
-  for (; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
-  return s;
+  return sum_squares_tail(x, k, d, (t[0] + t[1]) + (t[2] + t[3]));
 }
 
 namespace analogy {
 #include "analogy_combine.inc"
 
-/// See KernelTable::combine3_filter.
-std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
-                            float* s, std::uint32_t* idx) {
-  const __m256 t = _mm256_set1_ps(thr);
-  const __m256 va = _mm256_set1_ps(wa), vb = _mm256_set1_ps(wb), vc = _mm256_set1_ps(wc);
-  const float up1 = 1.0f + slack, lo1 = 1.0f - slack;
-  const float scale1 = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
-  const __m256 up = _mm256_set1_ps(up1), lo = _mm256_set1_ps(lo1), scale = _mm256_set1_ps(scale1);
-  const __m256 half = _mm256_set1_ps(0.5f), ve = _mm256_set1_ps(eps), zero = _mm256_setzero_ps();
-  std::size_t cnt = 0, j = 0;
-  for (; j + 8 <= n; j += 8) {
-    const __m256 x = _mm256_loadu_ps(a + j);
-    const __m256 y = _mm256_loadu_ps(b + j);
-    const __m256 z = _mm256_loadu_ps(c + j);
-    __m256 v;
-    if (cosmul) {
-      const __m256 px = _mm256_mul_ps(_mm256_add_ps(up, x), half);
-      const __m256 py = _mm256_mul_ps(_mm256_add_ps(up, y), half);
-      const __m256 pz = _mm256_fmadd_ps(_mm256_max_ps(_mm256_add_ps(lo, z), zero), half, ve);
-      v = _mm256_mul_ps(_mm256_div_ps(_mm256_mul_ps(px, py), pz), scale);
-    } else {
-      v = _mm256_fmadd_ps(vc, z, _mm256_fmadd_ps(vb, y, _mm256_mul_ps(va, x)));
-    }
-    _mm256_storeu_ps(s + j, v);
-    unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ)));
-    while (m) {
-      idx[cnt++] = static_cast<std::uint32_t>(j + __builtin_ctz(m));
-      m &= m - 1;
-    }
-  }
-  for (; j < n; ++j) {
-    const float dz = lo1 + c[j];
-    float v = cosmul ? ((up1 + a[j]) * 0.5f) * ((up1 + b[j]) * 0.5f) /
-                           ((dz > 0.0f ? dz : 0.0f) * 0.5f + eps) * scale1
-                     : wa * a[j] + wb * b[j] + wc * c[j];
-    s[j] = v;
-    if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
-  }
-  return cnt;
-}
 }  // namespace analogy
 
 // RSA Pearson sums.
@@ -347,14 +303,14 @@ constexpr KernelTable make_table() {
   t.fp32_shape = {MR, NR};
   t.micro_kernel = micro_kernel;
   t.gemv_rows = gemv_rows;
-  t.filter_ge = filter_ge;
+  t.filter_ge = filter_ge<Vec>;
   t.knn_tile = knn_tile;  // no knn_tile_sym: the self-join driver filters the stored tile
   t.exact_ip = exact_ip;
   t.exact_l2 = exact_l2;
   t.sum_squares = sum_squares;
   t.combine_linear = analogy::combine_linear;
   t.combine_cosmul = analogy::combine_cosmul;
-  t.combine3_filter = analogy::combine3_filter;
+  t.combine3_filter = combine3_filter<Vec>;
   t.rsa_accum = rsa::accum;
   t.peak_fp32_fma_ymm = peak_probe;
   return t;

@@ -17,6 +17,34 @@ constexpr int NR = 32;
 
 #include "tile_epilogue_avx512.inc"
 
+// The vector traits of the shared loops (filter_loops.inc): 16 floats, and mask registers for
+// the last partial vector.
+struct Vec {
+  using F = __m512;
+  using M = __mmask16;
+  static constexpr std::size_t kWidth = 16;
+  static constexpr bool kMasked = true;
+  static F set1(float x) { return _mm512_set1_ps(x); }
+  static F zero() { return _mm512_setzero_ps(); }
+  static F load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, F v) { _mm512_storeu_ps(p, v); }
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm512_div_ps(a, b); }
+  static F max(F a, F b) { return _mm512_max_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static unsigned ge(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+  static M head(std::size_t r) {
+    return r >= kWidth ? static_cast<M>(0xFFFF) : static_cast<M>((1u << r) - 1u);
+  }
+  static F load_masked(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store_masked(float* p, M m, F v) { _mm512_mask_storeu_ps(p, m, v); }
+  static unsigned ge_masked(M m, F a, F b) { return _mm512_mask_cmp_ps_mask(m, a, b, _CMP_GE_OQ); }
+};
+
+#include "filter_loops.inc"
+#include "scalar_tails.inc"
+
 void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
@@ -85,24 +113,6 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
   }
 }
 
-std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float thr,
-                      std::uint32_t* idx) {
-  std::size_t c = 0, j = 0;
-  const __m512 t = _mm512_set1_ps(thr);
-  for (; j + 16 <= n; j += 16) {
-    __m512 v = _mm512_loadu_ps(s + j);
-    if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + j));
-    unsigned m = _mm512_cmp_ps_mask(v, t, _CMP_GE_OQ);
-    while (m) {
-      idx[c++] = static_cast<std::uint32_t>(j + __builtin_ctz(m));
-      m &= m - 1;
-    }
-  }
-  for (; j < n; ++j)
-    if ((bias ? s[j] + bias[j] : s[j]) >= thr) idx[c++] = static_cast<std::uint32_t>(j);
-  return c;
-}
-
 // The MR x 32 tile of fp32 dot products a_i . b_j.
 inline void tile_acc(const float* a, std::size_t lda, const float* b, std::size_t d,
                      __m512 (&c0)[MR], __m512 (&c1)[MR]) {
@@ -161,14 +171,8 @@ double exact_score(const float* q, const float* x, std::size_t d) {
   alignas(64) double t[16];
   _mm512_store_pd(t, a0);
   _mm512_store_pd(t + 8, a1);
-  for (; c < d; ++c) {
-    const double qv = q[c], xv = x[c];
-    t[c % 16] += L2 ? (qv - xv) * (qv - xv) : qv * xv;
-  }
-  double s8[8], s4[4];
-  for (int p = 0; p < 8; ++p) s8[p] = t[p] + t[p + 8];
-  for (int p = 0; p < 4; ++p) s4[p] = s8[p] + s8[p + 4];
-  const double s = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+  exact_tail<L2>(q, x, c, d, t);
+  const double s = tree16(t);
   return L2 ? -0.5 * s : s;
 }
 
@@ -189,52 +193,12 @@ double sum_squares(const float* x, std::size_t d) {
     s0 = _mm512_fmadd_pd(lo, lo, s0);
     s1 = _mm512_fmadd_pd(hi, hi, s1);
   }
-  double s = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
-  for (; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
-  return s;
+  return sum_squares_tail(x, k, d, _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)));
 }
 
 namespace analogy {
 #include "analogy_combine.inc"
 
-/// Three-term queries: combines the cosine rows a, b, c (3CosAdd: wa a + wb b + wc c;
-/// 3CosMul: (1+a)/2 (1+b)/2 / ((1+c)/2 + eps), or its upper bound when slack > 0, see
-/// combine_cosmul), writes the scores to s and the positions whose score is >= thr to idx, in
-/// one pass. Returns how many positions were written.
-std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
-                            float* s, std::uint32_t* idx) {
-  const __m512 t = _mm512_set1_ps(thr);
-  const __m512 va = _mm512_set1_ps(wa), vb = _mm512_set1_ps(wb), vc = _mm512_set1_ps(wc);
-  const __m512 up = _mm512_set1_ps(1.0f + slack), lo = _mm512_set1_ps(1.0f - slack);
-  const __m512 half = _mm512_set1_ps(0.5f), ve = _mm512_set1_ps(eps), zero = _mm512_setzero_ps();
-  const __m512 scale = _mm512_set1_ps(slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f);
-  std::size_t cnt = 0;
-  for (std::size_t j = 0; j < n; j += 16) {
-    const std::size_t r = n - j;
-    const __mmask16 lm =
-        r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u);
-    const __m512 x = _mm512_maskz_loadu_ps(lm, a + j);
-    const __m512 y = _mm512_maskz_loadu_ps(lm, b + j);
-    const __m512 z = _mm512_maskz_loadu_ps(lm, c + j);
-    __m512 v;
-    if (cosmul) {
-      const __m512 px = _mm512_mul_ps(_mm512_add_ps(up, x), half);
-      const __m512 py = _mm512_mul_ps(_mm512_add_ps(up, y), half);
-      const __m512 pz = _mm512_fmadd_ps(_mm512_max_ps(_mm512_add_ps(lo, z), zero), half, ve);
-      v = _mm512_mul_ps(_mm512_div_ps(_mm512_mul_ps(px, py), pz), scale);
-    } else {
-      v = _mm512_fmadd_ps(vc, z, _mm512_fmadd_ps(vb, y, _mm512_mul_ps(va, x)));
-    }
-    _mm512_mask_storeu_ps(s + j, lm, v);
-    unsigned m = _mm512_mask_cmp_ps_mask(lm, v, t, _CMP_GE_OQ);
-    while (m) {
-      idx[cnt++] = static_cast<std::uint32_t>(j + __builtin_ctz(m));
-      m &= m - 1;
-    }
-  }
-  return cnt;
-}
 }  // namespace analogy
 
 // RSA Pearson sums.
@@ -333,7 +297,7 @@ constexpr KernelTable make_table() {
   t.fp32_shape = {MR, NR};
   t.micro_kernel = micro_kernel;
   t.gemv_rows = gemv_rows;
-  t.filter_ge = filter_ge;
+  t.filter_ge = filter_ge<Vec>;
   t.knn_tile = knn_tile;
   t.knn_tile_sym = knn_tile_sym;
   t.exact_ip = exact_ip;
@@ -341,7 +305,7 @@ constexpr KernelTable make_table() {
   t.sum_squares = sum_squares;
   t.combine_linear = analogy::combine_linear;
   t.combine_cosmul = analogy::combine_cosmul;
-  t.combine3_filter = analogy::combine3_filter;
+  t.combine3_filter = combine3_filter<Vec>;
   t.rsa_accum = rsa::accum;
   t.peak_fp32_fma_zmm = peak_probe;
   return t;

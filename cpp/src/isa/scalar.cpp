@@ -15,6 +15,16 @@ namespace {
 constexpr int MR = 4;
 constexpr int NR = 8;
 
+// The vector traits of the shared loops (filter_loops.inc): width 1, so they run only their
+// scalar loop, which is the reference the other units' tails repeat.
+struct Vec {
+  static constexpr std::size_t kWidth = 1;
+  static constexpr bool kMasked = false;
+};
+
+#include "filter_loops.inc"
+#include "scalar_tails.inc"
+
 void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
   float acc[MR][NR] = {};
   for (std::size_t k = 0; k < d; ++k) {
@@ -39,22 +49,9 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
       s2 += q[k + 2] * xj[k + 2];
       s3 += q[k + 3] * xj[k + 3];
     }
-    for (; k < d; ++k) s0 += q[k] * xj[k];
+    s0 = dot_tail(q, xj, k, d, s0);
     out[j] = (s0 + s1) + (s2 + s3);
   }
-}
-
-std::size_t filter_ge(const float* s, const float* bias, std::size_t n, float thr,
-                      std::uint32_t* idx) {
-  std::size_t c = 0;
-  if (bias) {
-    for (std::size_t j = 0; j < n; ++j)
-      if (s[j] + bias[j] >= thr) idx[c++] = static_cast<std::uint32_t>(j);
-  } else {
-    for (std::size_t j = 0; j < n; ++j)
-      if (s[j] >= thr) idx[c++] = static_cast<std::uint32_t>(j);
-  }
-  return c;
 }
 
 std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
@@ -78,53 +75,23 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
 }
 
 // Canonical exact scores (see KernelTable::exact_ip): 16 partial sums, fixed tree.
-inline double tree16(const double* t) {
-  double s8[8], s4[4];
-  for (int p = 0; p < 8; ++p) s8[p] = t[p] + t[p + 8];
-  for (int p = 0; p < 4; ++p) s4[p] = s8[p] + s8[p + 4];
-  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
-}
-
 double exact_ip(const float* q, const float* x, std::size_t d) {
   double t[16] = {};
-  for (std::size_t c = 0; c < d; ++c) t[c % 16] += static_cast<double>(q[c]) * x[c];
+  exact_tail<false>(q, x, 0, d, t);
   return tree16(t);
 }
 
 double exact_l2(const float* q, const float* x, std::size_t d) {
   double t[16] = {};
-  for (std::size_t c = 0; c < d; ++c) {
-    const double e = static_cast<double>(q[c]) - x[c];
-    t[c % 16] += e * e;
-  }
+  exact_tail<true>(q, x, 0, d, t);
   return -0.5 * tree16(t);
 }
 
-double sum_squares(const float* x, std::size_t d) {
-  double s = 0;
-  for (std::size_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
-  return s;
-}
+double sum_squares(const float* x, std::size_t d) { return sum_squares_tail(x, 0, d, 0.0); }
 
 namespace analogy {
 #include "analogy_combine.inc"
 
-std::size_t combine3_filter(const float* a, const float* b, const float* c, float wa, float wb,
-                            float wc, int cosmul, float eps, float slack, std::size_t n, float thr,
-                            float* s, std::uint32_t* idx) {
-  const float up = 1.0f + slack, lo = 1.0f - slack;
-  const float scale = slack > 0.0f ? 1.0f + 0x1p-20f : 1.0f;
-  std::size_t cnt = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    const float dz = lo + c[j];
-    const float v = cosmul ? ((up + a[j]) * 0.5f) * ((up + b[j]) * 0.5f) /
-                                 ((dz > 0.0f ? dz : 0.0f) * 0.5f + eps) * scale
-                           : wa * a[j] + wb * b[j] + wc * c[j];
-    s[j] = v;
-    if (v >= thr) idx[cnt++] = static_cast<std::uint32_t>(j);
-  }
-  return cnt;
-}
 }  // namespace analogy
 
 // RSA Pearson sums.
@@ -156,14 +123,14 @@ constexpr KernelTable make_table() {
   t.fp32_shape = {MR, NR};
   t.micro_kernel = micro_kernel;
   t.gemv_rows = gemv_rows;
-  t.filter_ge = filter_ge;
+  t.filter_ge = filter_ge<Vec>;
   t.knn_tile = knn_tile;  // no knn_tile_sym: the self-join driver filters the stored tile
   t.exact_ip = exact_ip;
   t.exact_l2 = exact_l2;
   t.sum_squares = sum_squares;
   t.combine_linear = analogy::combine_linear;
   t.combine_cosmul = analogy::combine_cosmul;
-  t.combine3_filter = analogy::combine3_filter;
+  t.combine3_filter = combine3_filter<Vec>;
   t.rsa_accum = rsa::accum;
   return t;
 }

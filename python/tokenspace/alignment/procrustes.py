@@ -187,6 +187,17 @@ def _paired(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def _column_shifts(
+    x: np.ndarray, y: np.ndarray, center: bool
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """The float64 column means of both sides when centring (else None), and their float32
+    copies that the cross-Gram kernel subtracts from every row."""
+    if not center:
+        return None, None, None, None
+    mx, my = _kernels.column_means(x), _kernels.column_means(y)
+    return mx, my, mx.astype(np.float32), my.astype(np.float32)
+
+
 _BLAS_CONTROLLER: Any = None
 
 
@@ -277,12 +288,7 @@ def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> 
     True
     """
     x, y = _paired(X, Y)
-    mx = my = None
-    if center:
-        mx = _kernels.column_means(x)
-        my = _kernels.column_means(y)
-    sx = None if mx is None else mx.astype(np.float32)
-    sy = None if my is None else my.astype(np.float32)
+    mx, my, sx, sy = _column_shifts(x, y, center)
     M, sxx, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
     if not np.any(M):
         raise ValueError(
@@ -354,12 +360,7 @@ def linear_map(X: Any, Y: Any, *, ridge: float = 0.0, center: bool = False) -> A
     if not np.isfinite(ridge) or ridge < 0:
         raise ValueError(f"ridge must be a finite number >= 0, got {ridge}")
     x, y = _paired(X, Y)
-    mx = my = None
-    if center:
-        mx = _kernels.column_means(x)
-        my = _kernels.column_means(y)
-    sx = None if mx is None else mx.astype(np.float32)
-    sy = None if my is None else my.astype(np.float32)
+    mx, my, sx, sy = _column_shifts(x, y, center)
     XtX = _kernels.cross_gram(x, x, x_shift=sx, y_shift=sx)[0]
     XtY, _, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
     A = XtX + ridge * np.eye(XtX.shape[0])

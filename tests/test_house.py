@@ -117,10 +117,12 @@ def test_no_import_circles():
     assert not circles, f"import circles (lazy and TYPE_CHECKING imports count): {circles}"
 
 
-BANNER = re.compile(r"^\s*(#|//)\s*(={4,}|-{4,})")
+BANNER = re.compile(r"^\s*(#|//).*(={4,}|-{4,})")
 
 
-@pytest.mark.parametrize("where", ["cpp", "python", "CMakeLists.txt", "pyproject.toml"])
+@pytest.mark.parametrize(
+    "where", ["cpp", "python", "tests", "benchmarks", "CMakeLists.txt", "pyproject.toml"]
+)
 def test_no_banner_comments(where):
     root = ROOT / where
     files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]

@@ -21,7 +21,7 @@ Database = _core.Database
 KERNEL_METRICS = ("ip", "l2")
 
 
-# -- instruction sets and threads ----------------------------------------------------------
+# instruction sets and threads
 def simd_level() -> str:
     return _core.simd_level()
 
@@ -55,7 +55,7 @@ def peak_rate(kind: str, *, seconds: float = 0.3) -> float:
     return _core.peak_rate(kind, seconds)
 
 
-# -- exact k-NN: the one path every caller takes ---------------------------------------------
+# exact k-NN: the one path every caller takes
 def database(rows: np.ndarray, *, precision: str = "auto", n_queries: int = 0) -> Database:
     """A prepared database over ``rows`` (kept alive by it), with the low-precision copies the
     kernels' precision policy wants for ``n_queries`` queries (0: a database kept for many
@@ -113,7 +113,7 @@ def analogy(
     return _core.analogy(terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack)
 
 
-# -- dense linear algebra ----------------------------------------------------------------------
+# dense linear algebra
 def gram(a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ b.T`` in float32 through the blocked SIMD kernels (``out``: rows to write into)."""
     return _core.gram(a, b, out)
@@ -157,7 +157,7 @@ def softmax_log_normalizer(
     return _core.softmax_log_normalizer(targets, sources, beta, row_max)
 
 
-# -- representational similarity -----------------------------------------------------------
+# representational similarity
 def rsa_pearson(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return dict(_core.rsa_pearson(x, y))
 
@@ -170,7 +170,7 @@ def similarity_triangle(x: np.ndarray) -> np.ndarray:
     return _core.similarity_triangle(x)
 
 
-# -- word2vec / GloVe text and binary records ----------------------------------------------------
+# word2vec / GloVe text and binary records
 def parse_text(
     buffer: Any,
     *,

@@ -38,7 +38,7 @@ def canonical_method(method: str) -> str:
     raise ValueError(f"unknown analogy method {method!r}; expected '3cosadd' or '3cosmul'")
 
 
-# -- gensim-exact building blocks ---------------------------------------------------------
+# gensim-exact building blocks
 def gensim_unit(vectors: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """``vectors[ids] / norms[ids]`` computed as gensim's ``get_vector(norm=True)`` does.
 
@@ -345,7 +345,7 @@ def _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude):
     return out_idx, out_sc
 
 
-# -- single query with gensim's argument conventions --------------------------------------
+# single query with gensim's argument conventions
 _KEY = (str, int, np.integer)
 
 

@@ -147,7 +147,7 @@ class EmbeddingSpace:
                 )
         return index
 
-    # -- container protocol -------------------------------------------------------------
+    # container protocol
     def __len__(self) -> int:
         return self._vectors.shape[0]
 
@@ -168,7 +168,7 @@ class EmbeddingSpace:
         label = f"{self.name!r}, " if self.name else ""
         return f"EmbeddingSpace({label}{len(self)} x {self.dim})"
 
-    # -- basic properties ---------------------------------------------------------------
+    # basic properties
     @property
     def vectors(self) -> np.ndarray:
         """The (V, d) float32 matrix, read-only."""
@@ -228,7 +228,7 @@ class EmbeddingSpace:
             self._unit, self._norms = unit, norms
         return self._unit, self._norms
 
-    # -- lookups ------------------------------------------------------------------------
+    # lookups
     def index(self, word: str) -> int:
         """Row id of ``word``; ``KeyError`` naming the word (and close spellings) if absent."""
         index = self._words

@@ -25,7 +25,7 @@ def polar64(M):
     return u @ vt
 
 
-# -- kernels ------------------------------------------------------------------------------
+# kernels
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_kernel_input_errors():
         _core.softmax_log_normalizer(np.ones((1, 2), np.float32), np.ones((0, 2), np.float32), 1.0)
 
 
-# -- procrustes / linear map ----------------------------------------------------------------
+# procrustes / linear map
 
 
 @pytest.mark.parametrize("n,d", [(50, 3), (400, 20), (2000, 64)])
@@ -174,7 +174,7 @@ def test_procrustes_bad_input():
         ali.transform(np.ones((2, 5)))
 
 
-# -- spaces: align / translate ------------------------------------------------------------
+# spaces: align / translate
 
 
 def toy_spaces(n=400, d=16, noise=0.02, seed=20):
@@ -342,7 +342,7 @@ def test_csls_is_one_computation_for_translation_and_refinement(simd_level):
         mean_topk_similarity(Q, T[:3], 6)
 
 
-# -- stability -----------------------------------------------------------------------------
+# stability
 
 
 def test_stability_on_rotated_copies():

@@ -31,7 +31,7 @@ def _kv(s):
     return kv
 
 
-# -- kernels -------------------------------------------------------------------------------
+# kernels
 @pytest.mark.parametrize("m", [1, 3, 37])
 @pytest.mark.parametrize(
     "method,n_pos,n_neg",
@@ -109,7 +109,7 @@ def test_project_kernel_matches_float64_reference(simd_level, n):
         _core.project(X, a[:3])
 
 
-# -- most_similar vs gensim on synthetic vectors ----------------------------------------------
+# most_similar vs gensim on synthetic vectors
 @pytest.fixture(scope="module")
 def small():
     rng = np.random.default_rng(7)
@@ -205,7 +205,7 @@ def test_solve_analogies_batch_equals_single_queries(small):
         ts.solve_analogies(s, [("w1", "w2")])
 
 
-# -- evaluations vs gensim ----------------------------------------------------------------------
+# evaluations vs gensim
 def _write_questions(tmp_path, per_section):
     """The first `per_section` questions of every section of gensim's questions-words.txt."""
     out, count = [], 0
@@ -380,7 +380,7 @@ def test_glove_full_analogy_set_runs(glove_kv):
     assert m.n_correct + m.n_incorrect == r.n_correct + r.n_incorrect
 
 
-# -- semantic axes ----------------------------------------------------------------------------
+# semantic axes
 def test_semantic_axis_project_and_extremes(small):
     s, _ = small
     U = _unit64(s.vectors)
@@ -416,7 +416,7 @@ def test_semantic_axis_project_and_extremes(small):
         ts.extremes(s, sc[:5])
 
 
-# -- spectra and the course's SVD experiment --------------------------------------------------
+# spectra and the course's SVD experiment
 def test_spectra_match_numpy():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((10, 30)).astype(np.float32)
@@ -493,7 +493,7 @@ def test_minilm_digit_and_country_svd_experiment():
     assert {"eight", "six", "seven"} & set(e.top_words + e.bottom_words)
 
 
-# -- null models ---------------------------------------------------------------------------------
+# null models
 def test_shuffle_null_models(small):
     s, _ = small
     X = s.vectors
@@ -510,7 +510,7 @@ def test_shuffle_null_models(small):
         ts.shuffle(s, "diagonal")
 
 
-# -- CLI ------------------------------------------------------------------------------------------
+# CLI
 @pytest.mark.slow
 def test_cli_subcommands(capsys, tmp_path):
     assert cli_main(["analogy", "glove-6b-50d", "man", "king", "woman", "--topn", "3"]) == 0

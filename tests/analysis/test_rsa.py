@@ -204,7 +204,7 @@ def test_rotation_and_scale_invariance():
     assert ts.rsa(X, (X @ Q) * scale, method="spearman") == pytest.approx(1.0, abs=1e-3)
 
 
-# ---- bad input -----------------------------------------------------------------------------
+# bad input
 
 
 def test_bad_input():
@@ -261,7 +261,7 @@ def test_result_is_a_float_with_fields():
     assert sp.cosine_of_triangles == pytest.approx(res.cosine_of_triangles, abs=1e-12)
 
 
-# ---- split half and model RSA --------------------------------------------------------------
+# split half and model RSA
 
 
 def test_split_half():
@@ -330,7 +330,7 @@ def test_rsa_models_bad_input():
         ts.rsa_models(a, c)
 
 
-# ---- category selectivity ------------------------------------------------------------------
+# category selectivity
 
 
 def _selectivity_reference(U, groups_ids):
@@ -402,7 +402,7 @@ def test_category_selectivity_bad_input():
         ts.category_selectivity(V, {"x": [0, 1], "y": [2, 9]})
 
 
-# ---- real data -----------------------------------------------------------------------------
+# real data
 
 
 def _average_ranks(v: np.ndarray) -> np.ndarray:

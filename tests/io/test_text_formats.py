@@ -103,7 +103,7 @@ def test_glove_400k_text_file_identical_to_gensim_and_package(tmp_path, glove):
     np.testing.assert_array_equal(s.vectors[:40000], kv.vectors)
 
 
-# -- malformed input ------------------------------------------------------------------------
+# malformed input
 
 
 def write(tmp_path, name, data: bytes):
@@ -219,7 +219,7 @@ def test_binary_content_without_header_is_rejected(tmp_path):
         ts.load_glove(write(tmp_path, "s.txt", b"a 1 2\n 3 4\n"))
 
 
-# -- fuzzing (bounded) -----------------------------------------------------------------------
+# fuzzing (bounded)
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

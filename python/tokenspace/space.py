@@ -110,6 +110,9 @@ class EmbeddingSpace:
         self._norms: np.ndarray | None = None
         self._faiss: dict[str, Any] = {}
         self._databases: dict[str, _kernels.Database] = {}
+        # (database key, precision) pairs already prepared: a repeated search at the same
+        # precision must not pay a call into the policy (and its lock) per query
+        self._prepared: set[tuple[str, str]] = set()
         self._tokenizer: Tokenizer | None = None if tokenizer is None else as_tokenizer(tokenizer)
         self._token_style: str | None = None
         self.model_dir = None if model_dir is None else os.fspath(model_dir)
@@ -300,8 +303,10 @@ class EmbeddingSpace:
                     del self._databases[old]
             matrix = self.unit_vectors if kind == "unit" else self._vectors
             db = self._databases[cache_key] = _kernels.database(matrix[:rows], precision=precision)
-        else:
+            self._prepared = {p for p in self._prepared if p[0] in self._databases}
+        elif (cache_key, precision) not in self._prepared:
             _kernels.prepare(db, precision=precision)
+        self._prepared.add((cache_key, precision))
         return db
 
     def _queries(self, queries: Any) -> tuple[np.ndarray, np.ndarray | None, list[Any] | None]:

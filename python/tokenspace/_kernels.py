@@ -4,15 +4,34 @@ Every wrapper takes its options as keywords and passes them on unchanged; policy
 candidate precision a search uses, which low-precision copies a database keeps) is asked of the
 C++ side, never decided here. Inputs are expected already checked (see ``_validate``): float32,
 C-contiguous rows.
+
+Long calls go through :func:`run_job`: the kernel runs on a helper thread (the bindings release
+the GIL) while the calling thread waits in short slices, so Ctrl-C is handled within a fraction
+of a second: the job is cancelled (the thread pool stops handing out tasks), joined, and
+KeyboardInterrupt is raised. The waiting thread also reports progress. Calls too small to matter
+(less than ``LONG_WORK`` multiply-adds) run directly, without the helper thread's ~0.1 ms.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
 from . import _core
+from .progress import ProgressSink, sink
+
+T = TypeVar("T")
+
+#: Multiply-adds below which a call runs directly (tens of milliseconds at the scalar level).
+LONG_WORK = 5e7
+
+#: Seconds between two checks for Ctrl-C and progress while a long call runs.
+POLL_SECONDS = 0.05
+
+Progress = bool | ProgressSink | None
 
 #: A matrix prepared once for repeated exact k-NN searches (norms, low-precision copies).
 Database = _core.Database
@@ -51,6 +70,63 @@ def set_num_threads(n: int) -> None:
     _core.set_num_threads(n)
 
 
+def max_threads() -> int:
+    return _core.max_threads()
+
+
+def run_job(
+    fn: Callable[[], T], *, work: float, progress: Progress = False, label: str = ""
+) -> T:
+    """``fn()`` (which calls kernels), interruptible by Ctrl-C and reporting progress.
+
+    ``work``: the call's size in multiply-adds (it decides whether the helper thread is worth
+    it). Only the main thread receives SIGINT, so calls from other threads without a progress
+    sink run directly.
+    """
+    out = sink(progress, label)
+    main = threading.current_thread() is threading.main_thread()
+    if out is None and (work < LONG_WORK or not main):
+        return fn()
+    job = _core.Job()
+    result: list[T] = []
+    error: list[BaseException] = []
+    finished = threading.Event()
+
+    def target() -> None:
+        try:
+            with job:
+                result.append(fn())
+        except BaseException as e:  # re-raised on the waiting thread
+            error.append(e)
+        finally:
+            finished.set()
+
+    # Waits on an Event, not Thread.join: on Python 3.11 a KeyboardInterrupt inside join() can
+    # mark a running thread as stopped, and a kernel still running at interpreter exit aborts.
+    thread = threading.Thread(target=target, name="tokenspace-kernel", daemon=True)
+    thread.start()
+    try:
+        while not finished.wait(POLL_SECONDS):
+            if out is not None:
+                out.update(*job.progress())
+    except BaseException:
+        job.cancel()
+        while True:  # the kernel stops at its next task; a second Ctrl-C must not orphan it
+            try:
+                finished.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        raise
+    finally:
+        if out is not None:
+            out.update(*job.progress())
+            out.close()
+    if error:
+        raise error[0]
+    return result[0]
+
+
 def peak_rate(kind: str, *, seconds: float = 0.3) -> float:
     return _core.peak_rate(kind, seconds)
 
@@ -79,6 +155,7 @@ def knn(
     exclude: np.ndarray | None = None,
     bias: np.ndarray | None = None,
     precision: str = "auto",
+    progress: Progress = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k of float32 query rows against ``base`` rows (an array or a Database).
 
@@ -86,14 +163,21 @@ def knn(
     "l2" (Euclidean distance). ``exclude``: int64 (n_queries, e) ids never returned (-1 = none).
     ``precision`` only picks the candidate stage; the answer is the exact top-k either way.
     Returns (int64 ids, float32 scores), both (n_queries, k), best first, ties to the lower id.
+    Interruptible and reports progress (see :func:`run_job`).
     """
-    if isinstance(base, Database):
-        db = base
-    else:
-        db = _core.Database(base)
-        if queries.shape[0]:  # n_queries=0 would mean "kept for many searches"
-            prepare(db, precision=precision, n_queries=queries.shape[0])
-    return _core.knn(db, queries, k, metric, exclude, bias, precision)
+
+    def call() -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(base, Database):
+            db = base
+        else:
+            db = _core.Database(base)
+            if queries.shape[0]:  # n_queries=0 would mean "kept for many searches"
+                prepare(db, precision=precision, n_queries=queries.shape[0])
+        return _core.knn(db, queries, k, metric, exclude, bias, precision)
+
+    n = base.n if isinstance(base, Database) else base.shape[0]
+    work = float(queries.shape[0]) * n * queries.shape[1]
+    return run_job(call, work=work, progress=progress, label="knn")
 
 
 def analogy(
@@ -108,15 +192,27 @@ def analogy(
     eps: float,
     exclude: np.ndarray | None,
     cos_slack: float,
+    progress: Progress = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fused top-k of batched analogy queries over shared terms: (ids, combined scores)."""
-    return _core.analogy(terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack)
+    work = float(qterms.shape[0] + terms.shape[0]) * base.shape[0] * base.shape[1]
+    return run_job(
+        lambda: _core.analogy(
+            terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack
+        ),
+        work=work,
+        progress=progress,
+        label="analogies",
+    )
 
 
 # dense linear algebra
-def gram(a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+def gram(
+    a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None, progress: Progress = False
+) -> np.ndarray:
     """``a @ b.T`` in float32 through the blocked SIMD kernels (``out``: rows to write into)."""
-    return _core.gram(a, b, out)
+    work = float(a.shape[0]) * b.shape[0] * a.shape[1] if a.ndim == 2 and b.ndim == 2 else 0.0
+    return run_job(lambda: _core.gram(a, b, out), work=work, progress=progress, label="gram")
 
 
 def normalize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,23 +247,55 @@ def column_means(x: np.ndarray) -> np.ndarray:
 
 
 def softmax_log_normalizer(
-    targets: np.ndarray, sources: np.ndarray, *, beta: float, row_max: np.ndarray | None = None
+    targets: np.ndarray,
+    sources: np.ndarray,
+    *,
+    beta: float,
+    row_max: np.ndarray | None = None,
+    progress: Progress = False,
 ) -> np.ndarray:
     """``log sum_j exp(beta <t_i, s_j>)`` for every target row, streamed (float64)."""
-    return _core.softmax_log_normalizer(targets, sources, beta, row_max)
+    work = float(targets.shape[0]) * sources.shape[0] * sources.shape[-1]
+    return run_job(
+        lambda: _core.softmax_log_normalizer(targets, sources, beta, row_max),
+        work=work,
+        progress=progress,
+        label="normalizer",
+    )
 
 
 # representational similarity
-def rsa_pearson(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    return dict(_core.rsa_pearson(x, y))
+def _rsa_work(x: np.ndarray, y: np.ndarray) -> float:
+    n = x.shape[0] if x.ndim == 2 else 0
+    d = (x.shape[1] + y.shape[1]) if x.ndim == 2 and y.ndim == 2 else 0
+    return float(n) * n * d / 2
 
 
-def rsa_spearman(x: np.ndarray, y: np.ndarray, *, store_values: bool) -> dict[str, float]:
-    return dict(_core.rsa_spearman(x, y, store_values))
+def rsa_pearson(x: np.ndarray, y: np.ndarray, *, progress: Progress = False) -> dict[str, float]:
+    return run_job(
+        lambda: dict(_core.rsa_pearson(x, y)),
+        work=_rsa_work(x, y),
+        progress=progress,
+        label="rsa",
+    )
 
 
-def similarity_triangle(x: np.ndarray) -> np.ndarray:
-    return _core.similarity_triangle(x)
+def rsa_spearman(
+    x: np.ndarray, y: np.ndarray, *, store_values: bool, progress: Progress = False
+) -> dict[str, float]:
+    return run_job(
+        lambda: dict(_core.rsa_spearman(x, y, store_values)),
+        work=_rsa_work(x, y),
+        progress=progress,
+        label="rsa",
+    )
+
+
+def similarity_triangle(x: np.ndarray, *, progress: Progress = False) -> np.ndarray:
+    work = float(x.shape[0]) ** 2 * x.shape[-1] / 2 if x.ndim == 2 else 0.0
+    return run_job(
+        lambda: _core.similarity_triangle(x), work=work, progress=progress, label="similarities"
+    )
 
 
 # word2vec / GloVe text and binary records

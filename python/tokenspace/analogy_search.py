@@ -400,7 +400,14 @@ def most_similar(
             i = s._resolve(item)
             input_ids.append(i)
             vecs.append(gensim_unit(s.vectors, np.array([i]))[0])
+    if not np.isfinite(weights).all():
+        raise ValueError(f"weights must be finite numbers, got {weights.tolist()}")
     terms = np.ascontiguousarray(np.stack(vecs), dtype=np.float32)
+    if method == "3cosadd" and not np.isfinite(cosadd_queries(terms[None], weights)).all():
+        raise ValueError(
+            "the weighted mean of the inputs overflows float32; scale the vectors or weights "
+            "down"
+        )
     qterms = np.arange(len(vecs), dtype=np.int64)[None]
     n = vocab_prefix(s, restrict_vocab)
     ex_ids = sorted(set(input_ids)) if exclude_inputs else []

@@ -122,7 +122,8 @@ def _parse_header(buf: Any) -> tuple[int, int, int] | None:
     first = bytes(buf[:256])
     nl = first.find(b"\n")
     line = first if nl < 0 else first[:nl]
-    parts = line.split()
+    # only spaces and tabs separate (as in the parser): "\v 0 1" is a GloVe record of "\v"
+    parts = [p for p in line.rstrip(b" \t\r").replace(b"\t", b" ").split(b" ") if p]
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
         return None
     return int(parts[0]), int(parts[1]), (len(buf) if nl < 0 else nl + 1)
@@ -314,8 +315,6 @@ def _refusal(words: list[str], *, binary: bool, header: bool, vectors: np.ndarra
             why = "is empty"
         elif " " in w or "\n" in w or "\x00" in w:
             why = "contains a space (whitespace), a newline or NUL"
-        elif not binary and w[0].isspace():
-            why = "starts with whitespace"
         else:
             try:
                 w.encode("utf-8")

@@ -403,7 +403,11 @@ def most_similar(
     if not np.isfinite(weights).all():
         raise ValueError(f"weights must be finite numbers, got {weights.tolist()}")
     terms = np.ascontiguousarray(np.stack(vecs), dtype=np.float32)
-    if method == "3cosadd" and not np.isfinite(cosadd_queries(terms[None], weights)).all():
+    overflow = False
+    if method == "3cosadd":
+        with np.errstate(over="ignore", invalid="ignore"):
+            overflow = not np.isfinite(cosadd_queries(terms[None], weights)).all()
+    if overflow:
         raise ValueError(
             "the weighted mean of the inputs overflows float32; scale the vectors or weights "
             "down"

@@ -60,3 +60,28 @@ def test_k_with_nothing_to_return() -> None:
     with pytest.raises(ValueError, match="no vocabulary entries to return") as e:
         s.knn("only", k=1)
     assert "k <= -1" not in str(e.value) and "k <= 0" not in str(e.value)
+
+
+def test_solve_analogies_temporaries_stay_proportional_to_the_answer() -> None:
+    import tracemalloc
+
+    n, d, m, topn = 20000, 64, 20, 15000
+    x = np.random.default_rng(3).standard_normal((n, d)).astype(np.float32)
+    s = ts.EmbeddingSpace(x, [f"w{i}" for i in range(n)])
+    qs = np.random.default_rng(4).integers(0, n, size=(m, 3))
+    s.unit_vectors  # noqa: B018  (cached copies are not temporaries of the call)
+    tracemalloc.start()
+    try:
+        res = ts.solve_analogies(s, qs, topn=topn)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    answer = res.indices.nbytes + res.scores.nbytes
+    # gathering (m, topn, d) float64 rows at once would take d * 8 / 16 = 32 x the answer
+    assert peak < 12 * answer + 48 * 2**20, (peak, answer)
+    # the first answers agree with a float64 reference
+    u = x.astype(np.float64) / np.linalg.norm(x, axis=1, keepdims=True)
+    q = u[qs[0, 1]] - u[qs[0, 0]] + u[qs[0, 2]]
+    ref = u @ (q / np.linalg.norm(q))
+    ref[qs[0]] = -np.inf
+    assert res.indices[0, 0] == int(np.argmax(ref))

@@ -60,6 +60,7 @@ def load(
     limit: int | None = None,
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
+    progress: bool = False,
 ) -> EmbeddingSpace:
     """Load an embedding space by embedded-model name or from a path, detecting the format.
 
@@ -75,6 +76,8 @@ def load(
         word2vec/GloVe files: read only the first ``limit`` vectors.
     encoding, encoding_errors : str
         word2vec/GloVe files: how words are decoded (see :func:`load_word2vec`).
+    progress : bool, default False
+        word2vec/GloVe files: show a progress bar on stderr while parsing.
     """
     key = os.fspath(name_or_path) if isinstance(name_or_path, os.PathLike) else name_or_path
     if isinstance(key, str) and key in EMBEDDED:
@@ -87,7 +90,13 @@ def load(
             f"{key!r} is neither an embedded model ({', '.join(EMBEDDED)}) nor an existing path"
         )
     require_regular_file(path)
-    return load_word2vec(path, limit=limit, encoding=encoding, encoding_errors=encoding_errors)
+    return load_word2vec(
+        path,
+        limit=limit,
+        encoding=encoding,
+        encoding_errors=encoding_errors,
+        progress=progress,
+    )
 
 
 def load_embedded(name: str) -> EmbeddingSpace:
@@ -164,6 +173,7 @@ def load_word2vec(
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
     name: str | None = None,
+    progress: bool = False,
 ) -> EmbeddingSpace:
     """Load a word2vec file: text or binary (detected), plain, ``.gz`` or ``.bz2``.
 
@@ -182,6 +192,8 @@ def load_word2vec(
         bytes naming the line/record, ``"replace"``/``"ignore"`` load the file anyway.
     name : str, optional
         Label of the space (default: the file name).
+    progress : bool, default False
+        Show a progress bar with an ETA on stderr while parsing (Ctrl-C stops it).
 
     Returns
     -------
@@ -190,7 +202,12 @@ def load_word2vec(
     """
     kind = None if binary is None else ("word2vec-binary" if binary else "word2vec-text")
     vectors, words, index = read_records(
-        path, kind=kind, limit=limit, encoding=encoding, encoding_errors=encoding_errors
+        path,
+        kind=kind,
+        limit=limit,
+        encoding=encoding,
+        encoding_errors=encoding_errors,
+        progress=progress,
     )
     return _parsed_space(vectors, words, index, name or Path(path).name)
 
@@ -202,6 +219,7 @@ def load_glove(
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
     name: str | None = None,
+    progress: bool = False,
 ) -> EmbeddingSpace:
     """Load a GloVe text file (``word v1 ... vd`` per line, no header; ``.gz`` / ``.bz2`` too).
 
@@ -209,7 +227,12 @@ def load_glove(
     A file that does start with a ``"count dim"`` header is read as word2vec.
     """
     vectors, words, index = read_records(
-        path, kind="glove", limit=limit, encoding=encoding, encoding_errors=encoding_errors
+        path,
+        kind="glove",
+        limit=limit,
+        encoding=encoding,
+        encoding_errors=encoding_errors,
+        progress=progress,
     )
     return _parsed_space(vectors, words, index, name or Path(path).name)
 

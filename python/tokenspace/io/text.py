@@ -256,6 +256,7 @@ def read_records(
     limit: int | None,
     encoding: str,
     encoding_errors: str,
+    progress: bool = False,
 ) -> tuple[np.ndarray, list[str], dict[str, int]]:
     """Parse a word2vec/GloVe file: (vectors, unique words, word -> row).
 
@@ -271,7 +272,12 @@ def read_records(
                 raise ValueError(f"{source}: {e}") from None
             # a "V d" header line that the records confirm cannot be a GloVe record
             kind = detected
-        kw = {"source": source, "encoding": encoding, "errors": encoding_errors}
+        kw = {
+            "source": source,
+            "encoding": encoding,
+            "errors": encoding_errors,
+            "progress": progress,
+        }
         if kind == "glove":
             vectors, words, lines = _kernels.parse_text(
                 buf, begin=0, max_records=max_records, dim=0, first_line_no=1, **kw

@@ -241,6 +241,8 @@ class EmbeddingSpace:
             pass
         except TypeError:
             raise TypeError(f"words are str, got {type(word).__name__}") from None
+        if not isinstance(word, str):
+            raise TypeError(f"words are str, got {type(word).__name__}")
         hint = _close_spellings(word, self._vocab, index)
         extra = f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
         label = f" of {self.name}" if self.name else ""

@@ -74,9 +74,7 @@ def max_threads() -> int:
     return _core.max_threads()
 
 
-def run_job(
-    fn: Callable[[], T], *, work: float, progress: Progress = False, label: str = ""
-) -> T:
+def run_job(fn: Callable[[], T], *, work: float, progress: Progress = False, label: str = "") -> T:
     """``fn()`` (which calls kernels), interruptible by Ctrl-C and reporting progress.
 
     ``work``: the call's size in multiply-adds (it decides whether the helper thread is worth

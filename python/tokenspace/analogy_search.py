@@ -422,8 +422,7 @@ def most_similar(
             overflow = not np.isfinite(cosadd_queries(terms[None], weights)).all()
     if overflow:
         raise ValueError(
-            "the weighted mean of the inputs overflows float32; scale the vectors or weights "
-            "down"
+            "the weighted mean of the inputs overflows float32; scale the vectors or weights down"
         )
     qterms = np.arange(len(vecs), dtype=np.int64)[None]
     n = vocab_prefix(s, restrict_vocab)

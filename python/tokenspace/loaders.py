@@ -12,11 +12,11 @@ from .io.embedded import EMBEDDED, embedded_path, read_embedded_glove
 from .io.hf import read_hf
 from .io.native import is_native, read_native
 from .io.text import (
-    suffix_kind,
     open_bytes,
     read_records,
     require_regular_file,
     sniff_text_format,
+    suffix_kind,
 )
 from .space import EmbeddingSpace
 

@@ -72,13 +72,20 @@ def _finite_scores(res) -> None:
 
 
 @FUZZ
-@given(x=arrays, q=arrays, k=st.integers(-2, 30) | st.just(2.5), metric=st.sampled_from(["cosine", "dot", "euclidean", "l1"]))
+@given(
+    x=arrays,
+    q=arrays,
+    k=st.integers(-2, 30) | st.just(2.5),
+    metric=st.sampled_from(["cosine", "dot", "euclidean", "l1"]),
+)
 def test_fuzz_knn(x, q, k, metric) -> None:
     _finite_scores(_call(ts.knn, x, q, k=k, metric=metric))
 
 
 @FUZZ
-@given(q=words | arrays, k=st.integers(-1, 30), metric=st.sampled_from(["cosine", "dot", "euclidean"]))
+@given(
+    q=words | arrays, k=st.integers(-1, 30), metric=st.sampled_from(["cosine", "dot", "euclidean"])
+)
 def test_fuzz_space_knn(q, k, metric) -> None:
     _finite_scores(_call(SPACE.knn, q, k=k, metric=metric))
 

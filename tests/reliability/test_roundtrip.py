@@ -30,7 +30,7 @@ def _round_trip(fmt: str, space: ts.EmbeddingSpace, path) -> ts.EmbeddingSpace |
     try:
         save(space, target)
     except ValueError:
-        assert not target.exists() or fmt == "native" and not any(target.iterdir())
+        assert not target.exists() or (fmt == "native" and not any(target.iterdir()))
         return None
     return load(target)
 
@@ -45,7 +45,9 @@ words = st.lists(
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(vocab=words, dim=st.integers(1, 3), data=st.data())
 def test_fuzz_writer_reader_pairs(tmp_path_factory, fmt, vocab, dim, data) -> None:
     values = data.draw(

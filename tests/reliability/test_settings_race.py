@@ -89,6 +89,7 @@ except ValueError as e:
 
 def test_env_thread_count_valid() -> None:
     proc = run_snippet(
-        "import tokenspace as ts; print(ts.num_threads())", env=child_env(TOKENSPACE_NUM_THREADS="3")
+        "import tokenspace as ts; print(ts.num_threads())",
+        env=child_env(TOKENSPACE_NUM_THREADS="3"),
     )
     assert proc.stdout.strip() == "3", describe(proc)

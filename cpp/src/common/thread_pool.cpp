@@ -201,8 +201,7 @@ void set_num_threads(std::size_t n) {
   if (n < 1 || n > max_threads())
     throw std::invalid_argument("the number of threads must be between 1 and " +
                                 std::to_string(max_threads()) +
-                                " (4 x this machine's hardware threads); got " +
-                                std::to_string(n));
+                                " (4 x this machine's hardware threads); got " + std::to_string(n));
   thread_setting().store(n);
 }
 

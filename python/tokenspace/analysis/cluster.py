@@ -120,7 +120,7 @@ def tsne(
 
     X = as_matrix(X, "X")
     n = X.shape[0]
-    if n and not (X != X[0]).any():
+    if n and np.all(X[0] == X):
         # every distance is 0: the affinities are undefined (scikit-learn crashes on them)
         raise ValueError(
             f"all {n} points are identical: t-SNE needs at least two distinct points; drop "

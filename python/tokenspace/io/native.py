@@ -173,9 +173,7 @@ def read_native(path: str | os.PathLike, *, mmap: bool = True) -> NativeFolder:
     try:
         vectors = np.load(npy, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
-        raise ValueError(
-            f"{npy}: unreadable or truncated ({e}); save the space again"
-        ) from None
+        raise ValueError(f"{npy}: unreadable or truncated ({e}); save the space again") from None
     shape = tuple(meta.get("shape", ()))
     if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape != shape:
         raise ValueError(

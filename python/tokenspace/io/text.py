@@ -272,7 +272,7 @@ def read_records(
                 raise ValueError(f"{source}: {e}") from None
             # a "V d" header line that the records confirm cannot be a GloVe record
             kind = detected
-        kw = {
+        kw: dict[str, Any] = {
             "source": source,
             "encoding": encoding,
             "errors": encoding_errors,

@@ -194,3 +194,25 @@ def test_hf_malformed_tokenizer_json_names_the_file(tmp_path, text: str) -> None
     d, _ = _hf_folder(tmp_path, {"tokenizer.json": text})
     with pytest.raises(ValueError, match=r"tokenizer\.json: not a valid"):
         ts.load(d)
+
+
+def test_loader_errors_keep_their_natural_types(tmp_path) -> None:
+    from tokenspace.io.errors import TruncatedFileError, WordDecodeError
+
+    f = tmp_path / "v.txt"
+    f.write_bytes(b"2 2\nok 1 2\nb\xffad 3 4\n")
+    with pytest.raises(UnicodeDecodeError, match="line 3") as e:
+        ts.load(f)
+    assert isinstance(e.value, WordDecodeError) and isinstance(e.value, ValueError)
+    assert e.value.path == str(f) and e.value.line == 3
+    ts.save_word2vec(ts.EmbeddingSpace(np.ones((3, 2), np.float32), list("abc")), f)
+    f.write_bytes(f.read_bytes()[:-6])
+    with pytest.raises(EOFError) as t:
+        ts.load(f)
+    assert isinstance(t.value, TruncatedFileError) and isinstance(t.value, ValueError)
+    assert t.value.path == str(f)
+    b = tmp_path / "v.bin"
+    ts.save_word2vec(ts.EmbeddingSpace(np.ones((3, 2), np.float32), list("abc")), b, binary=True)
+    b.write_bytes(b.read_bytes()[:-3])
+    with pytest.raises(EOFError, match="record 3"):
+        ts.load(b)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .errors import TruncatedFileError
 
 MARKER = "tokenspace.json"
 _FORMAT = "tokenspace"

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .errors import TruncatedFileError, natural_error
 
 __all__ = ["read_records", "save_glove", "save_word2vec", "sniff_text_format"]
 
@@ -263,6 +264,22 @@ def read_records(
     ``kind`` is "glove", "word2vec-text", "word2vec-binary", or None to sniff it from the content.
     Duplicate words keep their first vector (with a warning naming them)."""
     max_records = _check_limit(limit)
+    try:
+        return _read_records(path, kind, max_records, encoding, encoding_errors, progress)
+    except (TruncatedFileError, UnicodeDecodeError):
+        raise
+    except ValueError as e:
+        raise natural_error(e, path=str(path), encoding=encoding) from None
+
+
+def _read_records(
+    path: str | os.PathLike,
+    kind: str | None,
+    max_records: int,
+    encoding: str,
+    encoding_errors: str,
+    progress: bool,
+) -> tuple[np.ndarray, list[str], dict[str, int]]:
     source = str(path)
     with open_bytes(path) as buf:
         if kind is None or kind == "glove":

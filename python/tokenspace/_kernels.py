@@ -70,6 +70,12 @@ def set_num_threads(n: int) -> None:
     _core.set_num_threads(n)
 
 
+def _dim(a: Any, axis: int) -> int:
+    """``a.shape[axis]``, or 0 for inputs the kernel will reject (work estimates never raise)."""
+    shape = getattr(a, "shape", ())
+    return int(shape[axis]) if -len(shape) <= axis < len(shape) else 0
+
+
 def max_threads() -> int:
     return _core.max_threads()
 
@@ -173,8 +179,8 @@ def knn(
                 prepare(db, precision=precision, n_queries=queries.shape[0])
         return _core.knn(db, queries, k, metric, exclude, bias, precision)
 
-    n = base.n if isinstance(base, Database) else base.shape[0]
-    work = float(queries.shape[0]) * n * queries.shape[1]
+    n = base.n if isinstance(base, Database) else _dim(base, 0)
+    work = float(_dim(queries, 0)) * n * _dim(queries, 1)
     return run_job(call, work=work, progress=progress, label="knn")
 
 
@@ -193,7 +199,7 @@ def analogy(
     progress: Progress = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fused top-k of batched analogy queries over shared terms: (ids, combined scores)."""
-    work = float(qterms.shape[0] + terms.shape[0]) * base.shape[0] * base.shape[1]
+    work = float(_dim(qterms, 0) + _dim(terms, 0)) * _dim(base, 0) * _dim(base, 1)
     return run_job(
         lambda: _core.analogy(
             terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack
@@ -209,7 +215,7 @@ def gram(
     a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None, progress: Progress = False
 ) -> np.ndarray:
     """``a @ b.T`` in float32 through the blocked SIMD kernels (``out``: rows to write into)."""
-    work = float(a.shape[0]) * b.shape[0] * a.shape[1] if a.ndim == 2 and b.ndim == 2 else 0.0
+    work = float(_dim(a, 0)) * _dim(b, 0) * _dim(a, -1)
     return run_job(lambda: _core.gram(a, b, out), work=work, progress=progress, label="gram")
 
 
@@ -253,7 +259,7 @@ def softmax_log_normalizer(
     progress: Progress = False,
 ) -> np.ndarray:
     """``log sum_j exp(beta <t_i, s_j>)`` for every target row, streamed (float64)."""
-    work = float(targets.shape[0]) * sources.shape[0] * sources.shape[-1]
+    work = float(_dim(targets, 0)) * _dim(sources, 0) * _dim(sources, -1)
     return run_job(
         lambda: _core.softmax_log_normalizer(targets, sources, beta, row_max),
         work=work,
@@ -264,9 +270,8 @@ def softmax_log_normalizer(
 
 # representational similarity
 def _rsa_work(x: np.ndarray, y: np.ndarray) -> float:
-    n = x.shape[0] if x.ndim == 2 else 0
-    d = (x.shape[1] + y.shape[1]) if x.ndim == 2 and y.ndim == 2 else 0
-    return float(n) * n * d / 2
+    n = _dim(x, 0)
+    return float(n) * n * (_dim(x, -1) + _dim(y, -1)) / 2
 
 
 def rsa_pearson(x: np.ndarray, y: np.ndarray, *, progress: Progress = False) -> dict[str, float]:
@@ -290,7 +295,7 @@ def rsa_spearman(
 
 
 def similarity_triangle(x: np.ndarray, *, progress: Progress = False) -> np.ndarray:
-    work = float(x.shape[0]) ** 2 * x.shape[-1] / 2 if x.ndim == 2 else 0.0
+    work = float(_dim(x, 0)) ** 2 * _dim(x, -1) / 2
     return run_job(
         lambda: _core.similarity_triangle(x), work=work, progress=progress, label="similarities"
     )

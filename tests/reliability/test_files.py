@@ -97,8 +97,10 @@ def test_truncated_native_matrix(tmp_path) -> None:
     _space(50, 8, 0).save(tmp_path / "f")
     npy = tmp_path / "f" / "vectors.npy"
     npy.write_bytes(npy.read_bytes()[:500])
-    with pytest.raises(ValueError, match=r"vectors\.npy: unreadable or truncated"):
-        ts.load(tmp_path / "f")
+    for mmap in (True, False):
+        with pytest.raises(EOFError, match=r"vectors\.npy: unreadable or truncated") as e:
+            ts.load(tmp_path / "f", mmap=mmap)
+        assert isinstance(e.value, ValueError)
     npy.write_bytes(b"\x93NUMPY")
     with pytest.raises(ValueError, match=r"vectors\.npy"):
         ts.load(tmp_path / "f")

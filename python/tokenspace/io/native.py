@@ -174,7 +174,12 @@ def read_native(path: str | os.PathLike, *, mmap: bool = True) -> NativeFolder:
     try:
         vectors = np.load(npy, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{npy}: unreadable or truncated ({e}); save the space again") from None
+        message = f"{npy}: unreadable or truncated ({e}); save the space again"
+        # numpy reports a short file as EOFError or as one of these ValueErrors
+        short = ("EOF", "read all data", "greater than file size", "No data left")
+        if isinstance(e, EOFError) or any(s in str(e) for s in short):
+            raise TruncatedFileError(message, path=str(npy)) from None
+        raise ValueError(message) from None
     shape = tuple(meta.get("shape", ()))
     if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape != shape:
         raise ValueError(

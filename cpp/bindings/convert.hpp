@@ -8,12 +8,21 @@
 #include <stdexcept>
 #include <string>
 
+#include "tokenspace/threads.hpp"
+
 namespace tokenspace_py {
 
 namespace py = pybind11;
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 using IdArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+/// Held around every kernel: pins the thread count and SIMD level for the call (a change from
+/// another thread applies to the next call), then releases the GIL.
+struct KernelCall {
+  tokenspace::KernelScope scope;
+  py::gil_scoped_release release;
+};
 
 inline void require_matrix(const py::array& a, const char* name) {
   if (a.ndim() != 2)

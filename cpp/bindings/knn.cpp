@@ -33,7 +33,7 @@ std::unique_ptr<PyDatabase> make_database(FloatArray rows) {
   auto out = std::make_unique<PyDatabase>();
   out->rows = rows;
   const std::size_t n = rows.shape(0), d = rows.shape(1);
-  py::gil_scoped_release release;
+  KernelCall call;
   out->db = std::make_unique<KnnDatabase>(out->rows.data(), n, d, d);
   return out;
 }
@@ -72,7 +72,7 @@ py::tuple knn(PyDatabase& base, FloatArray queries, std::size_t k, const std::st
   py::array_t<std::int64_t> idx({m, k});
   py::array_t<float> scores({m, k});
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     std::shared_lock<std::shared_mutex> guard(base.lock);
     knn_search(db, queries.data(), m, d, k, met, bias.is_none() ? nullptr : bias_arr.data(),
                n_ex ? ex.data() : nullptr, n_ex, prec, idx.mutable_data(), scores.mutable_data());
@@ -122,7 +122,7 @@ py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t
   py::array_t<std::int64_t> idx({m, k});
   py::array_t<float> scores({m, k});
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     analogy_search(terms.data(), u, qterms.data(), m, T, mode,
                    weights.is_none() ? nullptr : w.data(), n_pos, eps, cos_slack, base.data(), n, d,
                    d, k, n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(),
@@ -140,7 +140,7 @@ void bind_knn(py::module_& m) {
           "prepare",
           [](PyDatabase& self, const std::string& precision, std::size_t n_queries) {
             const Precision prec = parse_precision(precision);
-            py::gil_scoped_release release;
+            KernelCall call;
             std::unique_lock<std::shared_mutex> guard(self.lock);
             self.db->prepare(prec, n_queries);
           },

@@ -17,7 +17,7 @@ py::tuple normalize(FloatArray x) {
   py::array_t<float> out({n, d});
   py::array_t<float> norms(n);
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     normalize_rows(x.data(), n, d, d, out.mutable_data(), norms.mutable_data());
   }
   return py::make_tuple(out, norms);
@@ -25,7 +25,7 @@ py::tuple normalize(FloatArray x) {
 
 std::int64_t nonfinite_row(FloatArray x) {
   require_matrix(x, "x");
-  py::gil_scoped_release release;
+  KernelCall call;
   return first_nonfinite_row(x.data(), x.shape(0), x.shape(1), x.shape(1));
 }
 
@@ -57,7 +57,7 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
   const std::size_t ldo = out.strides(0) / sizeof(float);
   float* o = out.mutable_data();
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     gram_matrix(a.data(), m, d, b.data(), n, d, d, o, ldo);
   }
   return out;
@@ -70,7 +70,7 @@ py::array_t<float> project(FloatArray x, FloatArray axis, float offset) {
     throw std::invalid_argument("axis must be a 1-D array of length " + std::to_string(d));
   py::array_t<float> out(n);
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     project_rows(x.data(), n, d, d, axis.data(), offset, out.mutable_data());
   }
   return out;
@@ -89,7 +89,7 @@ py::tuple cross_gram_py(FloatArray x, FloatArray y, py::object x_shift, py::obje
   py::array_t<double> out({d1, d2});
   double sxx = 0, syy = 0;
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     cross_gram(x.data(), n, d1, d1, y.data(), d2, d2, x_shift.is_none() ? nullptr : xs.data(),
                y_shift.is_none() ? nullptr : ys.data(), out.mutable_data(), &sxx, &syy);
   }
@@ -102,7 +102,7 @@ py::array_t<double> column_means_py(FloatArray x) {
   if (n == 0) throw std::invalid_argument("X has no rows; the mean is undefined");
   py::array_t<double> out(d);
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     column_means(x.data(), n, d, d, out.mutable_data());
   }
   return out;
@@ -119,7 +119,7 @@ py::array_t<double> softmax_log_normalizer_py(FloatArray t, FloatArray s, float 
   FloatArray rm = optional_vector(row_max, m, "row_max");
   py::array_t<double> out(m);
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     softmax_log_normalizer(t.data(), m, d, s.data(), n, d, d, beta,
                            row_max.is_none() ? nullptr : rm.data(), out.mutable_data());
   }

@@ -37,7 +37,7 @@ py::dict rsa_pearson_py(FloatArray x, FloatArray y) {
   require_same_items(x, y);
   TriangleMoments m;
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     m = rsa_pearson(x.data(), x.shape(1), y.data(), y.shape(1), x.shape(0));
   }
   return moments_dict(m);
@@ -47,7 +47,7 @@ py::dict rsa_spearman_py(FloatArray x, FloatArray y, bool store_values) {
   require_same_items(x, y);
   SpearmanResult r;
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     r = rsa_spearman(x.data(), x.shape(1), y.data(), y.shape(1), x.shape(0), store_values);
   }
   py::dict d = moments_dict(r.moments);
@@ -60,7 +60,7 @@ py::array similarity_triangle_py(FloatArray x) {
   const std::size_t n = x.shape(0), d = x.shape(1);
   py::array_t<float> out(static_cast<py::ssize_t>(n_triangle_pairs(n)));
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     similarity_triangle(x.data(), d, n, out.mutable_data());
   }
   return out;

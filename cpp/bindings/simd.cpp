@@ -1,4 +1,4 @@
-// Bindings of the SIMD levels, the kernel table and the kernel threads.
+// Bindings of the SIMD levels, the kernel table, the kernel threads and long-call jobs.
 #include <pybind11/stl.h>
 
 #include <string>
@@ -44,7 +44,7 @@ void bind_simd(py::module_& m) {
   m.def(
       "peak_rate",
       [](const std::string& kind, double seconds) {
-        py::gil_scoped_release release;
+        KernelCall call;
         return peak_rate(kind, seconds);
       },
       py::arg("kind"), py::arg("seconds") = 0.3,
@@ -52,7 +52,38 @@ void bind_simd(py::module_& m) {
   m.def("num_threads", [] { return num_threads(); }, "Number of kernel threads.");
   m.def(
       "set_num_threads", [](std::size_t n) { set_num_threads(n); }, py::arg("n"),
-      "Set the number of kernel threads (>= 1).");
+      "Set the number of kernel threads (1 <= n <= max_threads()); running kernels keep theirs.");
+  m.def("max_threads", [] { return max_threads(); }, "Largest accepted number of kernel threads.");
+  // A subclass of KeyboardInterrupt: a cancelled kernel is an interrupted one.
+  py::register_exception<Cancelled>(m, "Cancelled", PyExc_KeyboardInterrupt);
+  py::class_<Job>(m, "Job",
+                  "Cancellation flag and progress of the kernel calls made inside `with job:` "
+                  "on one thread.")
+      .def(py::init<>())
+      .def(
+          "__enter__",
+          [](Job& self) -> Job& {
+            if (current_job())
+              throw std::invalid_argument("a Job is already active on this thread");
+            set_current_job(&self);
+            return self;
+          },
+          py::return_value_policy::reference)
+      .def("__exit__",
+           [](Job&, py::object, py::object, py::object) {
+             set_current_job(nullptr);
+             return false;
+           })
+      .def(
+          "cancel", [](Job& self) { self.cancelled.store(true); },
+          "Ask the running kernel to stop at its next task boundary (it raises Cancelled).")
+      .def_property_readonly(
+          "cancelled", [](const Job& self) { return self.cancelled.load(); },
+          "Whether cancel() was called.")
+      .def(
+          "progress",
+          [](const Job& self) { return py::make_tuple(self.done.load(), self.total.load()); },
+          "(tasks done, tasks started so far) over every parallel phase of the calls.");
 }
 
 }  // namespace tokenspace_py

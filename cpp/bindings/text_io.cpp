@@ -50,7 +50,7 @@ py::tuple parse_text(py::buffer buffer, std::size_t begin, std::size_t max_recor
   if (begin > size) throw std::invalid_argument("begin is past the end of the buffer");
   TextIndex index;
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     index = index_text_lines(data, size, begin, max_records, first_line_no);
   }
   const std::size_t n = index.starts.size();
@@ -68,7 +68,7 @@ py::tuple parse_text(py::buffer buffer, std::size_t begin, std::size_t max_recor
   std::vector<std::uint32_t> wl(n);
   float* out = vectors.mutable_data();
   try {
-    py::gil_scoped_release release;
+    KernelCall call;
     parse_text_records(data, size, index, n, dim, out, wb.data(), wl.data());
   } catch (const ParseError& e) {
     throw std::invalid_argument(source + ", line " + std::to_string(e.where()) + ": " + e.what());
@@ -95,7 +95,7 @@ py::tuple parse_binary(py::buffer buffer, std::size_t begin, std::size_t max_rec
   wb.reserve(reserve);
   wl.reserve(reserve);
   try {
-    py::gil_scoped_release release;
+    KernelCall call;
     index_binary_records(data, size, begin, max_records, dim, vo, wb, wl);
   } catch (const ParseError& e) {
     throw std::invalid_argument(source + ", record " + std::to_string(e.where()) + ": " + e.what());
@@ -104,7 +104,7 @@ py::tuple parse_binary(py::buffer buffer, std::size_t begin, std::size_t max_rec
   py::array_t<float> vectors({n, dim});
   float* out = vectors.mutable_data();
   try {
-    py::gil_scoped_release release;
+    KernelCall call;
     copy_binary_records(data, vo.data(), n, dim, out);
   } catch (const ParseError& e) {
     throw std::invalid_argument(source + ", record " + std::to_string(e.where()) + ": " + e.what());
@@ -141,7 +141,7 @@ py::list format_word_vectors(const py::list& words, FloatArray vectors, bool bin
   }
   std::vector<std::string> chunks;
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     chunks = format_records(blob.data(), offsets.data(), vectors.data(), n, dim, binary);
   }
   py::list out;

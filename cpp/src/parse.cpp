@@ -135,6 +135,7 @@ TextIndex index_text_lines(const char* data, std::size_t size, std::size_t begin
   TextIndex idx;
   std::size_t pos = begin, line = first_line_no;
   while (pos < size && idx.starts.size() < max_records) {
+    if ((line & 0xFFFF) == 0) check_cancelled();  // a serial scan: seconds for large files
     const void* nl = std::memchr(data + pos, '\n', size - pos);
     const std::size_t end = nl ? static_cast<const char*>(nl) - data : size;
     bool blank = true;

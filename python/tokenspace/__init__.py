@@ -83,7 +83,11 @@ def available_simd_levels() -> list[str]:
 
 
 def set_simd_level(level: str) -> None:
-    """Force an instruction-set level (also settable with the TOKENSPACE_SIMD variable)."""
+    """Force an instruction-set level (also settable with the TOKENSPACE_SIMD variable).
+
+    Safe while kernels run on other threads: a running call keeps the level it started with;
+    the change applies from the next call.
+    """
     _kernels.set_simd_level(level)
 
 
@@ -98,7 +102,22 @@ def num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of kernel threads (>= 1)."""
+    """Set the number of kernel threads, ``1 <= n <= 4 x`` the hardware threads (at least 16).
+
+    The pool keeps one OS thread per worker for the life of the process, and beyond a few
+    threads per core more only add context switches, hence the bound (ValueError above it; the
+    same bound applies to TOKENSPACE_NUM_THREADS). Safe while kernels run on other threads: a
+    running call keeps the count it started with; the change applies from the next call.
+    """
+    if isinstance(n, bool) or not hasattr(n, "__index__"):
+        raise TypeError(f"the number of threads must be an int, not {type(n).__name__}")
+    n = n.__index__()
+    top = _kernels.max_threads()
+    if not 1 <= n <= top:
+        raise ValueError(
+            f"the number of threads must be between 1 and {top} (4 x this machine's hardware "
+            f"threads), got {n}"
+        )
     _kernels.set_num_threads(n)
 
 

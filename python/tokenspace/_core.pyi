@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['Database', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
+__all__: list[str] = ['Cancelled', 'Database', 'Job', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'max_threads', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
 class Database:
     """
     Rows prepared for repeated exact k-NN searches.
@@ -48,6 +48,31 @@ class Database:
         """
         Number of rows.
         """
+class Cancelled(KeyboardInterrupt):
+    pass
+class Job:
+    """
+    Cancellation flag and progress of the kernel calls made inside `with job:` on one thread.
+    """
+    def __enter__(self) -> Job:
+        ...
+    def __exit__(self, arg0: typing.Any, arg1: typing.Any, arg2: typing.Any) -> bool:
+        ...
+    def __init__(self) -> None:
+        ...
+    def cancel(self) -> None:
+        """
+        Ask the running kernel to stop at its next task boundary (it raises Cancelled).
+        """
+    def progress(self) -> tuple[int, int]:
+        """
+        (tasks done, tasks started so far) over every parallel phase of the calls.
+        """
+    @property
+    def cancelled(self) -> bool:
+        """
+        Whether cancel() was called.
+        """
 def analogy(terms: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], qterms: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], base: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, method: str = '3cosadd', weights: typing.Any = None, n_pos: typing.SupportsInt | typing.SupportsIndex = 1, eps: typing.SupportsFloat | typing.SupportsIndex = 9.999999974752427e-07, exclude: typing.Any = None, cos_slack: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple:
     """
     Fused top-k of batched analogy queries over shared terms: (ids, combined scores). 3cosmul with cos_slack > 0 ranks by upper bounds of the objective.
@@ -88,6 +113,10 @@ def knn(db: Database, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.fl
     """
     Exact top-k of the queries against a prepared Database by inner product ('ip', plus an optional per-row bias) or Euclidean distance ('l2'): (ids, scores).
     """
+def max_threads() -> int:
+    """
+    Largest accepted number of kernel threads.
+    """
 def normalize_rows(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> tuple:
     """
     Unit-length rows and the row norms.
@@ -122,7 +151,7 @@ def rsa_spearman(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: 
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
-    Set the number of kernel threads (>= 1).
+    Set the number of kernel threads (1 <= n <= max_threads()); running kernels keep theirs.
     """
 def set_simd_level(name: str) -> None:
     """

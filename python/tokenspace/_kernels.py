@@ -4,15 +4,34 @@ Every wrapper takes its options as keywords and passes them on unchanged; policy
 candidate precision a search uses, which low-precision copies a database keeps) is asked of the
 C++ side, never decided here. Inputs are expected already checked (see ``_validate``): float32,
 C-contiguous rows.
+
+Long calls go through :func:`run_job`: the kernel runs on a helper thread (the bindings release
+the GIL) while the calling thread waits in short slices, so Ctrl-C is handled within a fraction
+of a second: the job is cancelled (the thread pool stops handing out tasks), joined, and
+KeyboardInterrupt is raised. The waiting thread also reports progress. Calls too small to matter
+(less than ``LONG_WORK`` multiply-adds) run directly, without the helper thread's ~0.1 ms.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
 from . import _core
+from .progress import ProgressSink, sink
+
+T = TypeVar("T")
+
+#: Multiply-adds below which a call runs directly (tens of milliseconds at the scalar level).
+LONG_WORK = 5e7
+
+#: Seconds between two checks for Ctrl-C and progress while a long call runs.
+POLL_SECONDS = 0.05
+
+Progress = bool | ProgressSink | None
 
 #: A matrix prepared once for repeated exact k-NN searches (norms, low-precision copies).
 Database = _core.Database
@@ -51,6 +70,67 @@ def set_num_threads(n: int) -> None:
     _core.set_num_threads(n)
 
 
+def _dim(a: Any, axis: int) -> int:
+    """``a.shape[axis]``, or 0 for inputs the kernel will reject (work estimates never raise)."""
+    shape = getattr(a, "shape", ())
+    return int(shape[axis]) if -len(shape) <= axis < len(shape) else 0
+
+
+def max_threads() -> int:
+    return _core.max_threads()
+
+
+def run_job(fn: Callable[[], T], *, work: float, progress: Progress = False, label: str = "") -> T:
+    """``fn()`` (which calls kernels), interruptible by Ctrl-C and reporting progress.
+
+    ``work``: the call's size in multiply-adds (it decides whether the helper thread is worth
+    it). Only the main thread receives SIGINT, so calls from other threads without a progress
+    sink run directly.
+    """
+    out = sink(progress, label)
+    main = threading.current_thread() is threading.main_thread()
+    if out is None and (work < LONG_WORK or not main):
+        return fn()
+    job = _core.Job()
+    result: list[T] = []
+    error: list[BaseException] = []
+    finished = threading.Event()
+
+    def target() -> None:
+        try:
+            with job:
+                result.append(fn())
+        except BaseException as e:  # re-raised on the waiting thread
+            error.append(e)
+        finally:
+            finished.set()
+
+    # Waits on an Event, not Thread.join: on Python 3.11 a KeyboardInterrupt inside join() can
+    # mark a running thread as stopped, and a kernel still running at interpreter exit aborts.
+    thread = threading.Thread(target=target, name="tokenspace-kernel", daemon=True)
+    thread.start()
+    try:
+        while not finished.wait(POLL_SECONDS):
+            if out is not None:
+                out.update(*job.progress())
+    except BaseException:
+        job.cancel()
+        while True:  # the kernel stops at its next task; a second Ctrl-C must not orphan it
+            try:
+                finished.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        raise
+    finally:
+        if out is not None:
+            out.update(*job.progress())
+            out.close()
+    if error:
+        raise error[0]
+    return result[0]
+
+
 def peak_rate(kind: str, *, seconds: float = 0.3) -> float:
     return _core.peak_rate(kind, seconds)
 
@@ -79,6 +159,7 @@ def knn(
     exclude: np.ndarray | None = None,
     bias: np.ndarray | None = None,
     precision: str = "auto",
+    progress: Progress = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k of float32 query rows against ``base`` rows (an array or a Database).
 
@@ -86,14 +167,21 @@ def knn(
     "l2" (Euclidean distance). ``exclude``: int64 (n_queries, e) ids never returned (-1 = none).
     ``precision`` only picks the candidate stage; the answer is the exact top-k either way.
     Returns (int64 ids, float32 scores), both (n_queries, k), best first, ties to the lower id.
+    Interruptible and reports progress (see :func:`run_job`).
     """
-    if isinstance(base, Database):
-        db = base
-    else:
-        db = _core.Database(base)
-        if queries.shape[0]:  # n_queries=0 would mean "kept for many searches"
-            prepare(db, precision=precision, n_queries=queries.shape[0])
-    return _core.knn(db, queries, k, metric, exclude, bias, precision)
+
+    def call() -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(base, Database):
+            db = base
+        else:
+            db = _core.Database(base)
+            if queries.shape[0]:  # n_queries=0 would mean "kept for many searches"
+                prepare(db, precision=precision, n_queries=queries.shape[0])
+        return _core.knn(db, queries, k, metric, exclude, bias, precision)
+
+    n = base.n if isinstance(base, Database) else _dim(base, 0)
+    work = float(_dim(queries, 0)) * n * _dim(queries, 1)
+    return run_job(call, work=work, progress=progress, label="knn")
 
 
 def analogy(
@@ -108,15 +196,27 @@ def analogy(
     eps: float,
     exclude: np.ndarray | None,
     cos_slack: float,
+    progress: Progress = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fused top-k of batched analogy queries over shared terms: (ids, combined scores)."""
-    return _core.analogy(terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack)
+    work = float(_dim(qterms, 0) + _dim(terms, 0)) * _dim(base, 0) * _dim(base, 1)
+    return run_job(
+        lambda: _core.analogy(
+            terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack
+        ),
+        work=work,
+        progress=progress,
+        label="analogies",
+    )
 
 
 # dense linear algebra
-def gram(a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+def gram(
+    a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None, progress: Progress = False
+) -> np.ndarray:
     """``a @ b.T`` in float32 through the blocked SIMD kernels (``out``: rows to write into)."""
-    return _core.gram(a, b, out)
+    work = float(_dim(a, 0)) * _dim(b, 0) * _dim(a, -1)
+    return run_job(lambda: _core.gram(a, b, out), work=work, progress=progress, label="gram")
 
 
 def normalize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,26 +251,62 @@ def column_means(x: np.ndarray) -> np.ndarray:
 
 
 def softmax_log_normalizer(
-    targets: np.ndarray, sources: np.ndarray, *, beta: float, row_max: np.ndarray | None = None
+    targets: np.ndarray,
+    sources: np.ndarray,
+    *,
+    beta: float,
+    row_max: np.ndarray | None = None,
+    progress: Progress = False,
 ) -> np.ndarray:
     """``log sum_j exp(beta <t_i, s_j>)`` for every target row, streamed (float64)."""
-    return _core.softmax_log_normalizer(targets, sources, beta, row_max)
+    work = float(_dim(targets, 0)) * _dim(sources, 0) * _dim(sources, -1)
+    return run_job(
+        lambda: _core.softmax_log_normalizer(targets, sources, beta, row_max),
+        work=work,
+        progress=progress,
+        label="normalizer",
+    )
 
 
 # representational similarity
-def rsa_pearson(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    return dict(_core.rsa_pearson(x, y))
+def _rsa_work(x: np.ndarray, y: np.ndarray) -> float:
+    n = _dim(x, 0)
+    return float(n) * n * (_dim(x, -1) + _dim(y, -1)) / 2
 
 
-def rsa_spearman(x: np.ndarray, y: np.ndarray, *, store_values: bool) -> dict[str, float]:
-    return dict(_core.rsa_spearman(x, y, store_values))
+def rsa_pearson(x: np.ndarray, y: np.ndarray, *, progress: Progress = False) -> dict[str, float]:
+    return run_job(
+        lambda: dict(_core.rsa_pearson(x, y)),
+        work=_rsa_work(x, y),
+        progress=progress,
+        label="rsa",
+    )
 
 
-def similarity_triangle(x: np.ndarray) -> np.ndarray:
-    return _core.similarity_triangle(x)
+def rsa_spearman(
+    x: np.ndarray, y: np.ndarray, *, store_values: bool, progress: Progress = False
+) -> dict[str, float]:
+    return run_job(
+        lambda: dict(_core.rsa_spearman(x, y, store_values)),
+        work=_rsa_work(x, y),
+        progress=progress,
+        label="rsa",
+    )
+
+
+def similarity_triangle(x: np.ndarray, *, progress: Progress = False) -> np.ndarray:
+    work = float(_dim(x, 0)) ** 2 * _dim(x, -1) / 2
+    return run_job(
+        lambda: _core.similarity_triangle(x), work=work, progress=progress, label="similarities"
+    )
 
 
 # word2vec / GloVe text and binary records
+def _parse_work(buffer: Any) -> float:
+    # parsing costs about as much per byte as ~10 multiply-adds of the GEMM kernels
+    return 10.0 * len(buffer)
+
+
 def parse_text(
     buffer: Any,
     *,
@@ -181,10 +317,16 @@ def parse_text(
     source: str,
     encoding: str,
     errors: str,
+    progress: Progress = False,
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Text records ``word v1 ... vd``: (vectors, words, 1-based line numbers)."""
-    return _core.parse_text(
-        buffer, begin, max_records, dim, first_line_no, source, encoding, errors
+    return run_job(
+        lambda: _core.parse_text(
+            buffer, begin, max_records, dim, first_line_no, source, encoding, errors
+        ),
+        work=_parse_work(buffer),
+        progress=progress,
+        label=f"reading {source}",
     )
 
 
@@ -197,9 +339,15 @@ def parse_binary(
     source: str,
     encoding: str,
     errors: str,
+    progress: Progress = False,
 ) -> tuple[np.ndarray, list[str]]:
     """word2vec binary records: (vectors, words)."""
-    return _core.parse_binary(buffer, begin, max_records, dim, source, encoding, errors)
+    return run_job(
+        lambda: _core.parse_binary(buffer, begin, max_records, dim, source, encoding, errors),
+        work=_parse_work(buffer),
+        progress=progress,
+        label=f"reading {source}",
+    )
 
 
 def format_word_vectors(words: list[str], vectors: np.ndarray, *, binary: bool) -> list[bytes]:

@@ -58,6 +58,11 @@ def check_k(k: Any, available: int, *, what: str = "vocabulary entries") -> int:
     k = int(k)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    if available < 1:
+        raise ValueError(
+            f"k={k} neighbours asked for, but there are no {what} to return (a space needs at "
+            "least one entry besides the query; add entries or pass exclude_self=False)"
+        )
     if k > available:
         raise ValueError(
             f"k={k} is larger than the {available} {what} that can be returned; "

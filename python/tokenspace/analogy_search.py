@@ -96,26 +96,39 @@ def vocab_prefix(s: Any, restrict_vocab: int | None) -> int:
     return min(int(restrict_vocab), len(s))
 
 
+#: Float64 elements of the (queries, candidates, d) block _rescore gathers at once (16 MiB).
+_RESCORE_BLOCK = 2**21
+
+
 def _rescore(s, cand, method, q, tq, n_pos):
-    """Exact float64 scores of candidate ids (-1 = none -> -inf), chunked to bound memory."""
+    """Exact float64 scores of candidate ids (-1 = none -> -inf), in blocks of at most
+    ``_RESCORE_BLOCK`` gathered values, so the temporaries stay a constant size whatever
+    ``topn`` is (the answer itself is the only thing proportional to it)."""
     vec = s.vectors
+    m, k = cand.shape
+    d = max(1, vec.shape[1])
     scores = np.full(cand.shape, -np.inf)
-    for q0 in range(0, cand.shape[0], 4096):
-        c = cand[q0 : q0 + 4096]
-        ok = c >= 0
-        rows = vec[np.where(ok, c, 0)].astype(np.float64)  # (mq, k, d)
-        rn = np.sqrt(np.einsum("qkd,qkd->qk", rows, rows))
-        rn[rn == 0] = np.inf  # zero rows have cosine 0 with everything
-        if method == "3cosadd":
-            sc = np.einsum("qkd,qd->qk", rows, q[q0 : q0 + 4096].astype(np.float64)) / rn
-        else:
-            t64 = tq[q0 : q0 + 4096].astype(np.float64)
-            cos = np.einsum("qkd,qtd->qkt", rows, t64) / rn[..., None]
-            sh = (1.0 + cos) / 2.0
-            num = np.prod(sh[..., :n_pos], axis=-1)
-            den = np.prod(sh[..., n_pos:], axis=-1)
-            sc = num / (den + COSMUL_EPS)
-        scores[q0 : q0 + 4096] = np.where(ok, sc, -np.inf)
+    qc = max(1, _RESCORE_BLOCK // max(1, k * d))
+    kc = k if qc > 1 else max(1, _RESCORE_BLOCK // d)
+    for q0 in range(0, m, qc):
+        q1 = min(m, q0 + qc)
+        for k0 in range(0, k, kc):
+            k1 = min(k, k0 + kc)
+            c = cand[q0:q1, k0:k1]
+            ok = c >= 0
+            rows = vec[np.where(ok, c, 0)].astype(np.float64)  # (mq, kc, d)
+            rn = np.sqrt(np.einsum("qkd,qkd->qk", rows, rows))
+            rn[rn == 0] = np.inf  # zero rows have cosine 0 with everything
+            if method == "3cosadd":
+                sc = np.einsum("qkd,qd->qk", rows, q[q0:q1].astype(np.float64)) / rn
+            else:
+                t64 = tq[q0:q1].astype(np.float64)
+                cos = np.einsum("qkd,qtd->qkt", rows, t64) / rn[..., None]
+                sh = (1.0 + cos) / 2.0
+                num = np.prod(sh[..., :n_pos], axis=-1)
+                den = np.prod(sh[..., n_pos:], axis=-1)
+                sc = num / (den + COSMUL_EPS)
+            scores[q0:q1, k0:k1] = np.where(ok, sc, -np.inf)
     return scores
 
 
@@ -400,7 +413,17 @@ def most_similar(
             i = s._resolve(item)
             input_ids.append(i)
             vecs.append(gensim_unit(s.vectors, np.array([i]))[0])
+    if not np.isfinite(weights).all():
+        raise ValueError(f"weights must be finite numbers, got {weights.tolist()}")
     terms = np.ascontiguousarray(np.stack(vecs), dtype=np.float32)
+    overflow = False
+    if method == "3cosadd":
+        with np.errstate(over="ignore", invalid="ignore"):
+            overflow = not np.isfinite(cosadd_queries(terms[None], weights)).all()
+    if overflow:
+        raise ValueError(
+            "the weighted mean of the inputs overflows float32; scale the vectors or weights down"
+        )
     qterms = np.arange(len(vecs), dtype=np.int64)[None]
     n = vocab_prefix(s, restrict_vocab)
     ex_ids = sorted(set(input_ids)) if exclude_inputs else []

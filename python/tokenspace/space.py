@@ -241,6 +241,8 @@ class EmbeddingSpace:
             pass
         except TypeError:
             raise TypeError(f"words are str, got {type(word).__name__}") from None
+        if not isinstance(word, str):
+            raise TypeError(f"words are str, got {type(word).__name__}")
         hint = _close_spellings(word, self._vocab, index)
         extra = f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
         label = f" of {self.name}" if self.name else ""
@@ -338,6 +340,7 @@ class EmbeddingSpace:
         exclude_self: bool = True,
         backend: str = "tokenspace",
         precision: str = "auto",
+        progress: bool = False,
     ) -> Neighbors:
         """Exact k nearest vocabulary entries of each query.
 
@@ -355,6 +358,8 @@ class EmbeddingSpace:
             "faiss" runs the same exact search through a faiss IndexFlat (see ``to_faiss``).
         precision : {"auto", "fp32", "bf16"}
             Candidate-stage precision; answers are exact either way (see :func:`tokenspace.knn`).
+        progress : bool, default False
+            Show a progress bar with an ETA on stderr (see :mod:`tokenspace.progress`).
 
         Returns
         -------
@@ -389,7 +394,13 @@ class EmbeddingSpace:
                 raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
             db = self.knn_database(metric, precision)
             idx, scores = _kernels.knn(
-                q, db, k, metric=kernel_metric(metric), exclude=exclude, precision=precision
+                q,
+                db,
+                k,
+                metric=kernel_metric(metric),
+                exclude=exclude,
+                precision=precision,
+                progress=progress,
             )
         elif backend == "faiss":
             index = self._faiss.get(metric)
@@ -408,6 +419,7 @@ class EmbeddingSpace:
         metric: str = "cosine",
         exclude_self: bool = True,
         precision: str = "auto",
+        progress: bool = False,
     ) -> Neighbors:
         """Exact k-NN of every vocabulary entry against the whole vocabulary.
 
@@ -415,7 +427,8 @@ class EmbeddingSpace:
         both (half the work of searching the vocabulary with itself as queries). The V x V
         matrix is never built: extra memory is O(V k) plus the rows in panel order (half the
         float32 matrix with bf16 candidates). ``words`` is left empty (None) to keep V x k
-        Python strings out of memory; map ids through ``vocab`` when needed.
+        Python strings out of memory; map ids through ``vocab`` when needed. ``progress=True``
+        shows a progress bar with an ETA on stderr; Ctrl-C stops the search within a second.
         """
         metric = canonical_metric(metric)
         k = check_k(k, len(self) - (1 if exclude_self else 0))
@@ -425,7 +438,13 @@ class EmbeddingSpace:
             raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
         db = self.knn_database(metric, precision)
         idx, scores = _kernels.knn(
-            base, db, k, metric=kernel_metric(metric), exclude=exclude, precision=precision
+            base,
+            db,
+            k,
+            metric=kernel_metric(metric),
+            exclude=exclude,
+            precision=precision,
+            progress=progress,
         )
         return Neighbors(idx, scores, None, metric, None)
 

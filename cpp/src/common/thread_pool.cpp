@@ -1,28 +1,58 @@
-#include "tokenspace/threads.hpp"
-
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "tokenspace/simd.hpp"
+#include "tokenspace/threads.hpp"
 
 namespace tokenspace {
 namespace {
 
-thread_local bool tl_inside_task = false;
+// What a kernel call sees for its whole run: the settings pinned by its outermost KernelScope
+// and its job. Pool workers adopt the caller's for the duration of each parallel job.
+struct CallState {
+  int depth = 0;
+  std::size_t threads = 0;
+  int simd = -1;
+  Job* job = nullptr;
+  bool inside_task = false;
+  int planned = 0;
+};
+thread_local CallState tl_call;
 
-std::size_t default_threads() {
-  if (const char* env = std::getenv("TOKENSPACE_NUM_THREADS")) {
-    long v = std::strtol(env, nullptr, 10);
-    if (v >= 1) return static_cast<std::size_t>(v);
-  }
+std::size_t hardware_threads() {
   unsigned hw = std::thread::hardware_concurrency();
   return hw ? hw : 1;
+}
+
+std::size_t default_threads() {
+  const char* env = std::getenv("TOKENSPACE_NUM_THREADS");
+  if (!env || !*env) return hardware_threads();
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(env, &end, 10);
+  const bool digits = env[0] >= '0' && env[0] <= '9';
+  if (!digits || *end != '\0' || errno == ERANGE || v < 1 || v > max_threads())
+    throw std::invalid_argument(std::string("TOKENSPACE_NUM_THREADS=") + env +
+                                " is not a whole number between 1 and " +
+                                std::to_string(max_threads()) +
+                                " (4 x this machine's hardware threads); unset it or set it "
+                                "in that range");
+  return static_cast<std::size_t>(v);
+}
+
+std::atomic<std::size_t>& thread_setting() {
+  static std::atomic<std::size_t> n{default_threads()};
+  return n;
 }
 
 // Workers spin briefly after a job (so back-to-back small jobs, such as single-query searches,
@@ -42,7 +72,12 @@ class Pool {
 
   void run(std::size_t n_tasks, std::size_t n_workers,
            const std::function<void(std::size_t, std::size_t)>& fn) {
-    std::lock_guard<std::mutex> job_lock(job_m_);  // one parallel job at a time
+    Job* job = tl_call.job;
+    // One parallel job at a time; a caller waiting behind another thread's job still honours
+    // its own cancellation.
+    while (!job_m_.try_lock_for(std::chrono::milliseconds(20)))
+      if (job && job->cancelled.load(std::memory_order_relaxed)) throw Cancelled();
+    std::lock_guard<std::timed_mutex> job_lock(job_m_, std::adopt_lock);
     ensure_threads(n_workers - 1);
     {
       std::lock_guard<std::mutex> lk(m_);
@@ -50,6 +85,7 @@ class Pool {
       n_tasks_ = n_tasks;
       next_.store(0);
       error_ = nullptr;
+      caller_ = tl_call;
       active_workers_ = n_workers - 1;
       pending_.store(n_workers - 1);
       generation_.fetch_add(1);
@@ -63,6 +99,7 @@ class Pool {
       fn_ = nullptr;
     }
     if (error_) std::rethrow_exception(error_);
+    if (job && job->cancelled.load()) throw Cancelled();
   }
 
  private:
@@ -104,8 +141,10 @@ class Pool {
         if (stop_.load()) return;
         seen = generation_.load();
         if (id > active_workers_) continue;  // this job uses fewer workers
+        tl_call = caller_;
       }
       work(id);
+      tl_call = CallState{};
       if (pending_.fetch_sub(1) == 1) {
         std::lock_guard<std::mutex> lk(m_);
         done_cv_.notify_all();
@@ -114,8 +153,10 @@ class Pool {
   }
 
   void work(std::size_t worker) {
-    tl_inside_task = true;
+    Job* job = tl_call.job;
+    tl_call.inside_task = true;
     for (;;) {
+      if (job && job->cancelled.load(std::memory_order_relaxed)) break;
       std::size_t t = next_.fetch_add(1);
       if (t >= n_tasks_) break;
       try {
@@ -125,15 +166,18 @@ class Pool {
         if (!error_) error_ = std::current_exception();
         next_.store(n_tasks_);  // stop handing out tasks
       }
+      if (job) job->done.fetch_add(1, std::memory_order_relaxed);
     }
-    tl_inside_task = false;
+    tl_call.inside_task = false;
   }
 
-  std::mutex job_m_, m_;
+  std::timed_mutex job_m_;
+  std::mutex m_;
   std::condition_variable cv_, done_cv_;
   std::vector<std::thread> threads_;
   const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;
   std::size_t n_tasks_ = 0, active_workers_ = 0;
+  CallState caller_;
   std::atomic<std::size_t> next_{0}, pending_{0}, generation_{0};
   std::exception_ptr error_;
   std::atomic<bool> stop_{false};
@@ -144,25 +188,70 @@ Pool& pool() {
   return *p;
 }
 
-std::atomic<std::size_t>& thread_setting() {
-  static std::atomic<std::size_t> n{default_threads()};
-  return n;
-}
-
 }  // namespace
 
-std::size_t num_threads() { return thread_setting().load(); }
+std::size_t max_threads() { return std::max<std::size_t>(16, 4 * hardware_threads()); }
+
+std::size_t num_threads() {
+  if (tl_call.depth > 0) return tl_call.threads;
+  return thread_setting().load();
+}
 
 void set_num_threads(std::size_t n) {
-  if (n < 1) throw std::invalid_argument("number of threads must be >= 1");
+  if (n < 1 || n > max_threads())
+    throw std::invalid_argument("the number of threads must be between 1 and " +
+                                std::to_string(max_threads()) +
+                                " (4 x this machine's hardware threads); got " + std::to_string(n));
   thread_setting().store(n);
 }
 
+void set_current_job(Job* job) { tl_call.job = job; }
+Job* current_job() { return tl_call.job; }
+
+void check_cancelled() {
+  if (tl_call.job && tl_call.job->cancelled.load(std::memory_order_relaxed)) throw Cancelled();
+}
+
+KernelScope::KernelScope() : outermost_(tl_call.depth == 0) {
+  if (outermost_) {
+    // Read before pinning: both reads go to the process-wide settings.
+    const std::size_t threads = thread_setting().load();
+    const int simd = static_cast<int>(active_simd_level());
+    tl_call.threads = threads;
+    tl_call.simd = simd;
+  }
+  ++tl_call.depth;
+}
+
+KernelScope::~KernelScope() {
+  if (--tl_call.depth == 0) {
+    tl_call.threads = 0;
+    tl_call.simd = -1;
+  }
+}
+
+ProgressPlan::ProgressPlan(std::uint64_t n_tasks) {
+  if (tl_call.job && tl_call.planned == 0) tl_call.job->total.fetch_add(n_tasks);
+  ++tl_call.planned;
+}
+
+ProgressPlan::~ProgressPlan() { --tl_call.planned; }
+
+int pinned_simd_level() { return tl_call.depth > 0 ? tl_call.simd : -1; }
+
 void parallel_for(std::size_t n_tasks, const std::function<void(std::size_t, std::size_t)>& fn) {
   if (n_tasks == 0) return;
+  Job* job = tl_call.job;
+  const bool outer = !tl_call.inside_task;
+  if (job && outer && tl_call.planned == 0)
+    job->total.fetch_add(n_tasks, std::memory_order_relaxed);
   std::size_t workers = std::min(num_threads(), n_tasks);
-  if (workers <= 1 || tl_inside_task) {
-    for (std::size_t t = 0; t < n_tasks; ++t) fn(t, 0);
+  if (workers <= 1 || !outer) {
+    for (std::size_t t = 0; t < n_tasks; ++t) {
+      check_cancelled();
+      fn(t, 0);
+      if (job && outer) job->done.fetch_add(1, std::memory_order_relaxed);
+    }
     return;
   }
   pool().run(n_tasks, workers, fn);

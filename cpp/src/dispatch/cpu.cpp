@@ -1,5 +1,6 @@
 // CPU detection, TOKENSPACE_SIMD and the level in use.
 #include "tokenspace/simd.hpp"
+#include "tokenspace/threads.hpp"
 
 #include <atomic>
 #include <cstdlib>
@@ -57,7 +58,10 @@ SimdLevel detected_simd_level() {
   return SimdLevel::Scalar;
 }
 
-SimdLevel active_simd_level() { return static_cast<SimdLevel>(level_slot().load()); }
+SimdLevel active_simd_level() {
+  const int pinned = pinned_simd_level();  // a running kernel keeps the level it started with
+  return static_cast<SimdLevel>(pinned >= 0 ? pinned : level_slot().load());
+}
 
 void set_simd_level(SimdLevel level) {
   if (!cpu_supports(level))

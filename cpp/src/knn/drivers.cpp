@@ -63,6 +63,7 @@ void search_tiles(const Problem& P, const T* rows, std::size_t ld, std::size_t k
     std::vector<std::uint32_t> hits(MR * NR);
     const std::size_t g0 = part * groups_per_part, g1 = std::min(n_groups, g0 + groups_per_part);
     for (std::size_t g = g0; g < g1; ++g) {
+      if (g % 64 == 0) check_cancelled();  // a task streams the whole database: seconds
       const std::size_t r0 = g * MR;
       const bool is_tail = g == tail_group;
       const T* a = is_tail ? tail.data() : rows + r0 * ld;

@@ -251,6 +251,12 @@ def translate(
         raise ValueError("no words to translate")
     prep = _Prepared(a, b, alignment, source_vocab, target_vocab, retrieval != "nn")
     Q = prep.map(a[words])
+    zero = np.flatnonzero(~Q.any(axis=1))
+    if zero.size:
+        raise ValueError(
+            f"{words[int(zero[0])]!r} maps to the zero vector: its cosine with every target is "
+            "undefined; drop it from the words to translate"
+        )
     idx, scores = retrieve(Q, prep.T, prep.S, k, retrieval=retrieval, csls_k=csls_k, beta=beta)
     vocab = b.vocab
     labels = [[vocab[j] for j in row] for row in idx.tolist()]

@@ -120,6 +120,12 @@ def tsne(
 
     X = as_matrix(X, "X")
     n = X.shape[0]
+    if n and np.all(X[0] == X):
+        # every distance is 0: the affinities are undefined (scikit-learn crashes on them)
+        raise ValueError(
+            f"all {n} points are identical: t-SNE needs at least two distinct points; drop "
+            "the duplicates (np.unique(X, axis=0))"
+        )
     if not 0 < perplexity < n:
         raise ValueError(
             f"perplexity must be in (0, n_points) = (0, {n}), got {perplexity}; use fewer "

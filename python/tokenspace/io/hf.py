@@ -226,14 +226,29 @@ def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
     by_id: dict[int, str] = {}
     tj = folder / "tokenizer.json"
     if tj.exists():
-        spec = json.loads(tj.read_text(encoding="utf-8"))
-        vocab = spec.get("model", {}).get("vocab", {})
-        if isinstance(vocab, dict):
-            by_id = {int(i): t for t, i in vocab.items()}
-        elif isinstance(vocab, list):  # Unigram: [[token, score], ...]
-            by_id = {i: entry[0] for i, entry in enumerate(vocab)}
-        for added in spec.get("added_tokens", []):
-            by_id[int(added["id"])] = added["content"]
+        try:
+            spec = json.loads(tj.read_text(encoding="utf-8"))
+            vocab = spec.get("model", {}).get("vocab", {})
+            if isinstance(vocab, dict):
+                by_id = {int(i): str(t) for t, i in vocab.items()}
+            elif isinstance(vocab, list):  # Unigram: [[token, score], ...]
+                by_id = {i: str(entry[0]) for i, entry in enumerate(vocab)}
+            for added in spec.get("added_tokens", []):
+                by_id[int(added["id"])] = str(added["content"])
+        except (
+            json.JSONDecodeError,
+            UnicodeDecodeError,
+            AttributeError,
+            KeyError,
+            IndexError,
+            TypeError,
+            ValueError,
+        ) as e:
+            raise ValueError(
+                f"{tj}: not a valid Hugging Face tokenizer.json ({type(e).__name__}: {e}); "
+                "restore the file from the model's repository, or delete it to name the "
+                "tokens from vocab.json / vocab.txt"
+            ) from None
     elif (folder / "vocab.json").exists():  # GPT-2-style folders without tokenizer.json
         try:
             vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
@@ -244,9 +259,13 @@ def read_tokenizer_vocab(folder: str | os.PathLike, n_rows: int) -> list[str]:
             ) from None
         added = folder / "added_tokens.json"
         if added.exists():
-            by_id.update(
-                {int(i): t for t, i in json.loads(added.read_text(encoding="utf-8")).items()}
-            )
+            try:
+                extra = json.loads(added.read_text(encoding="utf-8"))
+                by_id.update({int(i): str(t) for t, i in extra.items()})
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, ValueError) as e:
+                raise ValueError(
+                    f"{added}: expected a JSON object token -> id ({type(e).__name__}: {e})"
+                ) from None
     elif (folder / "vocab.txt").exists():
         lines = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")
         if lines and lines[-1] == "":
@@ -310,4 +329,18 @@ def read_hf(folder: str | os.PathLike) -> HFEmbeddings:
     if bad >= 0:
         raise ValueError(f"{where}: row {bad} (token id {bad}) contains NaN or Inf")
     vocab = read_tokenizer_vocab(folder, matrix.shape[0])
-    return HFEmbeddings(matrix, vocab, Tokenizer.from_folder(folder), folder)
+    try:
+        tokenizer = Tokenizer.from_folder(folder)
+    except (ImportError, MemoryError):
+        raise
+    except Exception as e:  # the tokenizers / transformers packages raise anything
+        # the embeddings and token names are readable without it: load them, say what is lost
+        warnings.warn(
+            f"{folder}: its tokenizer could not be built ({type(e).__name__}: {e}); the "
+            "embeddings and token names are loaded, but tokenize() and embed() are "
+            "unavailable. Add a tokenizer.json to the folder to enable them.",
+            UserWarning,
+            stacklevel=3,
+        )
+        tokenizer = None
+    return HFEmbeddings(matrix, vocab, tokenizer, folder)

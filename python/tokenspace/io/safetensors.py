@@ -74,12 +74,32 @@ def read_tensor(path: str | os.PathLike, name: str, *, mmap: bool = False) -> np
             f"{path}: no tensor named {name!r}; it has {', '.join(sorted(header)[:20])}"
         )
     info = header[name]
+    if not isinstance(info, dict):
+        raise SafetensorsError(f"{path}: the entry of tensor {name!r} is not a JSON object")
     dtype_name = info.get("dtype")
     if dtype_name not in _DTYPES:
         raise SafetensorsError(f"{path}: tensor {name!r} has unsupported dtype {dtype_name!r}")
     dtype = _DTYPES[dtype_name]
-    shape = tuple(int(s) for s in info.get("shape", ()))
-    begin, end = (int(v) for v in info["data_offsets"])
+    raw_shape, offsets = info.get("shape", ()), info.get("data_offsets")
+    if not isinstance(raw_shape, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in raw_shape
+    ):
+        raise SafetensorsError(
+            f"{path}: tensor {name!r} has shape {raw_shape!r}; expected a list of sizes >= 0 "
+            "(the file is corrupt: download it again)"
+        )
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in offsets)
+        or not 0 <= offsets[0] <= offsets[1]
+    ):
+        raise SafetensorsError(
+            f"{path}: tensor {name!r} has data_offsets {offsets!r}; expected [begin, end] with "
+            "0 <= begin <= end (the file is corrupt: download it again)"
+        )
+    shape = tuple(raw_shape)
+    begin, end = offsets
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if end - begin != count * dtype.itemsize:
         raise SafetensorsError(

@@ -15,6 +15,18 @@ Policies
   announcing more vectors than the file holds, an empty file: ``ValueError`` with the file and the
   line (text) or record (binary) number. Blank lines are skipped.
 - Records past the header's count are ignored, as in gensim.
+- Text or binary: the extension decides when it says (``.bin`` binary; ``.txt``, ``.vec``,
+  ``.glove`` text; also under ``.gz`` / ``.bz2``), else the first records are tried both ways
+  and the reading that parses is kept; either way the choice must parse, or ``ValueError``.
+- Only regular files are read (a FIFO would block forever, a device never ends).
+- Leniencies, kept on purpose (gensim reads these files the same way): a UTF-8 byte-order mark
+  stays part of the first word (pass ``encoding="utf-8-sig"`` to drop it); values are parsed by
+  ``strtod`` rules, so ``+2``, ``1e5`` and ``inf`` spellings are numbers (``inf``/``nan`` then
+  raise); a value that overflows float32 raises, and one that underflows (``1e-400``) raises
+  too instead of silently becoming 0.
+- Writers refuse what a reader could not give back: an empty word, a word with a space,
+  newline or NUL, a word starting with other whitespace (text formats), a word that is not
+  valid UTF-8, and (GloVe, d = 1) a first record that would read as a ``count dim`` header.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import contextlib
 import gzip
 import mmap
 import os
+import stat
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .errors import TruncatedFileError, natural_error
 
 __all__ = ["read_records", "save_glove", "save_word2vec", "sniff_text_format"]
 
@@ -43,8 +57,7 @@ _BZ2_MAGIC = b"BZh"
 def open_bytes(path: str | os.PathLike) -> Iterator[Any]:
     """The file's bytes as a buffer: an mmap, or the decompressed data of .gz / .bz2 files."""
     path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder, not a vector file")
+    require_regular_file(path)
     with open(path, "rb") as f:
         head = f.read(4)
         if not head:
@@ -73,35 +86,112 @@ def open_bytes(path: str | os.PathLike) -> Iterator[Any]:
     yield data
 
 
+def require_regular_file(path: Path) -> None:
+    """Raise unless ``path`` is an existing regular file (not a folder, FIFO, device, socket)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{path} is a folder, not a vector file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(
+            f"{path} is not a regular file (a FIFO, device or socket); save the vectors to a "
+            "file and load that"
+        )
+
+
+_TEXT_SUFFIXES = {".txt", ".vec", ".glove", ".tsv"}
+
+
+def suffix_kind(path: Path) -> str | None:
+    """'text' / 'binary' when the file name says so (under .gz/.bz2 too), else None."""
+    suffixes = [x.lower() for x in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2"):
+        suffixes = suffixes[:-1]
+    if not suffixes:
+        return None
+    if suffixes[-1] == ".bin":
+        return "binary"
+    if suffixes[-1] in _TEXT_SUFFIXES:
+        return "text"
+    return None
+
+
 def _parse_header(buf: Any) -> tuple[int, int, int] | None:
     """(count, dim, offset of the first record) when the first line is "V d", else None."""
     first = bytes(buf[:256])
     nl = first.find(b"\n")
     line = first if nl < 0 else first[:nl]
-    parts = line.split()
+    # only spaces and tabs separate (as in the parser): "\v 0 1" is a GloVe record of "\v"
+    parts = [p for p in line.rstrip(b" \t\r").replace(b"\t", b" ").split(b" ") if p]
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
         return None
     return int(parts[0]), int(parts[1]), (len(buf) if nl < 0 else nl + 1)
 
 
-def _looks_like_text_record(buf: Any, begin: int, dim: int) -> bool:
-    chunk = bytes(buf[begin : begin + 256 + 64 * dim]).lstrip(b" \t\r\n")
-    nl = chunk.find(b"\n")
-    if nl < 0 and len(chunk) < len(buf) - begin:
-        return False
-    parts = (chunk if nl < 0 else chunk[:nl]).split()
-    if len(parts) != dim + 1:
-        return False
-    try:
-        [float(p) for p in parts[1:]]
-    except ValueError:
-        return False
+_SNIFF_RECORDS = 8
+
+
+def _text_records_parse(buf: Any, begin: int, dim: int, count: int) -> bool:
+    """Whether the first records after the header parse as text lines of a word (up to the
+    first space, as the parser reads it) and ``dim`` numbers."""
+    pos, n, size = begin, 0, len(buf)
+    want = min(count, _SNIFF_RECORDS)
+    while n < want and pos < size:
+        nl = buf.find(b"\n", pos)
+        end = size if nl < 0 else nl
+        line = bytes(buf[pos:end])
+        pos = end + 1
+        if not line.strip():
+            continue
+        sp = line.find(b" ")
+        if sp <= 0:
+            return False
+        rest = line[sp:].rstrip(b" \t\r\n\v\f").replace(b"\t", b" ")
+        values = [v for v in rest.split(b" ") if v]
+        if len(values) != dim:
+            return False
+        try:
+            [float(v) for v in values]
+        except ValueError:
+            return False
+        n += 1
+    return n == want or (n > 0 and pos >= size)  # a short file: the parser checks the count
+
+
+def _binary_records_parse(buf: Any, begin: int, dim: int, count: int) -> bool:
+    """Whether the first records after the header have the shape of binary records:
+    ``word<space>`` then ``dim`` float32 values."""
+    pos, size = begin, len(buf)
+    for done in range(min(count, _SNIFF_RECORDS)):
+        while pos < size and buf[pos : pos + 1] == b"\n":
+            pos += 1  # gensim's writer ends records with a newline the reader skips
+        sp = buf.find(b" ", pos)
+        if sp <= pos:
+            return False
+        start = sp + 1
+        if start + 4 * dim > size:
+            return done > 0  # a truncated file: the parser names the record
+        pos = start + 4 * dim  # the values' bytes can be anything; the parser checks them
     return True
 
 
-def sniff_text_format(buf: Any) -> str:
-    """'word2vec-text', 'word2vec-binary' or 'glove' (no header) from the first bytes."""
+def sniff_text_format(buf: Any, suffix: str | None = None) -> str:
+    """'word2vec-text', 'word2vec-binary' or 'glove' (no header) from the first bytes.
+
+    ``suffix`` ('text' / 'binary', from the file name) decides between text and binary when
+    given; the content must still parse that way."""
     header = _parse_header(buf)
+    if header is not None and suffix != "binary":
+        count, dim, begin = header
+        # GloVe with d = 1 whose first word is a number ("12 3"): the next records decide
+        if (
+            not _text_records_parse(buf, begin, dim, max(count, 1))
+            and _text_records_parse(buf, 0, 1, _SNIFF_RECORDS)
+            and (suffix == "text" or not _binary_records_parse(buf, begin, dim, count))
+        ):
+            return "glove"
     if header is None:
         if b"\x00" in bytes(buf[:4096]):
             raise ValueError(
@@ -109,8 +199,19 @@ def sniff_text_format(buf: Any) -> str:
                 "(fastText .bin models and pickles are not supported; use the .vec text file)"
             )
         return "glove"
-    _, dim, begin = header
-    return "word2vec-text" if _looks_like_text_record(buf, begin, dim) else "word2vec-binary"
+    count, dim, begin = header
+    if suffix == "binary":
+        return "word2vec-binary"  # the parser names the first bad record
+    if _text_records_parse(buf, begin, dim, count):
+        return "word2vec-text"
+    if suffix != "text" and _binary_records_parse(buf, begin, dim, count):
+        return "word2vec-binary"
+    if suffix == "text":
+        return "word2vec-text"  # the parser names the first bad line
+    raise ValueError(
+        "after the 'count dim' header the records parse neither as text lines nor as binary "
+        "records; pass binary=True or binary=False to read it one way and see the first error"
+    )
 
 
 def _check_limit(limit: int | None) -> int:
@@ -156,22 +257,44 @@ def read_records(
     limit: int | None,
     encoding: str,
     encoding_errors: str,
+    progress: bool = False,
 ) -> tuple[np.ndarray, list[str], dict[str, int]]:
     """Parse a word2vec/GloVe file: (vectors, unique words, word -> row).
 
     ``kind`` is "glove", "word2vec-text", "word2vec-binary", or None to sniff it from the content.
     Duplicate words keep their first vector (with a warning naming them)."""
     max_records = _check_limit(limit)
+    try:
+        return _read_records(path, kind, max_records, encoding, encoding_errors, progress)
+    except (TruncatedFileError, UnicodeDecodeError):
+        raise
+    except ValueError as e:
+        raise natural_error(e, path=str(path), encoding=encoding) from None
+
+
+def _read_records(
+    path: str | os.PathLike,
+    kind: str | None,
+    max_records: int,
+    encoding: str,
+    encoding_errors: str,
+    progress: bool,
+) -> tuple[np.ndarray, list[str], dict[str, int]]:
     source = str(path)
     with open_bytes(path) as buf:
-        try:
-            detected = sniff_text_format(buf)
-        except ValueError as e:
-            raise ValueError(f"{source}: {e}") from None
-        if kind == "glove" and detected != "glove":
-            kind = detected  # a "V d" header line cannot be a GloVe record: read it as word2vec
-        kind = kind or detected
-        kw = {"source": source, "encoding": encoding, "errors": encoding_errors}
+        if kind is None or kind == "glove":
+            try:
+                detected = sniff_text_format(buf, suffix_kind(Path(path)))
+            except ValueError as e:
+                raise ValueError(f"{source}: {e}") from None
+            # a "V d" header line that the records confirm cannot be a GloVe record
+            kind = detected
+        kw: dict[str, Any] = {
+            "source": source,
+            "encoding": encoding,
+            "errors": encoding_errors,
+            "progress": progress,
+        }
         if kind == "glove":
             vectors, words, lines = _kernels.parse_text(
                 buf, begin=0, max_records=max_records, dim=0, first_line_no=1, **kw
@@ -207,17 +330,62 @@ def read_records(
         return _dedupe(vectors, words, where, source, unit)
 
 
+def _refusal(words: list[str], *, binary: bool, header: bool, vectors: np.ndarray) -> str | None:
+    """Why the format cannot hold these words (None: it can)."""
+    for i, w in enumerate(words):
+        why = None
+        if not w:
+            why = "is empty"
+        elif " " in w or "\n" in w or "\x00" in w:
+            why = "contains a space (whitespace), a newline or NUL"
+        else:
+            try:
+                w.encode("utf-8")
+            except UnicodeEncodeError:
+                why = "is not valid Unicode (a lone surrogate)"
+        if why:
+            return f"word {i} ({w!r}): it {why}"
+    if (
+        not header
+        and vectors.shape[1] == 1
+        and words
+        and words[0].isdigit()
+        and words[0].isascii()
+        and float(vectors[0, 0]).is_integer()
+        and vectors[0, 0] >= 0
+    ):
+        return (
+            f"word 0 ({words[0]!r}): with the integer value {vectors[0, 0]:g} its line would "
+            "read as a 'count dim' header (d = 1)"
+        )
+    return None
+
+
 def _write(space: Any, path: str | os.PathLike, *, header: bool, binary: bool) -> Path:
     vectors = np.ascontiguousarray(space.vectors, dtype=np.float32)
-    words = list(space.vocab)
+    words = [str(w) for w in space.vocab]
+    why = _refusal(words, binary=binary, header=header, vectors=vectors)
+    if why:
+        kind = "word2vec binary" if binary else ("word2vec text" if header else "GloVe")
+        raise ValueError(
+            f"the {kind} format cannot store {why}; rename or drop it, or save in the native "
+            "format (s.save), which stores any token"
+        )
     chunks = _kernels.format_word_vectors(words, vectors, binary=binary)
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as f:
-        if header:
-            f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
-        for c in chunks:
-            f.write(c)
+    # written under a temporary name and renamed: a failed write leaves no half file behind
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(tmp, "wb") as f:
+            if header:
+                f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
+            for c in chunks:
+                f.write(c)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -226,7 +394,8 @@ def save_word2vec(space: Any, path: str | os.PathLike, *, binary: bool = False) 
 
     Text values are the shortest decimals that read back to the same float32, so loading the
     file (with tokenspace or gensim) gives the vectors back bit for bit. A ``.gz`` path is
-    compressed. Words containing spaces or newlines cannot be stored and raise ``ValueError``.
+    compressed. Words the format cannot give back (see the module doc) raise ``ValueError``
+    before anything is written.
     """
     return _write(space, path, header=True, binary=binary)
 

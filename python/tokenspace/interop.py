@@ -21,6 +21,7 @@ __all__ = [
     "faiss_index",
     "faiss_search",
     "gensim_arrays",
+    "gensim_counts",
     "to_gensim",
 ]
 
@@ -35,6 +36,17 @@ def gensim_arrays(kv: Any) -> tuple[np.ndarray, list[str]]:
     return np.asarray(kv.vectors, dtype=np.float32), keys
 
 
+def gensim_counts(kv: Any) -> np.ndarray | None:
+    """gensim's per-key ``count`` attribute (int64, -1 where gensim has none), or None."""
+    kv = getattr(kv, "wv", kv)
+    counts = getattr(kv, "expandos", {}).get("count")
+    if counts is None or len(counts) != len(kv.index_to_key):
+        return None
+    if counts.dtype == object:  # set_vecattr(key, "count", None) for words an fvocab lacked
+        return np.asarray([-1 if c is None else int(c) for c in counts], dtype=np.int64)
+    return np.asarray(counts, dtype=np.int64)
+
+
 def to_gensim(space: Any) -> Any:
     """A gensim ``KeyedVectors`` holding a copy of the vectors, keys in vocabulary order."""
     try:
@@ -47,6 +59,10 @@ def to_gensim(space: Any) -> Any:
     kv.vectors = np.array(space.vectors, dtype=np.float32, copy=True)
     kv.index_to_key = list(space.vocab)
     kv.key_to_index = dict(space.key_to_index)  # a dict copy: no rehashing
+    counts = getattr(space, "counts", None)
+    if counts is not None:
+        # the array gensim's set_vecattr(key, "count", n) fills, in one step
+        kv.expandos["count"] = np.array(counts, dtype=np.int64)
     return kv
 
 

@@ -207,7 +207,8 @@ def _parsed_space(
 def from_gensim(kv: Any, *, name: str | None = None) -> EmbeddingSpace:
     """An EmbeddingSpace from a gensim ``KeyedVectors`` (or a model with ``.wv``).
 
-    The vocabulary is ``kv.index_to_key`` in order, so ids agree with gensim's.
+    The vocabulary is ``kv.index_to_key`` in order, so ids agree with gensim's; gensim's
+    ``count`` attribute becomes ``counts``.
     """
     vectors, keys = interop.gensim_arrays(kv)
-    return EmbeddingSpace(vectors, keys, name=name)
+    return EmbeddingSpace(vectors, keys, name=name, counts=interop.gensim_counts(kv))

@@ -102,6 +102,8 @@ class Display:
 
     #: Columns of ``_table()`` that hold tokens, shown through ``_show_token``.
     _token_columns: ClassVar[tuple[str, ...]] = ()
+    #: Table rows ``repr`` shows under the summary (0: the summary says it all).
+    _repr_rows: ClassVar[int] = REPR_ROWS
 
     def _fields(self) -> dict[str, Any]:
         if dataclasses.is_dataclass(self):
@@ -146,7 +148,9 @@ class Display:
 
     def __repr__(self) -> str:
         title = f"{type(self).__name__}({self._summary()})"
-        head, total = self._shown_head(REPR_ROWS)
+        if self._repr_rows <= 0:
+            return title
+        head, total = self._shown_head(self._repr_rows)
         if not head or total == 0:
             return title
         widths = {c: max([len(c)] + [len(v) for v in col]) for c, col in head.items()}

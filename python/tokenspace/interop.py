@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .tokens import TokenDisplay
+
 __all__ = [
     "ContextualEmbeddings",
     "contextual_embeddings",
@@ -100,14 +102,24 @@ def faiss_search(
     return I[:, :k].astype(np.int64), D[:, :k].astype(np.float32)
 
 
-@dataclass(frozen=True)
-class ContextualEmbeddings:
+@dataclass(frozen=True, repr=False)
+class ContextualEmbeddings(TokenDisplay):
     """Hidden states of one text: ``vectors[i]`` belongs to ``tokens[i]`` (id ``ids[i]``)."""
 
     tokens: list[str]
     ids: np.ndarray
     vectors: np.ndarray
     layer: int
+
+    _token_columns = ("token",)
+
+    def _summary(self) -> str:
+        n, d = self.vectors.shape
+        return f"{n} tokens x {d}, layer={self.layer}"
+
+    def _table(self) -> dict[str, Any]:
+        norms = np.linalg.norm(self.vectors.astype(np.float64), axis=1)
+        return {"token": list(self.tokens), "id": self.ids.tolist(), "norm": norms.tolist()}
 
 
 def contextual_embeddings(

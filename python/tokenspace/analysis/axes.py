@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._display import Display
 from .._validate import as_matrix
 from ..space import EmbeddingSpace
 
@@ -112,8 +113,8 @@ def project(
     return _kernels.project(X, a.astype(np.float32), offset=offset)
 
 
-@dataclass(frozen=True)
-class AxisExtremes:
+@dataclass(frozen=True, repr=False)
+class AxisExtremes(Display):
     """The most positive and most negative entries along an axis.
 
     Attributes
@@ -131,6 +132,24 @@ class AxisExtremes:
     bottom_indices: np.ndarray
     bottom_scores: np.ndarray
     bottom_words: list[str]
+
+    def _summary(self) -> str:
+        return f"{len(self.top_words)} top, {len(self.bottom_words)} bottom"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """Rank, then the top and bottom entries side by side (None past the shorter list)."""
+        n = max(len(self.top_words), len(self.bottom_words))
+
+        def col(values: Sequence[Any]) -> list[Any]:
+            return list(values) + [None] * (n - len(values))
+
+        return {
+            "rank": list(range(1, n + 1)),
+            "top": col(self.top_words),
+            "top_score": col(self.top_scores.tolist()),
+            "bottom": col(self.bottom_words),
+            "bottom_score": col(self.bottom_scores.tolist()),
+        }
 
     def table(self) -> str:
         rows = [f"{'top':<24}{'score':>9}    {'bottom':<24}{'score':>9}"]

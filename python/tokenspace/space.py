@@ -496,6 +496,8 @@ class EmbeddingSpace:
             ids = self.indices(items, leading_space=leading_space)
             return self._vectors[ids], ids, items
         bad = next((q for q in items if isinstance(q, (bytes, bytearray, str))), None)
+        if isinstance(bad, (bytes, bytearray)):
+            raise _not_a_word(bad)
         if bad is not None:
             raise TypeError(
                 f"queries mix words and vectors ({bad!r} among arrays); pass one kind per call"

@@ -56,7 +56,7 @@ from .neighbors import Neighbors, knn
 from .report import build_report
 from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
 from .space import EmbeddingSpace
-from .tokens import SingleTokenWords, Tokenizer, Tokens
+from .tokens import SingleTokenWords, Tokenizer, Tokens, UnknownTokenWarning, display_form
 
 
 def __getattr__(name: str):
@@ -123,6 +123,7 @@ __all__ = [
     "StabilityReport",
     "Tokenizer",
     "Tokens",
+    "UnknownTokenWarning",
     "Translation",
     "TranslationAccuracy",
     "WordPairEvaluation",
@@ -138,6 +139,7 @@ __all__ = [
     "cosine_matrix_chunks",
     "dbscan",
     "dbscan_sweep",
+    "display_form",
     "detect_format",
     "embed_strings",
     "evaluate_analogies",

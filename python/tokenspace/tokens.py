@@ -71,7 +71,8 @@ def display_form(token: str, style: str) -> str:
     -------
     str
         Byte-level BPE: the bytes decoded and each space shown as "␣" ("Ġthe" -> "␣the",
-        "Ã©" -> "é"; a partial multi-byte character stays escaped, "\\xf0\\x9f").
+        "Ã©" -> "é"; a partial multi-byte character stays escaped, "\\xf0\\x9f"); text
+        that is not byte-level (added tokens) is kept, spaces shown as "␣".
         SentencePiece: "▁" -> "␣". WordPiece "##" pieces and plain words are unchanged.
 
     Examples
@@ -84,7 +85,8 @@ def display_form(token: str, style: str) -> str:
         if token and all(c in table for c in token):
             text = bytes(table[c] for c in token).decode("utf-8", errors="backslashreplace")
             return text.replace(" ", VISIBLE_SPACE)
-        return token  # added/special tokens are stored as plain text
+        # added/special tokens are stored as plain text (and so is a user's query text)
+        return token.replace(" ", VISIBLE_SPACE)
     if style == "metaspace":
         return token.replace("▁", VISIBLE_SPACE)
     return token

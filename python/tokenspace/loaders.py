@@ -232,7 +232,7 @@ def read_fvocab(
     file has no line for the word; a warning names how many)."""
     found: dict[str, int] = {}
     suffix = Path(path).suffix
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(suffix, open)
+    opener: Any = {".gz": gzip.open, ".bz2": bz2.open}.get(suffix, open)
     with opener(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
             try:

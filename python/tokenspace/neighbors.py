@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _kernels
 from ._validate import as_matrix, check_k
-from .tokens import TokenDisplay
+from .tokens import TokenDisplay, display_form, vocab_style
 
 METRICS = ("cosine", "dot", "euclidean")
 _ALIASES = {
@@ -172,7 +172,9 @@ class Neighbors(TokenDisplay):
             G.add_nodes_from(src)
             if self.words is not None:
                 G.add_nodes_from(
-                    (j, {"word": w}) for row, words in zip(idx, self.words) for j, w in zip(row, words)
+                    (j, {"word": w})
+                    for row, words in zip(idx, self.words)
+                    for j, w in zip(row, words)
                 )
             if self.queries is not None and self.query_ids is not None:
                 G.add_nodes_from(
@@ -198,11 +200,13 @@ class Neighbors(TokenDisplay):
         return int(self.indices.shape[1])
 
     def table(self, i: int = 0) -> str:
-        """Plain-text table of query ``i``'s neighbours (used by the CLI)."""
+        """Plain-text table of query ``i``'s neighbours (used by the CLI); tokens in their
+        display form ("Ġthe" as "␣the")."""
         head = "distance" if self.metric == "euclidean" else self.metric
         rows = [f"{'rank':>4}  {'id':>8}  {head:>9}  word"]
+        style = self.style or (vocab_style(self.words[i]) if self.words is not None else "plain")
         for r in range(self.k):
-            w = self.words[i][r] if self.words is not None else ""
+            w = display_form(self.words[i][r], style) if self.words is not None else ""
             rows.append(f"{r + 1:>4}  {int(self.indices[i, r]):>8}  {self.scores[i, r]:>9.4f}  {w}")
         return "\n".join(rows)
 

@@ -369,9 +369,7 @@ class EmbeddingSpace:
         hint += [h for h in _close_spellings(word, self._vocab, index) if h not in hint]
         extra = f"; did you mean {', '.join(repr(h) for h in hint[:4])}?" if hint else ""
         if style in ("bytelevel", "metaspace") and not leading_space:
-            extra += (
-                " (pass leading_space=True to look words up as they appear after a space)"
-            )
+            extra += " (pass leading_space=True to look words up as they appear after a space)"
         label = f" of {self.name}" if self.name else ""
         raise KeyError(
             f"word {word!r} is not in the vocabulary{label} ({len(self)} entries){extra}"
@@ -382,7 +380,7 @@ class EmbeddingSpace:
     ) -> np.ndarray:
         """Row ids of several words or ids (int64); one ``str`` counts as one word."""
         if isinstance(words, (str, int, np.integer)) and not isinstance(words, bool):
-            words = [words]  # type: ignore[list-item]
+            words = [words]
         elif isinstance(words, (bytes, bytearray)):
             raise _not_a_word(words)
         elif isinstance(words, np.ndarray) and not np.issubdtype(words.dtype, np.integer):
@@ -394,7 +392,7 @@ class EmbeddingSpace:
                     "or use knn()/cosine_matrix() for vectors"
                 )
         return np.fromiter(
-            (self._resolve(w, leading_space) for w in words),  # type: ignore[union-attr]
+            (self._resolve(w, leading_space) for w in words),
             dtype=np.int64,
         )
 
@@ -430,7 +428,11 @@ class EmbeddingSpace:
         vocab = [self._vocab[i] for i in ids]
         counts = None if self._counts is None else self._counts[ids]
         return EmbeddingSpace(
-            self._vectors[ids], vocab, name=name or self.name, check=False, counts=counts,
+            self._vectors[ids],
+            vocab,
+            name=name or self.name,
+            check=False,
+            counts=counts,
             copy=False,
         )
 
@@ -841,7 +843,9 @@ class EmbeddingSpace:
         if isinstance(word_or_vector, (str, int, np.integer)) and not isinstance(
             word_or_vector, bool
         ):
-            q = self.get_vector(word_or_vector)
+            q = self.get_vector(
+                int(word_or_vector) if isinstance(word_or_vector, np.integer) else word_or_vector
+            )
         elif isinstance(word_or_vector, (bytes, bytearray)):
             raise _not_a_word(word_or_vector)
         else:
@@ -906,7 +910,7 @@ class EmbeddingSpace:
         sims = self.most_similar(positive=[wa], topn=topn)
         if not sims:
             raise ValueError("relative cosine similarity needs topn >= 1 neighbours")
-        return self.similarity(wa, wb) / sum(float(s) for _, s in sims)  # type: ignore[misc]
+        return self.similarity(wa, wb) / sum(float(s) for _, s in sims)
 
 
 def _unitvec32(v: np.ndarray) -> np.ndarray:

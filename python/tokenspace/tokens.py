@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ POOLS = ("mean", "sum", "max", "first", "last", None)
 VISIBLE_SPACE = "␣"
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 class UnknownTokenWarning(UserWarning):
     """Part of a text became the tokenizer's unknown token ([UNK]): its vector is the [UNK]
     vector, not one of the text's own (an emoji in a BERT vocabulary, for instance)."""
@@ -71,8 +75,9 @@ def display_form(token: str, style: str) -> str:
     -------
     str
         Byte-level BPE: the bytes decoded and each space shown as "␣" ("Ġthe" -> "␣the",
-        "Ã©" -> "é"; a partial multi-byte character stays escaped, "\\xf0\\x9f"); text
-        that is not byte-level (added tokens) is kept, spaces shown as "␣".
+        "Ã©" -> "é"); control characters escaped ("Ċ" -> "\\n") so a table row stays one
+        line; a partial multi-byte character escaped ("\\xf0\\x9f"); text that is not
+        byte-level (added tokens) kept, with spaces shown as "␣".
         SentencePiece: "▁" -> "␣". WordPiece "##" pieces and plain words are unchanged.
 
     Examples
@@ -84,6 +89,8 @@ def display_form(token: str, style: str) -> str:
         table = _byte_decoder()
         if token and all(c in table for c in token):
             text = bytes(table[c] for c in token).decode("utf-8", errors="backslashreplace")
+            # control characters ("Ċ" is a newline) would break a table's rows: escaped
+            text = _CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
             return text.replace(" ", VISIBLE_SPACE)
         # added/special tokens are stored as plain text (and so is a user's query text)
         return token.replace(" ", VISIBLE_SPACE)
@@ -109,7 +116,8 @@ class TokenDisplay(Display):
             style = vocab_style(sample)
         shown = {
             c: [
-                format_cell(display_form(v, style)) if c in self._token_columns and isinstance(v, str)
+                format_cell(display_form(v, style))
+                if c in self._token_columns and isinstance(v, str)
                 else format_cell(v)
                 for v in col
             ]
@@ -408,9 +416,7 @@ def _warn_unknown(tok: Tokenizer, enc: Any, text: str) -> None:
     if unk is None:
         return
     pieces = [
-        text[a:b]
-        for t, (a, b) in zip(enc.tokens, enc.offsets)
-        if t == unk and text[a:b] != unk
+        text[a:b] for t, (a, b) in zip(enc.tokens, enc.offsets) if t == unk and text[a:b] != unk
     ]
     if pieces:
         shown = ", ".join(repr(p) for p in dict.fromkeys(pieces))
@@ -418,8 +424,20 @@ def _warn_unknown(tok: Tokenizer, enc: Any, text: str) -> None:
             f"{shown} became the unknown token {unk} (the tokenizer has no piece for it), so its "
             f"vector is the {unk} vector; drop such characters or use a model that covers them",
             UnknownTokenWarning,
-            stacklevel=3,
+            stacklevel=_caller_level(),
         )
+
+
+def _caller_level() -> int:
+    """``stacklevel`` that points a warning at the first frame outside tokenspace (the user's
+    line, whichever public function led here)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)  # the function that will call warnings.warn
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _check_ids(space: Any, ids: np.ndarray, text: str) -> None:

@@ -29,23 +29,44 @@ def _results(space):
     Y = X @ np.linalg.qr(rng.standard_normal((12, 12)))[0].astype(np.float32)
     ali = ts.procrustes(X, Y)
     tr = ts.Translation(
-        ["word0001", "word0002"], np.array([[1, 5], [2, 7]]), np.ones((2, 2), np.float32),
-        [["word0001", "word0005"], ["word0002", "word0007"]], "nn",
+        ["word0001", "word0002"],
+        np.array([[1, 5], [2, 7]]),
+        np.ones((2, 2), np.float32),
+        [["word0001", "word0005"], ["word0002", "word0007"]],
+        "nn",
     )
     sec = ts.AnalogySection("capital-common-countries", 3, 1)
     ev = ts.AnalogyEvaluation(
-        0.6, [sec, ts.AnalogySection("family", 0, 1)], [("a", "b", "c", "d")] * 5,
-        np.array([0, 0, 0, 0, 1]), np.array([True, True, True, False, False]),
-        ["d", "d", "d", "x", "y"], n_oov=2, n_questions=7,
+        0.6,
+        [sec, ts.AnalogySection("family", 0, 1)],
+        [("a", "b", "c", "d")] * 5,
+        np.array([0, 0, 0, 0, 1]),
+        np.array([True, True, True, False, False]),
+        ["d", "d", "d", "x", "y"],
+        n_oov=2,
+        n_questions=7,
     )
     wp = ts.WordPairEvaluation(
-        0.5, 0.01, 0.4, 0.02, 10.0, 3, 0, np.array([1.0, 2.0, 3.0]),
-        np.array([0.1, 0.3, 0.2], np.float32), [("a", "b"), ("c", "d"), ("e", "f")],
+        0.5,
+        0.01,
+        0.4,
+        0.02,
+        10.0,
+        3,
+        0,
+        np.array([1.0, 2.0, 3.0]),
+        np.array([0.1, 0.3, 0.2], np.float32),
+        [("a", "b"), ("c", "d"), ("e", "f")],
     )
     R = 3
     stab = StabilityReport(
-        WORDS[:5], ["r0", "r1", "r2"], *(rng.random((R, R)) for _ in range(5)),
-        rng.random(5), rng.random(5), [np.ones(3)] * 3, 10,
+        WORDS[:5],
+        ["r0", "r1", "r2"],
+        *(rng.random((R, R)) for _ in range(5)),
+        rng.random(5),
+        rng.random(5),
+        [np.ones(3)] * 3,
+        10,
     )
     pts = np.concatenate([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2))])
     groups = {"a": WORDS[:4], "b": WORDS[4:8]}
@@ -95,7 +116,9 @@ def _all_plain(x) -> bool:
 def test_every_result_class_opts_in(results):
     names = {type(r).__name__ for r in results.values()}
     exported = {
-        n for n in ts.__all__ if isinstance(getattr(ts, n), type) and issubclass(getattr(ts, n), Display)
+        n
+        for n in ts.__all__
+        if isinstance(getattr(ts, n), type) and issubclass(getattr(ts, n), Display)
     }
     assert exported <= names  # every exported result class is exercised below
     assert {"Neighbors", "RSAResult", "StabilityReport", "Translation", "Alignment"} <= exported

@@ -46,9 +46,7 @@ def test_distances(pair):
     s, kv = pair
     np.testing.assert_allclose(s.distances("king"), kv.distances("king"), atol=2e-6)
     others = ["queen", "apple", "throne"]
-    np.testing.assert_allclose(
-        s.distances("king", others), kv.distances("king", others), atol=2e-6
-    )
+    np.testing.assert_allclose(s.distances("king", others), kv.distances("king", others), atol=2e-6)
     v = s.get_vector("paris") + s.get_vector("rome")
     np.testing.assert_allclose(s.distances(v, others), kv.distances(v, others), atol=2e-6)
 
@@ -93,7 +91,9 @@ def test_get_mean_vector(pair):
         {"pre_normalize": False},
         {"post_normalize": True, "weights": [0.5, 2.0, -1.0]},
     ):
-        np.testing.assert_allclose(s.get_mean_vector(keys, **kw), kv.get_mean_vector(keys, **kw), atol=1e-6)
+        np.testing.assert_allclose(
+            s.get_mean_vector(keys, **kw), kv.get_mean_vector(keys, **kw), atol=1e-6
+        )
     v = np.ones(s.dim, np.float32)
     np.testing.assert_allclose(
         s.get_mean_vector(["king", v]), kv.get_mean_vector(["king", v]), atol=1e-6

@@ -62,7 +62,9 @@ def test_copy_false_marks_the_callers_array_read_only(rng):
     with pytest.raises(ValueError, match="read-only"):
         X[0, 0] = 1.0
     Y = rng.standard_normal((20, 4)).astype(np.float32)
-    assert not np.shares_memory(ts.EmbeddingSpace(Y, list("abcdefghijklmnopqrst"), copy=True).vectors, Y)
+    assert not np.shares_memory(
+        ts.EmbeddingSpace(Y, list("abcdefghijklmnopqrst"), copy=True).vectors, Y
+    )
     assert Y.flags.writeable
 
 

@@ -29,7 +29,8 @@ def test_display_form():
     assert display_form("Ġcafé", "bytelevel") == "␣caf\\xe9"
     assert display_form("Ġ€", "bytelevel") == "Ġ€"  # not byte-level text (an added token)
     assert display_form("ĠĠ", "bytelevel") == "␣␣"
-    assert display_form("Ċ", "bytelevel") == "\n"
+    assert display_form("Ċ", "bytelevel") == "\\n"  # escaped: a table row stays one line
+    assert display_form("ĠĊĉ", "bytelevel") == "␣\\n\\t"
     assert display_form("ðŁ", "bytelevel") == "\\xf0\\x9f"  # half a character: escaped
     assert display_form("<|endoftext|>", "bytelevel") == "<|endoftext|>"
     assert display_form("▁the", "metaspace") == "␣the"
@@ -99,3 +100,13 @@ def test_unknown_token_warns(minilm):
 def test_vocab_style_of_table_samples():
     assert vocab_style(["Ġthe", "Ġcat"]) == "bytelevel"
     assert vocab_style(["the", "##ing"]) == "wordpiece"
+
+
+def test_plain_text_tables_show_display_forms(bpe):
+    # every other entry is a neighbour, so every token appears in the table
+    text = bpe.knn(" the", k=len(BYTELEVEL) - 1).table()
+    assert "Ġ" not in text and "Ã" not in text
+    assert {"␣cat", "␣dog", "␣of", "é", "\\n", "␣␣"} <= set(text.split())
+    assert len(text.splitlines()) == len(BYTELEVEL)  # the newline token did not split a row
+    ext = ts.extremes(bpe, bpe.vectors[:, 0], 6).table()
+    assert "Ġ" not in ext and len(ext.splitlines()) == 7

@@ -78,7 +78,10 @@ class StabilityReport(Display):
             "run_b": [self.names[j] for _, j in pairs],
         }
         for name in (
-            "frobenius_raw", "frobenius_aligned", "relative_aligned", "mean_cosine",
+            "frobenius_raw",
+            "frobenius_aligned",
+            "relative_aligned",
+            "mean_cosine",
             "knn_overlap",
         ):
             M = getattr(self, name)

@@ -12,6 +12,7 @@ from .. import _kernels
 from .._display import Display
 from .._validate import as_matrix
 from ..space import EmbeddingSpace
+from ..tokens import display_form, vocab_style
 
 
 def _words(x: str | Iterable[str] | None) -> list[str]:
@@ -152,15 +153,15 @@ class AxisExtremes(Display):
         }
 
     def table(self) -> str:
+        """Plain-text table (used by the CLI); tokens in their display form."""
+        style = vocab_style(self.top_words + self.bottom_words)
+        top = [display_form(w, style) for w in self.top_words]
+        bottom = [display_form(w, style) for w in self.bottom_words]
         rows = [f"{'top':<24}{'score':>9}    {'bottom':<24}{'score':>9}"]
         for i in range(max(len(self.top_words), len(self.bottom_words))):
-            t = (
-                f"{self.top_words[i]:<24}{self.top_scores[i]:>9.4f}"
-                if i < len(self.top_words)
-                else " " * 33
-            )
+            t = f"{top[i]:<24}{self.top_scores[i]:>9.4f}" if i < len(self.top_words) else " " * 33
             b = (
-                f"{self.bottom_words[i]:<24}{self.bottom_scores[i]:>9.4f}"
+                f"{bottom[i]:<24}{self.bottom_scores[i]:>9.4f}"
                 if i < len(self.bottom_words)
                 else ""
             )

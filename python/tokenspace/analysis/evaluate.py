@@ -8,6 +8,7 @@ answered in one batched kernel call instead of a Python loop of full-vocabulary 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +63,7 @@ class AnalogySection(Display):
     def _summary(self) -> str:
         return f"{self.name!r}: {self.correct}/{self.total} correct ({self.accuracy:.4f})"
 
-    def _table(self) -> dict[str, list[Any]]:
+    def _table(self) -> dict[str, Sequence[Any]]:
         return {
             "section": [self.name],
             "correct": [self.correct],
@@ -128,7 +129,7 @@ class AnalogyEvaluation(Display):
             f"correct, {len(self.sections)} sections, n_oov={self.n_oov}, method={self.method!r}"
         )
 
-    def _table(self) -> dict[str, list[Any]]:
+    def _table(self) -> dict[str, Sequence[Any]]:
         """One row per section."""
         return {
             "section": [s.name for s in self.sections],
@@ -335,7 +336,7 @@ class WordPairEvaluation(Display):
             f"oov_ratio={self.oov_ratio:.2f}%, n_pairs={self.n_pairs}"
         )
 
-    def _table(self) -> dict[str, list[Any]]:
+    def _table(self) -> dict[str, Sequence[Any]]:
         """One row per scored pair."""
         return {
             "word1": [p[0] for p in self.pairs],

@@ -113,6 +113,8 @@ def load_native(
         tokenizer=f.tokenizer,
         # the vocabulary was unique when saved: the word index is built on first lookup
         lazy_index=True,
+        # the reader's own array (a read-only map, or read afresh): no defensive copy
+        copy=False,
     )
 
 
@@ -142,6 +144,7 @@ def load_hf(folder: str | os.PathLike, *, name: str | None = None) -> EmbeddingS
         check=False,
         tokenizer=hf.tokenizer,
         model_dir=hf.folder,
+        copy=False,  # the reader's own array: no defensive copy
     )
 
 

@@ -206,7 +206,9 @@ class Display:
                 f"{type(self).__name__}.to_pandas() needs pandas: pip install pandas "
                 "(or use .to_dict(), which needs nothing)"
             ) from e
-        return pd.DataFrame({c: list(v) for c, v in self._table().items()})
+        return pd.DataFrame(
+            {c: v if isinstance(v, np.ndarray) else list(v) for c, v in self._table().items()}
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Every field as plain Python types (lists, dicts, str, int, float, bool, None); JSON

@@ -88,17 +88,18 @@ class Neighbors(TokenDisplay):
         q = np.arange(total) // max(k, 1)
         r = np.arange(total) % max(k, 1)
         idx = self.indices.reshape(-1)[:total]
-        labels: list[Any] = (
+        # numeric columns stay numpy arrays: a knn_graph table has V x k rows
+        labels: Sequence[Any] = (
             [self.queries[i] for i in q.tolist()]
             if self.queries is not None
-            else (self.query_ids[q] if self.query_ids is not None else q).tolist()
+            else (self.query_ids[q] if self.query_ids is not None else q)
         )
-        table: dict[str, Sequence[Any]] = {"query": labels, "rank": (r + 1).tolist()}
-        table["id"] = idx.tolist()
+        table: dict[str, Sequence[Any]] = {"query": labels, "rank": r + 1}
+        table["id"] = idx
         if self.words is not None:
             table["word"] = [self.words[i][j] for i, j in zip(q.tolist(), r.tolist())]
         head = "distance" if self.metric == "euclidean" else "score"
-        table[head] = self.scores.reshape(-1)[:total].tolist()
+        table[head] = self.scores.reshape(-1)[:total]
         return table
 
     def _table(self) -> dict[str, Sequence[Any]]:

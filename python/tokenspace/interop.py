@@ -170,5 +170,6 @@ def contextual_embeddings(
         )
     ids = batch["input_ids"][0].numpy().astype(np.int64)
     vectors = states[layer][0].to(torch.float32).numpy()
-    tokens = tokenizer.convert_ids_to_tokens(ids.tolist())
+    # a list of ids gives a list of tokens (the str return is for a single id)
+    tokens = list(tokenizer.convert_ids_to_tokens(ids.tolist()))
     return ContextualEmbeddings(tokens, ids, vectors, layer)

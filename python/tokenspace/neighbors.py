@@ -94,7 +94,7 @@ class Neighbors(TokenDisplay):
             if self.queries is not None
             else (self.query_ids[q] if self.query_ids is not None else q)
         )
-        table: dict[str, Sequence[Any]] = {"query": labels, "rank": r + 1}
+        table: dict[str, Any] = {"query": labels, "rank": r + 1}
         table["id"] = idx
         if self.words is not None:
             table["word"] = [self.words[i][j] for i, j in zip(q.tolist(), r.tolist())]

@@ -44,7 +44,7 @@ def _immutable(arr: np.ndarray, source: Any, copy: bool | None) -> np.ndarray:
     """``arr`` (``as_matrix(source)``) as an array nobody else can write to: copied when the
     caller could still change it (see ``EmbeddingSpace``'s ``copy``)."""
     if copy is None:
-        if isinstance(source, EmbeddingSpace) or isinstance(source, (list, tuple)):
+        if isinstance(source, (EmbeddingSpace, list, tuple)):
             return arr  # another space's matrix is immutable; a list was converted afresh
         if isinstance(source, np.ndarray) and not np.may_share_memory(arr, source):
             return arr  # converted (dtype or layout): nobody else holds this copy
@@ -67,9 +67,11 @@ def _check_counts(counts: Any, n: int) -> np.ndarray:
     c = np.asarray(counts)
     if c.ndim != 1 or c.shape[0] != n:
         raise ValueError(f"counts must have one entry per word ({n}), got shape {c.shape}")
-    if c.size and not np.issubdtype(c.dtype, np.integer):
-        if not np.issubdtype(c.dtype, np.floating) or not np.all(c == np.round(c)):
-            raise TypeError(f"counts must be integers (-1 = unknown), got dtype {c.dtype}")
+    integral = np.issubdtype(c.dtype, np.integer) or (
+        np.issubdtype(c.dtype, np.floating) and bool(np.all(c == np.round(c)))
+    )
+    if c.size and not integral:
+        raise TypeError(f"counts must be integers (-1 = unknown), got dtype {c.dtype}")
     c = c.astype(np.int64)
     if c.size and int(c.min()) < -1:
         raise ValueError(f"counts must be >= 0 (or -1 for unknown), got {int(c.min())}")

@@ -56,7 +56,7 @@ from .neighbors import Neighbors, knn
 from .report import build_report
 from .similarity import cosine_matrix, cosine_matrix_chunks, unit_rows
 from .space import EmbeddingSpace
-from .tokens import SingleTokenWords, Tokenizer, Tokens
+from .tokens import SingleTokenWords, Tokenizer, Tokens, UnknownTokenWarning, display_form
 
 
 def __getattr__(name: str):
@@ -144,6 +144,7 @@ __all__ = [
     "Tokens",
     "Translation",
     "TranslationAccuracy",
+    "UnknownTokenWarning",
     "WordPairEvaluation",
     "__version__",
     "align",
@@ -158,6 +159,7 @@ __all__ = [
     "dbscan",
     "dbscan_sweep",
     "detect_format",
+    "display_form",
     "embed_strings",
     "evaluate_analogies",
     "evaluate_word_pairs",

@@ -15,12 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from .tokens import TokenDisplay
+
 __all__ = [
     "ContextualEmbeddings",
     "contextual_embeddings",
     "faiss_index",
     "faiss_search",
     "gensim_arrays",
+    "gensim_counts",
     "to_gensim",
 ]
 
@@ -35,6 +38,17 @@ def gensim_arrays(kv: Any) -> tuple[np.ndarray, list[str]]:
     return np.asarray(kv.vectors, dtype=np.float32), keys
 
 
+def gensim_counts(kv: Any) -> np.ndarray | None:
+    """gensim's per-key ``count`` attribute (int64, -1 where gensim has none), or None."""
+    kv = getattr(kv, "wv", kv)
+    counts = getattr(kv, "expandos", {}).get("count")
+    if counts is None or len(counts) != len(kv.index_to_key):
+        return None
+    if counts.dtype == object:  # set_vecattr(key, "count", None) for words an fvocab lacked
+        return np.asarray([-1 if c is None else int(c) for c in counts], dtype=np.int64)
+    return np.asarray(counts, dtype=np.int64)
+
+
 def to_gensim(space: Any) -> Any:
     """A gensim ``KeyedVectors`` holding a copy of the vectors, keys in vocabulary order."""
     try:
@@ -47,6 +61,10 @@ def to_gensim(space: Any) -> Any:
     kv.vectors = np.array(space.vectors, dtype=np.float32, copy=True)
     kv.index_to_key = list(space.vocab)
     kv.key_to_index = dict(space.key_to_index)  # a dict copy: no rehashing
+    counts = getattr(space, "counts", None)
+    if counts is not None:
+        # the array gensim's set_vecattr(key, "count", n) fills, in one step
+        kv.expandos["count"] = np.array(counts, dtype=np.int64)
     return kv
 
 
@@ -84,14 +102,24 @@ def faiss_search(
     return I[:, :k].astype(np.int64), D[:, :k].astype(np.float32)
 
 
-@dataclass(frozen=True)
-class ContextualEmbeddings:
+@dataclass(frozen=True, repr=False)
+class ContextualEmbeddings(TokenDisplay):
     """Hidden states of one text: ``vectors[i]`` belongs to ``tokens[i]`` (id ``ids[i]``)."""
 
     tokens: list[str]
     ids: np.ndarray
     vectors: np.ndarray
     layer: int
+
+    _token_columns = ("token",)
+
+    def _summary(self) -> str:
+        n, d = self.vectors.shape
+        return f"{n} tokens x {d}, layer={self.layer}"
+
+    def _table(self) -> dict[str, Any]:
+        norms = np.linalg.norm(self.vectors.astype(np.float64), axis=1)
+        return {"token": list(self.tokens), "id": self.ids.tolist(), "norm": norms.tolist()}
 
 
 def contextual_embeddings(
@@ -142,5 +170,6 @@ def contextual_embeddings(
         )
     ids = batch["input_ids"][0].numpy().astype(np.int64)
     vectors = states[layer][0].to(torch.float32).numpy()
-    tokens = tokenizer.convert_ids_to_tokens(ids.tolist())
+    # a list of ids gives a list of tokens (the str return is for a single id)
+    tokens = list(tokenizer.convert_ids_to_tokens(ids.tolist()))
     return ContextualEmbeddings(tokens, ids, vectors, layer)

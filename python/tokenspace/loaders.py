@@ -3,9 +3,14 @@ a peer's object. The formats themselves are read by :mod:`tokenspace.io`."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import os
+import warnings
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import interop
 from .io.embedded import EMBEDDED, embedded_path, read_embedded_glove
@@ -30,6 +35,7 @@ __all__ = [
     "load_hf",
     "load_native",
     "load_word2vec",
+    "read_fvocab",
 ]
 
 
@@ -105,7 +111,8 @@ def load_embedded(name: str) -> EmbeddingSpace:
         raise KeyError(f"unknown embedded model {name!r}; available: {', '.join(EMBEDDED)}")
     if name == "glove-6b-50d":
         vectors, vocab = read_embedded_glove()
-        return EmbeddingSpace(vectors, vocab, name=name)
+        # read afresh from the package's file: nobody else holds it, no defensive copy
+        return EmbeddingSpace(vectors, vocab, name=name, copy=False)
     return load_hf(embedded_path(name), name=name)
 
 
@@ -133,6 +140,8 @@ def load_native(
         tokenizer=f.tokenizer,
         # the vocabulary was unique when saved: the word index is built on first lookup
         lazy_index=True,
+        # the reader's own array (a read-only map, or read afresh): no defensive copy
+        copy=False,
     )
 
 
@@ -162,6 +171,7 @@ def load_hf(folder: str | os.PathLike, *, name: str | None = None) -> EmbeddingS
         check=False,
         tokenizer=hf.tokenizer,
         model_dir=hf.folder,
+        copy=False,  # the reader's own array: no defensive copy
     )
 
 
@@ -174,6 +184,7 @@ def load_word2vec(
     encoding_errors: str = "strict",
     name: str | None = None,
     progress: bool = False,
+    fvocab: str | os.PathLike | None = None,
 ) -> EmbeddingSpace:
     """Load a word2vec file: text or binary (detected), plain, ``.gz`` or ``.bz2``.
 
@@ -194,6 +205,11 @@ def load_word2vec(
         Label of the space (default: the file name).
     progress : bool, default False
         Show a progress bar with an ETA on stderr while parsing (Ctrl-C stops it).
+    fvocab : path, optional
+        A word-count file (``word count`` per line, as word2vec's ``-save-vocab`` and
+        gensim's ``save_word2vec_format(fvocab=...)`` write it): the counts become
+        ``s.counts``. Words the file lacks get -1 (with a warning); gensim's ``fvocab``.
+        Without it ``counts`` is None (gensim would invent descending counts).
 
     Returns
     -------
@@ -209,7 +225,12 @@ def load_word2vec(
         encoding_errors=encoding_errors,
         progress=progress,
     )
-    return _parsed_space(vectors, words, index, name or Path(path).name)
+    counts = (
+        None
+        if fvocab is None
+        else read_fvocab(fvocab, words, encoding=encoding, encoding_errors=encoding_errors)
+    )
+    return _parsed_space(vectors, words, index, name or Path(path).name, counts)
 
 
 def load_glove(
@@ -220,10 +241,12 @@ def load_glove(
     encoding_errors: str = "strict",
     name: str | None = None,
     progress: bool = False,
+    fvocab: str | os.PathLike | None = None,
 ) -> EmbeddingSpace:
     """Load a GloVe text file (``word v1 ... vd`` per line, no header; ``.gz`` / ``.bz2`` too).
 
-    Words such as ``"null"`` and ``"nan"`` stay words. Options as in :func:`load_word2vec`.
+    Words such as ``"null"`` and ``"nan"`` stay words. Options as in :func:`load_word2vec`
+    (``fvocab``: GloVe's ``vocab_count`` output, ``word count`` per line).
     A file that does start with a ``"count dim"`` header is read as word2vec.
     """
     vectors, words, index = read_records(
@@ -234,21 +257,76 @@ def load_glove(
         encoding_errors=encoding_errors,
         progress=progress,
     )
-    return _parsed_space(vectors, words, index, name or Path(path).name)
+    counts = (
+        None
+        if fvocab is None
+        else read_fvocab(fvocab, words, encoding=encoding, encoding_errors=encoding_errors)
+    )
+    return _parsed_space(vectors, words, index, name or Path(path).name, counts)
+
+
+def read_fvocab(
+    path: str | os.PathLike,
+    words: list[str],
+    *,
+    encoding: str = "utf-8",
+    encoding_errors: str = "strict",
+) -> np.ndarray:
+    """The count of each of ``words`` from a ``word count`` per line file (int64, -1 where the
+    file has no line for the word; a warning names how many)."""
+    found: dict[str, int] = {}
+    suffix = Path(path).suffix
+    opener: Any = {".gz": gzip.open, ".bz2": bz2.open}.get(suffix, open)
+    with opener(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode(encoding, errors=encoding_errors)
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"{path}, line {lineno}: cannot decode the word ({e.reason}); pass "
+                    "encoding_errors='replace' to load it anyway"
+                ) from None
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2 or not parts[1].lstrip("+").isdigit():
+                raise ValueError(
+                    f"{path}, line {lineno}: expected 'word count' (a word and a non-negative "
+                    f"integer), got {line.strip()[:60]!r}"
+                )
+            found.setdefault(parts[0], int(parts[1]))
+    counts = np.fromiter((found.get(w, -1) for w in words), dtype=np.int64, count=len(words))
+    missing = int((counts < 0).sum())
+    if missing:
+        first = next(w for w, c in zip(words, counts.tolist()) if c < 0)
+        warnings.warn(
+            f"{path} has no count for {missing} of the {len(words)} words (first: {first!r}); "
+            "their count is -1",
+            stacklevel=3,
+        )
+    return counts
 
 
 def _parsed_space(
-    vectors: Any, words: list[str], index: dict[str, int], name: str
+    vectors: Any,
+    words: list[str],
+    index: dict[str, int],
+    name: str,
+    counts: np.ndarray | None = None,
 ) -> EmbeddingSpace:
     # The parser checked the values (finite) and the words (unique str, index built while
-    # deduplicating): hand the index over instead of building it a second time.
-    return EmbeddingSpace(vectors, words, name=name, check=False, index=index)
+    # deduplicating): hand the index over instead of building it a second time. The parsed
+    # matrix is new and ours: no defensive copy.
+    return EmbeddingSpace(
+        vectors, words, name=name, check=False, index=index, counts=counts, copy=False
+    )
 
 
 def from_gensim(kv: Any, *, name: str | None = None) -> EmbeddingSpace:
     """An EmbeddingSpace from a gensim ``KeyedVectors`` (or a model with ``.wv``).
 
-    The vocabulary is ``kv.index_to_key`` in order, so ids agree with gensim's.
+    The vocabulary is ``kv.index_to_key`` in order, so ids agree with gensim's; gensim's
+    ``count`` attribute becomes ``counts``.
     """
     vectors, keys = interop.gensim_arrays(kv)
-    return EmbeddingSpace(vectors, keys, name=name)
+    return EmbeddingSpace(vectors, keys, name=name, counts=interop.gensim_counts(kv))

@@ -16,6 +16,8 @@ import json
 import os
 import re
 import shutil
+import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,15 +26,21 @@ from typing import Any
 
 import numpy as np
 
+from ._display import Display, format_cell
+
 __all__ = [
     "ContentTokens",
     "SingleTokenWords",
+    "TokenDisplay",
     "Tokenizer",
     "Tokens",
+    "UnknownTokenWarning",
     "as_tokenizer",
     "content_tokens",
+    "display_form",
     "display_token",
     "embed",
+    "lookup_forms",
     "single_token_words",
     "tokenize",
     "vocab_style",
@@ -40,9 +48,86 @@ __all__ = [
 
 POOLS = ("mean", "sum", "max", "first", "last", None)
 
+#: What tables show for a space inside a token (GPT-2 "Ġ", SentencePiece "▁").
+VISIBLE_SPACE = "␣"
 
-@dataclass(frozen=True)
-class Tokens:
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class UnknownTokenWarning(UserWarning):
+    """Part of a text became the tokenizer's unknown token ([UNK]): its vector is the [UNK]
+    vector, not one of the text's own (an emoji in a BERT vocabulary, for instance)."""
+
+
+def display_form(token: str, style: str) -> str:
+    """The human-readable form of a token for tables.
+
+    Parameters
+    ----------
+    token : str
+        A vocabulary entry.
+    style : str
+        The vocabulary's convention, as returned by :func:`vocab_style` (or
+        ``EmbeddingSpace.token_style``).
+
+    Returns
+    -------
+    str
+        Byte-level BPE: the bytes decoded and each space shown as "␣" ("Ġthe" -> "␣the",
+        "Ã©" -> "é"); control characters escaped ("Ċ" -> "\\n") so a table row stays one
+        line; a partial multi-byte character escaped ("\\xf0\\x9f"); text that is not
+        byte-level (added tokens) kept, with spaces shown as "␣".
+        SentencePiece: "▁" -> "␣". WordPiece "##" pieces and plain words are unchanged.
+
+    Examples
+    --------
+    >>> display_form("Ġthe", "bytelevel"), display_form("▁the", "metaspace")
+    ('␣the', '␣the')
+    """
+    if style == "bytelevel":
+        table = _byte_decoder()
+        if token and all(c in table for c in token):
+            text = bytes(table[c] for c in token).decode("utf-8", errors="backslashreplace")
+            # control characters ("Ċ" is a newline) would break a table's rows: escaped
+            text = _CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
+            return text.replace(" ", VISIBLE_SPACE)
+        # added/special tokens are stored as plain text (and so is a user's query text)
+        return token.replace(" ", VISIBLE_SPACE)
+    if style == "metaspace":
+        return token.replace("▁", VISIBLE_SPACE)
+    return token
+
+
+class TokenDisplay(Display):
+    """:class:`~tokenspace._display.Display` whose token columns show display forms.
+
+    The style comes from a ``style`` attribute when the result has one (set from the space
+    that produced it), otherwise from the markers of the tokens shown.
+    """
+
+    __slots__ = ()
+
+    def _shown_head(self, n: int) -> tuple[dict[str, list[str]], int]:
+        head, total = self._head(n)
+        style = getattr(self, "style", None)
+        if not style:
+            sample = [str(v) for c in self._token_columns if c in head for v in head[c]]
+            style = vocab_style(sample)
+        shown = {
+            c: [
+                format_cell(display_form(v, style))
+                if c in self._token_columns and isinstance(v, str)
+                else format_cell(v)
+                for v in col
+            ]
+            for c, col in head.items()
+        }
+        return shown, total
+
+
+@dataclass(frozen=True, repr=False)
+class Tokens(TokenDisplay):
     """The tokenization of one text: ``tokens[i]`` has id ``ids[i]`` and spans
     ``text[offsets[i][0]:offsets[i][1]]``."""
 
@@ -50,12 +135,25 @@ class Tokens:
     ids: np.ndarray
     offsets: list[tuple[int, int]]
 
+    _token_columns = ("token",)
+
     def __len__(self) -> int:
         return len(self.tokens)
 
+    def _summary(self) -> str:
+        return f"{len(self)} tokens"
 
-@dataclass(frozen=True)
-class SingleTokenWords:
+    def _table(self) -> dict[str, Sequence[Any]]:
+        return {
+            "token": list(self.tokens),
+            "id": self.ids.tolist(),
+            "start": [int(o[0]) for o in self.offsets],
+            "end": [int(o[1]) for o in self.offsets],
+        }
+
+
+@dataclass(frozen=True, repr=False)
+class SingleTokenWords(TokenDisplay):
     """The words that are exactly one token: ``words[i]`` is token ``tokens[i]`` (id ``ids[i]``);
     ``rejected`` lists the other input words."""
 
@@ -64,8 +162,16 @@ class SingleTokenWords:
     tokens: list[str]
     rejected: list[str]
 
+    _token_columns = ("token",)
+
     def __len__(self) -> int:
         return len(self.words)
+
+    def _summary(self) -> str:
+        return f"{len(self)} single-token words, {len(self.rejected)} rejected"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        return {"word": list(self.words), "token": list(self.tokens), "id": self.ids.tolist()}
 
 
 class Tokenizer:
@@ -246,6 +352,94 @@ def vocab_style(vocab: Sequence[str]) -> str:
     return "plain"
 
 
+_MARKERS = {"bytelevel": "Ġ", "metaspace": "▁"}
+
+
+@lru_cache(maxsize=1)
+def _byte_encoder() -> dict[int, str]:
+    return {b: c for c, b in _byte_decoder().items()}
+
+
+def token_form(text: str, style: str) -> str:
+    """How a piece of text is spelled in a vocabulary of ``style``: " the" -> "Ġthe"
+    (byte-level: every UTF-8 byte through GPT-2's byte table), "▁the" (SentencePiece);
+    unchanged for WordPiece and plain vocabularies."""
+    if style == "bytelevel":
+        enc = _byte_encoder()
+        return "".join(enc[b] for b in text.encode("utf-8", errors="surrogatepass"))
+    if style == "metaspace":
+        return text.replace(" ", "▁")
+    return text
+
+
+def lookup_forms(word: str, style: str, *, leading_space: bool | None = None) -> list[str]:
+    """The vocabulary entries to try, in order, for a word typed by a user.
+
+    Parameters
+    ----------
+    word : str
+    style : str
+        The vocabulary's convention (:func:`vocab_style`).
+    leading_space : bool, optional
+        ``True``: the word as it appears after a space ("the" -> "Ġthe" / "▁the"; a word that
+        already starts with a space is taken as it is). ``False`` or ``None``: the word as
+        given, then its text spelled the vocabulary's way (so " the" finds "Ġthe" and "é"
+        finds "Ã©" in a byte-level vocabulary). WordPiece and plain vocabularies have no
+        space marker: the word is looked up as given.
+    """
+    if style not in _MARKERS:
+        return [word]
+    if leading_space:
+        spaced = word if word.startswith(" ") else " " + word
+        return [token_form(spaced, style)]
+    forms = [word, token_form(word, style)]
+    return forms[:1] if forms[1] == word else forms
+
+
+def spelling_hints(word: str, style: str, contains: Any) -> list[str]:
+    """Entries a user probably meant when ``word`` is missing from a vocabulary of ``style``:
+    its after-a-space form ("Ġthe") and those of its other casings."""
+    if style not in _MARKERS:
+        return []
+    bare = word.lstrip(" ")
+    found: list[str] = []
+    for v in dict.fromkeys((bare, bare.lower(), bare.capitalize(), bare.strip())):
+        for t in (token_form(" " + v, style), token_form(v, style)):
+            if t != word and t not in found and contains(t):
+                found.append(t)
+    return found
+
+
+def _warn_unknown(tok: Tokenizer, enc: Any, text: str) -> None:
+    """Warn when pieces of ``text`` became the unknown token (their vector is [UNK]'s)."""
+    unk = tok.unk_token
+    if unk is None:
+        return
+    pieces = [
+        text[a:b] for t, (a, b) in zip(enc.tokens, enc.offsets) if t == unk and text[a:b] != unk
+    ]
+    if pieces:
+        shown = ", ".join(repr(p) for p in dict.fromkeys(pieces))
+        warnings.warn(
+            f"{shown} became the unknown token {unk} (the tokenizer has no piece for it), so its "
+            f"vector is the {unk} vector; drop such characters or use a model that covers them",
+            UnknownTokenWarning,
+            stacklevel=_caller_level(),
+        )
+
+
+def _caller_level() -> int:
+    """``stacklevel`` that points a warning at the first frame outside tokenspace (the user's
+    line, whichever public function led here)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)  # the function that will call warnings.warn
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
 def _check_ids(space: Any, ids: np.ndarray, text: str) -> None:
     if ids.size and int(ids.max()) >= len(space):
         raise ValueError(
@@ -270,6 +464,7 @@ def tokenize(space: Any, text: str, *, special_tokens: bool = False) -> Tokens:
     enc = tok.encode(text, special_tokens=special_tokens)
     ids = np.asarray(enc.ids, dtype=np.int64)
     _check_ids(space, ids, text)
+    _warn_unknown(tok, enc, text)
     return Tokens(list(enc.tokens), ids, [tuple(o) for o in enc.offsets])
 
 
@@ -277,8 +472,8 @@ _WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
 _SPECIAL_RE = re.compile(r"^(\[(CLS|SEP|PAD|MASK)\]|</?s>|<pad>|<mask>|<\|[^|]*\|>)$")
 
 
-@dataclass(frozen=True)
-class ContentTokens:
+@dataclass(frozen=True, repr=False)
+class ContentTokens(TokenDisplay):
     """The content tokens of a text: vocabulary ids and token strings, special tokens removed.
 
     ``skipped`` lists the pieces of the text that have no vocabulary entry (word-level spaces
@@ -289,8 +484,16 @@ class ContentTokens:
     tokens: list[str]
     skipped: list[str]
 
+    _token_columns = ("token",)
+
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def _summary(self) -> str:
+        return f"{len(self)} tokens, {len(self.skipped)} skipped"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        return {"token": list(self.tokens), "id": self.ids.tolist()}
 
 
 def content_tokens(space: Any, text: str, *, tokenizer: Any = None) -> ContentTokens:
@@ -308,6 +511,7 @@ def content_tokens(space: Any, text: str, *, tokenizer: Any = None) -> ContentTo
     if tok is not None:
         enc = tok.encode(text)
         ids = np.asarray(enc.ids, dtype=np.int64)
+        _warn_unknown(tok, enc, text)
         if ids.size and int(ids.max()) >= len(space):
             raise ValueError(
                 f"the tokenizer produced id {int(ids.max())} but the space has only {len(space)} "

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._display import Display
 from .._validate import as_matrix
 from ..space import EmbeddingSpace
 from .csls import csls_mutual_pairs
@@ -50,8 +51,8 @@ def _parse_normalize(normalize: str | Sequence[str] | None, n_iter: int) -> tupl
     return tuple(steps)
 
 
-@dataclass(frozen=True)
-class Normalizer:
+@dataclass(frozen=True, repr=False)
+class Normalizer(Display):
     """A fitted sequence of row normalisations: ``unit`` (rows to length 1) and ``center``
     (subtract the mean the step saw when it was fitted on the whole vocabulary).
 
@@ -93,9 +94,15 @@ class Normalizer:
     def __bool__(self) -> bool:
         return bool(self.steps)
 
+    def _summary(self) -> str:
+        return f"steps={'+'.join(self.steps) or 'none'}"
 
-@dataclass(frozen=True)
-class Alignment:
+    def _table(self) -> dict[str, Sequence[Any]]:
+        return {"step": list(self.steps)}
+
+
+@dataclass(frozen=True, repr=False)
+class Alignment(Display):
     """A fitted map ``x -> scale * x @ W + bias`` from a source space to a target space.
 
     Attributes
@@ -135,6 +142,23 @@ class Alignment:
     target_norm: Normalizer = field(default_factory=Normalizer)
     anchors: list[tuple[str, str]] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+
+    def _summary(self) -> str:
+        pre = "+".join(self.source_norm.steps)
+        return (
+            f"{self.method}, {self.source_dim} -> {self.target_dim}, n_pairs={self.n_pairs}, "
+            f"residual={self.residual:.4g}, scale={self.scale:.4g}"
+            + (f", preprocess={pre}" if pre else "")
+        )
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per refinement round (``history``); without rounds, the fields."""
+        if not self.history:
+            return super()._table()
+        keys = list(dict.fromkeys(k for h in self.history for k in h))
+        table: dict[str, Sequence[Any]] = {"round": list(range(len(self.history)))}
+        table.update({k: [h.get(k) for h in self.history] for k in keys})
+        return table
 
     @property
     def source_dim(self) -> int:

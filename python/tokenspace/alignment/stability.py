@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._display import Display
 from .._validate import as_matrix
 from ..space import EmbeddingSpace
 from .procrustes import procrustes
 
 
-@dataclass(frozen=True)
-class StabilityReport:
+@dataclass(frozen=True, repr=False)
+class StabilityReport(Display):
     """Pairwise stability of several runs over a shared vocabulary.
 
     Attributes
@@ -65,6 +66,27 @@ class StabilityReport:
     @property
     def n_runs(self) -> int:
         return len(self.names)
+
+    def _summary(self) -> str:
+        return f"{self.n_runs} runs, {len(self.vocab)} words, k={self.k}"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per pair of runs."""
+        pairs = list(combinations(range(self.n_runs), 2))
+        table: dict[str, Sequence[Any]] = {
+            "run_a": [self.names[i] for i, _ in pairs],
+            "run_b": [self.names[j] for _, j in pairs],
+        }
+        for name in (
+            "frobenius_raw",
+            "frobenius_aligned",
+            "relative_aligned",
+            "mean_cosine",
+            "knn_overlap",
+        ):
+            M = getattr(self, name)
+            table[name] = [float(M[i, j]) for i, j in pairs]
+        return table
 
     def _offdiag(self, M: np.ndarray) -> np.ndarray:
         return M[~np.eye(self.n_runs, dtype=bool)]

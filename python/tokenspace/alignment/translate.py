@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._display import Display
 from .._validate import check_k
 from ..space import EmbeddingSpace
+from ..tokens import TokenDisplay
 from .csls import csls_topk, mean_topk_similarity
 
 RETRIEVALS = ("nn", "csls", "isf")
@@ -94,8 +96,8 @@ def retrieve(
     return idx, (beta * s).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class Translation:
+@dataclass(frozen=True, repr=False)
+class Translation(TokenDisplay):
     """Translations of source words, best first.
 
     Attributes
@@ -115,8 +117,22 @@ class Translation:
     words: list[list[str]]
     retrieval: str
 
+    _token_columns = ("query", "word")
+
     def __len__(self) -> int:
         return len(self.queries)
+
+    def _summary(self) -> str:
+        return f"{len(self)} queries x k={self.indices.shape[1]}, retrieval={self.retrieval!r}"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        n, k = self.indices.shape
+        return {
+            "query": [q for q in self.queries for _ in range(k)],
+            "rank": [r + 1 for _ in range(n) for r in range(k)],
+            "word": [w for row in self.words for w in row],
+            "score": self.scores.reshape(-1).tolist(),
+        }
 
     def __getitem__(self, i: int | str) -> list[tuple[str, float]]:
         """Candidates of query ``i`` (position or source word) as ``(word, score)`` pairs."""
@@ -263,8 +279,8 @@ def translate(
     return Translation(words, idx, scores, labels, retrieval)
 
 
-@dataclass(frozen=True)
-class TranslationAccuracy:
+@dataclass(frozen=True, repr=False)
+class TranslationAccuracy(Display):
     """Precision@k of word translation.
 
     Attributes
@@ -288,6 +304,14 @@ class TranslationAccuracy:
 
     def __getitem__(self, k: int) -> float:
         return self.precision[k]
+
+    def _summary(self) -> str:
+        p = ", ".join(f"P@{k}={v:.4f}" for k, v in sorted(self.precision.items()))
+        return f"{p}, n_queries={self.n_queries}, n_oov={self.n_oov}, retrieval={self.retrieval!r}"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        ks = sorted(self.precision)
+        return {"k": ks, "precision": [self.precision[k] for k in ks]}
 
 
 def read_pairs(pairs: Any) -> list[tuple[str, str]]:

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from ..analogy_search import canonical_method, search, unique_terms, vocab_prefix
+from ..tokens import TokenDisplay
 
 
-@dataclass(frozen=True)
-class AnalogyResult:
+@dataclass(frozen=True, repr=False)
+class AnalogyResult(TokenDisplay):
     """Answers of a batch of analogy queries, best first.
 
     Attributes
@@ -31,11 +32,29 @@ class AnalogyResult:
     words: list[list[str]]
     method: str
 
+    _token_columns = ("word",)
+
     def __len__(self) -> int:
         return int(self.indices.shape[0])
 
     def __getitem__(self, i: int) -> list[tuple[str, float]]:
         return [(w, float(s)) for w, s in zip(self.words[i], self.scores[i].tolist())]
+
+    def _summary(self) -> str:
+        n, k = self.indices.shape
+        return f"{n} queries x topn={k}, method={self.method!r}"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per (query, answer); missing answers (id -1) are left out."""
+        n, k = self.indices.shape
+        keep = [(i, j) for i in range(n) for j in range(k) if self.indices[i, j] >= 0]
+        return {
+            "query": [i for i, _ in keep],
+            "rank": [j + 1 for _, j in keep],
+            "id": [int(self.indices[i, j]) for i, j in keep],
+            "word": [self.words[i][j] for i, j in keep],
+            "score": [float(self.scores[i, j]) for i, j in keep],
+        }
 
 
 def solve_analogies(

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._display import Display
 from .._validate import as_matrix
 from ..space import EmbeddingSpace
+from ..tokens import display_form, vocab_style
 
 
 def _words(x: str | Iterable[str] | None) -> list[str]:
@@ -112,8 +114,8 @@ def project(
     return _kernels.project(X, a.astype(np.float32), offset=offset)
 
 
-@dataclass(frozen=True)
-class AxisExtremes:
+@dataclass(frozen=True, repr=False)
+class AxisExtremes(Display):
     """The most positive and most negative entries along an axis.
 
     Attributes
@@ -132,16 +134,34 @@ class AxisExtremes:
     bottom_scores: np.ndarray
     bottom_words: list[str]
 
+    def _summary(self) -> str:
+        return f"{len(self.top_words)} top, {len(self.bottom_words)} bottom"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """Rank, then the top and bottom entries side by side (None past the shorter list)."""
+        n = max(len(self.top_words), len(self.bottom_words))
+
+        def col(values: Sequence[Any]) -> list[Any]:
+            return list(values) + [None] * (n - len(values))
+
+        return {
+            "rank": list(range(1, n + 1)),
+            "top": col(self.top_words),
+            "top_score": col(self.top_scores.tolist()),
+            "bottom": col(self.bottom_words),
+            "bottom_score": col(self.bottom_scores.tolist()),
+        }
+
     def table(self) -> str:
+        """Plain-text table (used by the CLI); tokens in their display form."""
+        style = vocab_style(self.top_words + self.bottom_words)
+        top = [display_form(w, style) for w in self.top_words]
+        bottom = [display_form(w, style) for w in self.bottom_words]
         rows = [f"{'top':<24}{'score':>9}    {'bottom':<24}{'score':>9}"]
         for i in range(max(len(self.top_words), len(self.bottom_words))):
-            t = (
-                f"{self.top_words[i]:<24}{self.top_scores[i]:>9.4f}"
-                if i < len(self.top_words)
-                else " " * 33
-            )
+            t = f"{top[i]:<24}{self.top_scores[i]:>9.4f}" if i < len(self.top_words) else " " * 33
             b = (
-                f"{self.bottom_words[i]:<24}{self.bottom_scores[i]:>9.4f}"
+                f"{bottom[i]:<24}{self.bottom_scores[i]:>9.4f}"
                 if i < len(self.bottom_words)
                 else ""
             )

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._display import Display
 from .._validate import as_matrix
 
 
@@ -151,8 +152,8 @@ def tsne(
         return TSNE(**kw).fit_transform(X.astype(np.float64)).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class Clusters:
+@dataclass(frozen=True, repr=False)
+class Clusters(Display):
     """DBSCAN labels: ``labels[i]`` is the cluster of point i, -1 for noise."""
 
     labels: np.ndarray
@@ -166,6 +167,17 @@ class Clusters:
     @property
     def n_noise(self) -> int:
         return int((self.labels < 0).sum())
+
+    def _summary(self) -> str:
+        return (
+            f"{self.labels.size} points, {self.n_clusters} clusters, {self.n_noise} noise, "
+            f"eps={self.eps:.4g}, min_samples={self.min_samples}"
+        )
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per cluster (-1 = noise): its size."""
+        ids, sizes = np.unique(self.labels, return_counts=True)
+        return {"cluster": ids.tolist(), "size": sizes.tolist()}
 
     def members(self, words: Sequence[str]) -> dict[int, list[str]]:
         """Cluster id -> its words (noise under -1)."""
@@ -216,8 +228,8 @@ def dbscan(points: Any, eps: float, min_samples: int, *, metric: str = "euclidea
     return Clusters(labels.astype(np.int64), float(eps), int(min_samples))
 
 
-@dataclass(frozen=True)
-class DbscanSweep:
+@dataclass(frozen=True, repr=False)
+class DbscanSweep(Display):
     """Cluster counts over an eps x min_samples grid: ``n_clusters[i, j]`` for
     ``eps_values[i]`` and ``min_samples_values[j]`` (``n_noise`` likewise)."""
 
@@ -226,6 +238,22 @@ class DbscanSweep:
     n_clusters: np.ndarray
     n_noise: np.ndarray
     n_points: int
+
+    def _summary(self) -> str:
+        return (
+            f"{self.eps_values.size} eps x {self.min_samples_values.size} min_samples, "
+            f"{self.n_points} points"
+        )
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per (eps, min_samples) cell."""
+        e, m = np.meshgrid(self.eps_values, self.min_samples_values, indexing="ij")
+        return {
+            "eps": e.ravel().tolist(),
+            "min_samples": m.ravel().tolist(),
+            "n_clusters": self.n_clusters.ravel().tolist(),
+            "n_noise": self.n_noise.ravel().tolist(),
+        }
 
     def best(self, *, max_noise: float = 0.25) -> tuple[float, int]:
         """A setting worth plotting: the most clusters among the cells whose noise is at most

@@ -8,10 +8,13 @@ answered in one batched kernel call instead of a Python loop of full-vocabulary 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from .._display import Display
 from ..analogy_search import canonical_method, search, unique_terms, vocab_prefix
 from ..space import EmbeddingSpace
 
@@ -40,8 +43,8 @@ def _check_path(path: str | os.PathLike) -> str:
     return p
 
 
-@dataclass(frozen=True)
-class AnalogySection:
+@dataclass(frozen=True, repr=False)
+class AnalogySection(Display):
     """Counts of one ``: section`` of an analogy file."""
 
     name: str
@@ -57,9 +60,20 @@ class AnalogySection:
         """correct / (correct + incorrect); 0.0 for a section without evaluated questions."""
         return self.correct / self.total if self.total else 0.0
 
+    def _summary(self) -> str:
+        return f"{self.name!r}: {self.correct}/{self.total} correct ({self.accuracy:.4f})"
 
-@dataclass(frozen=True)
-class AnalogyEvaluation:
+    def _table(self) -> dict[str, Sequence[Any]]:
+        return {
+            "section": [self.name],
+            "correct": [self.correct],
+            "incorrect": [self.incorrect],
+            "accuracy": [self.accuracy],
+        }
+
+
+@dataclass(frozen=True, repr=False)
+class AnalogyEvaluation(Display):
     """Result of :func:`evaluate_analogies`.
 
     Attributes
@@ -108,6 +122,21 @@ class AnalogyEvaluation:
     def oov_ratio(self) -> float:
         """Percentage of question lines with an out-of-vocabulary word (gensim logs this)."""
         return float(self.n_oov) / self.n_questions * 100 if self.n_questions else 0.0
+
+    def _summary(self) -> str:
+        return (
+            f"accuracy={self.accuracy:.4f}, {self.n_correct}/{self.n_correct + self.n_incorrect} "
+            f"correct, {len(self.sections)} sections, n_oov={self.n_oov}, method={self.method!r}"
+        )
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per section."""
+        return {
+            "section": [s.name for s in self.sections],
+            "correct": [s.correct for s in self.sections],
+            "incorrect": [s.incorrect for s in self.sections],
+            "accuracy": [s.accuracy for s in self.sections],
+        }
 
     def to_gensim(self) -> tuple[float, list[dict]]:
         """The ``(score, sections)`` pair gensim's ``evaluate_word_analogies`` returns."""
@@ -272,8 +301,8 @@ def evaluate_analogies(
     )
 
 
-@dataclass(frozen=True)
-class WordPairEvaluation:
+@dataclass(frozen=True, repr=False)
+class WordPairEvaluation(Display):
     """Result of :func:`evaluate_word_pairs` (the numbers gensim returns).
 
     Attributes
@@ -300,6 +329,21 @@ class WordPairEvaluation:
     gold: np.ndarray = field(repr=False)
     model: np.ndarray = field(repr=False)
     pairs: list[tuple[str, str]] = field(repr=False)
+
+    def _summary(self) -> str:
+        return (
+            f"pearson={self.pearson:.4f}, spearman={self.spearman:.4f}, "
+            f"oov_ratio={self.oov_ratio:.2f}%, n_pairs={self.n_pairs}"
+        )
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per scored pair."""
+        return {
+            "word1": [p[0] for p in self.pairs],
+            "word2": [p[1] for p in self.pairs],
+            "gold": self.gold.tolist(),
+            "model": self.model.tolist(),
+        }
 
 
 def evaluate_word_pairs(

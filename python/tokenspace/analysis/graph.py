@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from ..similarity import cosine_matrix
+from ..tokens import TokenDisplay
 
 
-@dataclass(frozen=True)
-class CosineGraph:
+@dataclass(frozen=True, repr=False)
+class CosineGraph(TokenDisplay):
     """An undirected graph over ``words``: an edge joins i and j when cosine(i, j) > threshold.
 
     Attributes
@@ -32,6 +33,22 @@ class CosineGraph:
     threshold: float
     edges: np.ndarray
     weights: np.ndarray
+
+    _token_columns = ("source", "target")
+
+    def _summary(self) -> str:
+        return (
+            f"{self.n_nodes} nodes, {self.n_edges} edges, threshold={self.threshold:.4g}, "
+            f"density={self.density:.4f}"
+        )
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per edge."""
+        return {
+            "source": [self.words[i] for i in self.edges[:, 0].tolist()],
+            "target": [self.words[j] for j in self.edges[:, 1].tolist()],
+            "cosine": self.weights.tolist(),
+        }
 
     @property
     def n_nodes(self) -> int:

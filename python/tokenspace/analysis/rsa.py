@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._display import Display
 from .._validate import as_matrix
 
 __all__ = [
@@ -46,7 +47,7 @@ _STORE_VALUES_MAX_PAIRS = 1 << 26
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RSAResult(float):
+class RSAResult(Display, float):
     """Outcome of an RSA; the object *is* the correlation ``r`` (a ``float`` subclass).
 
     ``ts.rsa(X, Y) > 0.5``, ``round(res, 3)`` and ``float(res)`` all use ``r``; the other
@@ -91,13 +92,19 @@ class RSAResult(float):
     def __new__(cls, r: float, *args: Any, **kwargs: Any) -> RSAResult:
         return super().__new__(cls, r)
 
-    def __repr__(self) -> str:
+    _repr_rows = 0
+
+    def _summary(self) -> str:
         extra = f", words={len(self.words)}" if self.words is not None else ""
         return (
-            f"RSAResult(r={self.r:.6f}, method={self.method!r}, similarity={self.similarity!r}, "
+            f"r={self.r:.6f}, method={self.method!r}, similarity={self.similarity!r}, "
             f"n_items={self.n_items}, n_pairs={self.n_pairs}, "
-            f"cosine_of_triangles={self.cosine_of_triangles:.6f}{extra})"
+            f"cosine_of_triangles={self.cosine_of_triangles:.6f}{extra}"
         )
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row: the scalar fields."""
+        return {f: [getattr(self, f)] for f in self.__dataclass_fields__ if f != "words"}
 
     __str__ = float.__repr__
 
@@ -403,8 +410,8 @@ def similarity_triangle(X: Any, *, similarity: str = "cosine") -> np.ndarray:
     return _kernels.similarity_triangle(_prepared(X, "X", similarity))
 
 
-@dataclass(frozen=True)
-class SelectivityResult:
+@dataclass(frozen=True, repr=False)
+class SelectivityResult(Display):
     """Within- vs between-category similarity of grouped words.
 
     Attributes
@@ -438,6 +445,21 @@ class SelectivityResult:
     sizes: np.ndarray
     n_within_pairs: int
     n_between_pairs: int
+
+    def _summary(self) -> str:
+        return (
+            f"ratio={self.ratio:.4f}, within={self.within:.4f}, between={self.between:.4f}, "
+            f"{len(self.groups)} groups"
+        )
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per group."""
+        return {
+            "group": list(self.groups),
+            "size": self.sizes.tolist(),
+            "within": np.diag(self.group_means).tolist(),
+            "ratio": self.group_ratio.tolist(),
+        }
 
 
 def category_selectivity(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..similarity import unit_rows
-from ..tokens import content_tokens
+from ..tokens import TokenDisplay, content_tokens
 
 
 def embed_strings(s: Any, strings: list[str], *, tokenizer: Any = None) -> np.ndarray:
@@ -50,8 +51,8 @@ def embed_strings(s: Any, strings: list[str], *, tokenizer: Any = None) -> np.nd
     return out
 
 
-@dataclass(frozen=True)
-class SequenceCosines:
+@dataclass(frozen=True, repr=False)
+class SequenceCosines(TokenDisplay):
     """Cosine of each token with the previous one along a text.
 
     ``cosines[i]`` compares ``tokens[i + 1]`` with ``tokens[i]`` (length ``len(tokens) - 1``).
@@ -61,9 +62,22 @@ class SequenceCosines:
     ids: np.ndarray
     cosines: np.ndarray
 
+    _token_columns = ("token",)
+
     @property
     def mean(self) -> float:
         return float(self.cosines.mean()) if self.cosines.size else math.nan
+
+    def _summary(self) -> str:
+        return f"{len(self.tokens)} tokens, mean={self.mean:.4f}"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per token; ``cosine_prev`` is NaN for the first."""
+        return {
+            "token": list(self.tokens),
+            "id": self.ids.tolist(),
+            "cosine_prev": [math.nan, *self.cosines.tolist()],
+        }
 
     def table(self) -> str:
         rows = [f"{self.tokens[0]:>16}"]
@@ -141,6 +155,16 @@ def _viridis(t: float) -> tuple[float, float, float]:
     return tuple(a[j] + f * (b[j] - a[j]) for j in range(3))  # type: ignore[return-value]
 
 
+class ColoredText(str):
+    """The HTML of :func:`color_text`: a ``str`` (write it into a page as it is) that
+    notebooks display rendered."""
+
+    __slots__ = ()
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
 _NO_SPACE_BEFORE = {".", ",", "!", "?", ";", ":", ")", "]", "}", "%", "'s", "n't"}
 
 
@@ -161,7 +185,7 @@ def color_text(
     tokenizer: Any = None,
     vmin: float | None = None,
     vmax: float | None = None,
-) -> str:
+) -> ColoredText:
     """HTML of ``text`` with each token's background coloured by a score.
 
     Parameters
@@ -177,8 +201,9 @@ def color_text(
 
     Returns
     -------
-    str
-        A ``<div>`` of ``<span>`` elements; each span's ``title`` shows the token and its score.
+    ColoredText
+        A ``str`` holding a ``<div>`` of ``<span>`` elements (each span's ``title`` shows the
+        token and its score) that notebooks render as HTML.
     """
     tokens, vals = token_scores(s, text, score, tokenizer=tokenizer)
     finite = vals[np.isfinite(vals)]
@@ -217,4 +242,4 @@ def color_text(
         f'<div style="font-size:80%;color:#555">colour: {html.escape(label)}, '
         f"from {lo:.3f} (dark) to {hi:.3f} (yellow)</div></div>"
     )
-    return "".join(parts)
+    return ColoredText("".join(parts))

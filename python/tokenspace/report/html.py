@@ -142,16 +142,23 @@ window.addEventListener('load', function () {
   for (var i = 0; i < imgs.length; i++) {
     if (!imgs[i].complete || imgs[i].naturalWidth === 0) { bad++; imgs[i].setAttribute('data-broken', '1'); }
   }
-  var plots = document.querySelectorAll('.interactive .plotly-graph-div'), drawn = 0;
-  for (var j = 0; j < plots.length; j++) {
-    if (plots[j].querySelector('svg.main-svg') && plots[j].querySelector('.plot')) { drawn++; }
-  }
   document.body.setAttribute('data-images', String(imgs.length));
   document.body.setAttribute('data-broken-images', String(bad));
-  document.body.setAttribute('data-plotly', String(plots.length));
-  document.body.setAttribute('data-plotly-drawn', String(drawn));
-  document.body.setAttribute('data-js-errors', String(window.tsErrors.length));
-  if (window.tsErrors.length) { document.body.setAttribute('data-js-error-text', window.tsErrors.join(' | ')); }
+  // plotly draws asynchronously: poll until every figure has its SVG (or 10 s have passed)
+  var plots = document.querySelectorAll('.interactive .plotly-graph-div'), tries = 0;
+  function countPlots() {
+    var drawn = 0;
+    for (var j = 0; j < plots.length; j++) {
+      if (plots[j].querySelector('svg.main-svg .trace')) { drawn++; }
+    }
+    if (drawn < plots.length && tries++ < 50) { setTimeout(countPlots, 200); return; }
+    document.body.setAttribute('data-plotly', String(plots.length));
+    document.body.setAttribute('data-plotly-drawn', String(drawn));
+    document.body.setAttribute('data-js-errors', String(window.tsErrors.length));
+    if (window.tsErrors.length) { document.body.setAttribute('data-js-error-text', window.tsErrors.join(' | ')); }
+    document.body.setAttribute('data-checked', '1');
+  }
+  countPlots();
 });
 </script>"""
 

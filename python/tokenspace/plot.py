@@ -473,7 +473,7 @@ def tsne_clusters(
                     mode="markers",
                     name=name,
                     marker={"color": color, "size": 7 if color != NOISE_COLOR else 5},
-                    text=[words[i] for i in idx] if words is not None else None,
+                    text=[words[i] for i in idx.tolist()] if words is not None else None,
                     hovertemplate=("%{text}<br>" if words is not None else "")
                     + f"{name}<extra></extra>",
                 )
@@ -719,9 +719,10 @@ def rsa_scatter(
     if interactive:
         go = _plotly()
         text = None
-        if n_items is not None:
+        if n_items is not None and words is not None:
+            names = list(words)
             iu, ju = np.triu_indices(n_items, k=1)
-            text = [f"{words[i]} – {words[j]}" for i, j in zip(iu[idx].tolist(), ju[idx].tolist())]
+            text = [f"{names[i]} – {names[j]}" for i, j in zip(iu[idx].tolist(), ju[idx].tolist())]
         fig = go.Figure(
             go.Scatter(
                 x=ta[idx],

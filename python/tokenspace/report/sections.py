@@ -125,7 +125,7 @@ def section_knn(ctx: ReportContext) -> SectionResult:
         res = s.knn(seeds, k=k)
         found = [res[i] for i in range(len(seeds))]  # (word, cosine) per seed
         rows = [
-            [f"{shown(s, found[i][r][0])} ({found[i][r][1]:.3f})" for i in range(len(seeds))]
+            [f"{shown(s, str(found[i][r][0]))} ({found[i][r][1]:.3f})" for i in range(len(seeds))]
             for r in range(k)
         ]
         parts.append(
@@ -287,7 +287,7 @@ def section_null(ctx: ReportContext) -> SectionResult:
     knn_cols, spectra, cos_all = {}, {}, {}
     for label, sp in spaces.items():
         res = sp.knn([seed], k=8)
-        knn_cols[label] = [f"{shown(s, w)} ({c:.3f})" for w, c in res[0]]
+        knn_cols[label] = [f"{shown(s, str(w))} ({c:.3f})" for w, c in res[0]]
         spectra[label] = svd_spectrum(sp.vectors)
         cos_all[label] = np.delete(cosine_matrix(sp[[seed]], sp)[0], sp.index(seed))
     rows = list(zip(*knn_cols.values()))

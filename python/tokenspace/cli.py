@@ -132,8 +132,24 @@ def _parser(sub: Subparsers, name: str, help: str, *, csv: bool = True, **kw: An
     return p
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Keep descriptions as written and show defaults after each argument's help."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep descriptions as written; show a default after an argument's help when it has one
+    worth saying (not for flags, not None, not already in the text)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        if (
+            "default" not in text
+            and d is not None
+            and d is not argparse.SUPPRESS
+            and not isinstance(d, bool)
+            and action.option_strings
+        ):
+            shown = " ".join(map(str, d)) if isinstance(d, (list, tuple)) else d
+            if shown != "" and shown != []:
+                text += f" (default: {shown})"
+        return text
 
 
 def add_knn(sub: Subparsers) -> None:

@@ -1,23 +1,73 @@
 """``tokenspace report``: the course's analyses on the embedded models, as one HTML page.
 
 The report is a list of independent sections (:data:`SECTIONS`, in :mod:`.sections`). The
-runner saves every figure as a PNG next to ``index.html``, times each section, and turns an
+runner saves every figure as a PNG next to ``index.html`` (for print), embeds the interactive
+plotly version when a section made one (plotly's own JavaScript is written beside the page, so
+it works offline), writes each figure's data as CSV beside it, times each section, and turns an
 exception into a note on the page (``strict=True`` re-raises).
 """
 
 from __future__ import annotations
 
+import csv
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .context import ReportContext, SectionRecord
-from .html import Progress, esc, figure, page
+from .context import Fig, ReportContext, SectionRecord
+from .html import PLOTLY_JS, Progress, esc, figure, page, paragraph
 from .sections import SECTIONS, Section
 
-__all__ = ["SECTIONS", "ReportContext", "ReportResult", "Section", "SectionRecord", "build_report"]
+__all__ = [
+    "SECTIONS",
+    "Fig",
+    "ReportContext",
+    "ReportResult",
+    "Section",
+    "SectionRecord",
+    "build_report",
+]
+
+
+def _write_csv(path: Path, data: Mapping[str, Sequence[Any]]) -> None:
+    cols = list(data)
+    n = {len(data[c]) for c in cols}
+    if len(n) > 1:
+        raise ValueError(f"figure data columns differ in length: {sorted(n)}")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        w.writerows(zip(*(data[c] for c in cols)))
+
+
+def _render_figures(
+    out: Path, key: str, figs: Sequence[Any], dpi: int
+) -> tuple[list[str], str, bool]:
+    """Save the figures of one section; returns (PNG names, HTML, whether plotly is used)."""
+    names, parts, interactive = [], [], False
+    for j, item in enumerate(figs, 1):
+        f = item if isinstance(item, Fig) else Fig(*item)
+        name = f"{key}-{j}.png"
+        f.figure.savefig(out / name, dpi=dpi)
+        names.append(name)
+        csv_name = None
+        if f.data is not None:
+            csv_name = f"{key}-{j}.csv"
+            _write_csv(out / csv_name, f.data)
+        html_fig = None
+        if f.interactive is not None:
+            interactive = True
+            html_fig = f.interactive.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                div_id=f"{key}-{j}-plotly",
+                config={"displaylogo": False, "responsive": True},
+            )
+        parts.append(figure(name, f.caption, interactive=html_fig, csv=csv_name))
+    return names, "".join(parts), interactive
 
 
 @dataclass(frozen=True)
@@ -77,19 +127,16 @@ def build_report(
     ctx.models  # noqa: B018 - load both models up front so sections time their own work
     records: list[SectionRecord] = []
     bodies: dict[str, str] = {}
+    uses_plotly = False
     for i, sec in enumerate(chosen, 1):
         bar.update(i, sec.title)
         ts0 = time.perf_counter()
         try:
             title, body, figs = sec.fn(ctx)
-            names = []
-            parts = []
-            for j, (fig, caption) in enumerate(figs):
-                name = f"{sec.key}-{j + 1}.png"
-                fig.savefig(out / name, dpi=dpi)
-                names.append(name)
-                parts.append(figure(name, caption))
-            bodies[sec.key] = body + "<div>" + "".join(parts) + "</div>"
+            names, fig_html, interactive = _render_figures(out, sec.key, figs, dpi)
+            uses_plotly |= interactive
+            about = paragraph(sec.about) if sec.about else ""
+            bodies[sec.key] = about + body + "<div>" + fig_html + "</div>"
             records.append(SectionRecord(sec.key, title, "ok", time.perf_counter() - ts0, names))
         except Exception as e:  # one broken section must not take the report down
             if strict:
@@ -106,7 +153,13 @@ def build_report(
             )
             bodies[sec.key] = f"<pre>{esc(traceback.format_exc(limit=3))}</pre>"
     bar.update(len(chosen) + 1, "writing index.html")
+    if uses_plotly:
+        from plotly.offline import get_plotlyjs  # the JS that ships inside the plotly package
+
+        (out / PLOTLY_JS).write_text(get_plotlyjs(), encoding="utf-8")
     total = time.perf_counter() - t0
     index = out / "index.html"
-    index.write_text(page(records, bodies, total, ctx.model_names), encoding="utf-8")
+    index.write_text(
+        page(records, bodies, total, ctx.model_names, plotly=uses_plotly), encoding="utf-8"
+    )
     return ReportResult(index, records, total)

@@ -60,11 +60,22 @@ def render_result(obj: Any) -> str:
     return html_table(["field", "value"], rows)
 
 
-def figure(src: str, caption: str) -> str:
-    """A PNG beside index.html with its caption (also the image's alt text)."""
+def figure(
+    src: str, caption: str, *, interactive: str | None = None, csv: str | None = None
+) -> str:
+    """A PNG beside index.html with its caption (also the image's alt text).
+
+    With ``interactive`` (a plotly ``<div>``), the screen shows the interactive figure and print
+    the PNG; ``csv`` links the figure's data file.
+    """
+    link = f' <a href="{esc(csv)}" download>data (CSV)</a>' if csv else ""
+    cap = f"<figcaption>{esc(caption)}{link}</figcaption>"
+    png = f'<img src="{esc(src)}" alt="{esc(caption)}">'
+    if interactive is None:
+        return f"<figure>{png}{cap}</figure>"
     return (
-        f'<figure><img src="{src}" alt="{esc(caption)}">'
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
+        f'<figure class="has-interactive"><div class="interactive">{interactive}</div>'
+        f'<div class="static">{png}</div>{cap}</figure>'
     )
 
 
@@ -108,9 +119,23 @@ figure img{max-width:560px;border:1px solid #eee}figcaption{font-size:.8em;color
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em}
 .failed{background:#fdecea;border-left-color:#d93025}
 nav a{margin-right:1em}
+figure.has-interactive{display:block}.interactive{width:100%;max-width:900px;min-height:450px}
+@media screen{figure.has-interactive .static{display:none}}
+@media print{.interactive{display:none}figure.has-interactive .static{display:block}}
+td b{color:#137333}
 """
 
-# Marks images that did not load, so a headless browser (tests) can check the page by its DOM.
+#: plotly's JavaScript, written beside index.html when a figure is interactive (no CDN).
+PLOTLY_JS = "plotly.min.js"
+
+# Counts script errors from the start of the page (the first script in <head>).
+ERROR_CHECK = """<script>
+window.tsErrors = [];
+window.addEventListener('error', function (e) { window.tsErrors.push(String(e.message)); });
+</script>"""
+
+# Marks images that did not load and counts the plotly figures that drew, so a headless browser
+# (tests) can check the page by its DOM.
 IMG_CHECK = """<script>
 window.addEventListener('load', function () {
   var imgs = document.images, bad = 0;
@@ -119,6 +144,21 @@ window.addEventListener('load', function () {
   }
   document.body.setAttribute('data-images', String(imgs.length));
   document.body.setAttribute('data-broken-images', String(bad));
+  // plotly draws asynchronously: poll until every figure has its SVG (or 10 s have passed)
+  var plots = document.querySelectorAll('.interactive .plotly-graph-div'), tries = 0;
+  function countPlots() {
+    var drawn = 0;
+    for (var j = 0; j < plots.length; j++) {
+      if (plots[j].querySelector('svg.main-svg .trace')) { drawn++; }
+    }
+    if (drawn < plots.length && tries++ < 50) { setTimeout(countPlots, 200); return; }
+    document.body.setAttribute('data-plotly', String(plots.length));
+    document.body.setAttribute('data-plotly-drawn', String(drawn));
+    document.body.setAttribute('data-js-errors', String(window.tsErrors.length));
+    if (window.tsErrors.length) { document.body.setAttribute('data-js-error-text', window.tsErrors.join(' | ')); }
+    document.body.setAttribute('data-checked', '1');
+  }
+  countPlots();
 });
 </script>"""
 
@@ -128,12 +168,20 @@ def page(
     bodies: dict[str, str],
     total: float,
     model_names: Sequence[str],
+    *,
+    plotly: bool = False,
 ) -> str:
-    """The whole ``index.html``: navigation, then each section's body and status line."""
+    """The whole ``index.html``: navigation, then each section's body and status line.
+
+    ``plotly``: load :data:`PLOTLY_JS` from beside the page (the interactive figures need it).
+    """
     nav = " ".join(f'<a href="#{r.key}">{esc(r.title)}</a>' for r in records)
+    script = f'<script src="{PLOTLY_JS}" charset="utf-8"></script>' if plotly else ""
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>tokenspace report</title>",
+        ERROR_CHECK,
+        script,
         f"<style>{CSS}</style></head><body>",
         "<h1>tokenspace report</h1>",
         paragraph(

@@ -672,16 +672,3 @@ def display_token(space: Any, token: int | str) -> str:
     if style == "metaspace":
         return t.replace("▁", " ")
     return t
-
-
-def display_form(token: str, style: str) -> str:
-    """How a vocabulary entry is shown in tables: a leading-space marker becomes "␣".
-
-    ``style`` is what :func:`vocab_style` returns. Byte-level BPE's "Ġ" and SentencePiece's "▁"
-    mark a leading space; WordPiece's "##" carries meaning and is kept.
-    """
-    if style == "bytelevel":
-        return token.replace("Ġ", "␣")
-    if style == "metaspace":
-        return token.replace("▁", "␣")
-    return token

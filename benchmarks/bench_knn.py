@@ -24,7 +24,7 @@ import numpy as np
 
 import tokenspace as ts
 
-from _common import measure, peak_extra_mib, print_table, write_json
+from _common import measure, peak_extra_mib, peers_at_best, print_table, write_json
 
 
 def numpy_knn(U: np.ndarray, Q: np.ndarray, k: int, block: int = 2048):
@@ -53,6 +53,7 @@ def main() -> None:
         help="also time faiss on the full GloVe 400k all-vs-all (about 3 minutes)",
     )
     args = ap.parse_args()
+    peers_at_best(("numpy", "faiss"))
     import faiss
 
     s = ts.load("minilm-l6")

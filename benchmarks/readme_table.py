@@ -123,11 +123,15 @@ def cpu_sentence(recs: list[dict[str, Any]]) -> str:
     if loads:
         lo, hi = min(x[0] for x in loads), max(x[0] for x in loads)
         load = f" The 1-minute load average was {lo:.1f}-{hi:.1f} during the runs"
-        load += " (above the core count, the machine was shared: trust ratios, not times)." if (
-            hi > (recs[0]["machine"].get("cores", {}).get("usable") or 1)
-        ) else "."
+        load += (
+            " (above the core count, the machine was shared: trust ratios, not times)."
+            if (hi > (recs[0]["machine"].get("cores", {}).get("usable") or 1))
+            else "."
+        )
     dates = sorted(rec["time_utc"] for rec in recs if rec.get("time_utc"))
-    when = f", {dates[0][:10]}" + (f" to {dates[-1][:10]}" if dates[-1][:10] != dates[0][:10] else "")
+    when = f", {dates[0][:10]}" + (
+        f" to {dates[-1][:10]}" if dates[-1][:10] != dates[0][:10] else ""
+    )
     return "Measured on " + "; ".join(out) + when + "." + load
 
 

@@ -242,7 +242,9 @@ def test_project_kernel_center_is_subtracted_before_the_product(simd_level):
     c = X.astype(np.float64).mean(0)
     ref = (X.astype(np.float64) - c) @ a
     got = _core.project(X, a.astype(np.float32), 0.0, c.astype(np.float32))
-    np.testing.assert_allclose(got, (X - c.astype(np.float32)).astype(np.float64) @ a.astype(np.float32), atol=2e-5)
+    np.testing.assert_allclose(
+        got, (X - c.astype(np.float32)).astype(np.float64) @ a.astype(np.float32), atol=2e-5
+    )
     np.testing.assert_allclose(ts.project(X, a, center="mean"), ref, atol=1e-4)
     np.testing.assert_allclose(ts.project(X, a, center=c), ref, atol=1e-4)
     with pytest.raises(ValueError, match="center"):

@@ -353,6 +353,8 @@ print(json.dumps({"seconds": out, "architecture": arch}))
 """
 
 PEERS = ("numpy", "scipy", "faiss")
+# A substring of the path of each peer's own OpenBLAS in threadpoolctl's report.
+_PEER_LIB_PATH = {"numpy": "numpy.libs", "scipy": "scipy.libs", "faiss": "faiss"}
 
 
 def coretype_candidates(flags: list[str] | None = None) -> list[str | None]:
@@ -462,17 +464,37 @@ def choose_coretype(probe: Mapping[str, Any], peers: tuple[str, ...]) -> dict[st
     peers = tuple(p for p in peers if p in probe.get("peers", PEERS))
     if not peers:
         return {"coretype": None, "peers": [], "slowdown_vs_best": {}}
-    best_t = {p: min(e["seconds"][p] for e in cands.values() if p in e["seconds"]) for p in peers}
+
+    def kernel(name: str, peer: str) -> str:
+        arch = cands[name].get("architecture", {})
+        hits = [a for path, a in arch.items() if _PEER_LIB_PATH[peer] in path]
+        return hits[0] if hits else name
+
+    # Settings under which a peer's OpenBLAS picks the same kernel run the same code: their
+    # timings are pooled (the fastest counts for all), so noise cannot choose between them.
+    pooled = {
+        n: {
+            p: min(
+                cands[m]["seconds"].get(p, float("inf"))
+                for m in cands
+                if kernel(m, p) == kernel(n, p)
+            )
+            for p in peers
+        }
+        for n in cands
+    }
+    best_t = {p: min(pooled[n][p] for n in cands) for p in peers}
 
     def worst(name: str) -> float:
-        return max(cands[name]["seconds"].get(p, float("inf")) / best_t[p] for p in peers)
+        return max(pooled[name][p] / best_t[p] for p in peers)
 
     floor = min(worst(n) for n in cands)
     name = next(n for n in cands if worst(n) <= floor * 1.05)
     return {
         "coretype": None if name == "unset" else name,
         "peers": list(peers),
-        "slowdown_vs_best": {p: cands[name]["seconds"][p] / best_t[p] for p in peers},
+        "slowdown_vs_best": {p: pooled[name][p] / best_t[p] for p in peers},
+        "kernels": {p: kernel(name, p) for p in peers},
     }
 
 

@@ -138,8 +138,7 @@ void bind_linalg(py::module_& m) {
         py::arg("clamp_unit") = false,
         "A @ B.T through the blocked SIMD kernels (clamp_unit: clip to [-1, 1]).");
   m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
-        py::arg("center") = py::none(),
-        "(x - center) @ axis - offset in one multithreaded pass.");
+        py::arg("center") = py::none(), "(x - center) @ axis - offset in one multithreaded pass.");
   m.def(
       "cross_gram", &cross_gram_py, py::arg("x"), py::arg("y"), py::arg("x_shift") = py::none(),
       py::arg("y_shift") = py::none(),

@@ -16,7 +16,7 @@ import numpy as np
 import tokenspace as ts
 from tokenspace import _kernels
 
-from _common import measure, print_table, write_json
+from _common import measure, peers_at_best, print_table, write_json
 
 
 def rotated_copy(X: np.ndarray, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +65,7 @@ def main() -> None:
         "--out", default=None, help="JSON file (default benchmarks/results/bench_align.json)"
     )
     args = ap.parse_args()
+    peers_at_best(("numpy", "scipy", "faiss"))
     if args.quick:
         args.repeats, args.queries = min(args.repeats, 2), min(args.queries, 2000)
     from scipy.linalg import orthogonal_procrustes

@@ -21,7 +21,7 @@ import argparse
 
 import numpy as np
 
-from _common import measure, print_table, write_json
+from _common import measure, peers_at_best, print_table, write_json
 
 
 def main() -> int:
@@ -38,6 +38,7 @@ def main() -> int:
         "--out", default=None, help="JSON file (default benchmarks/results/bench_analogy.json)"
     )
     args = ap.parse_args()
+    peers_at_best(("numpy",))
     if args.quick:
         args.repeats, args.restrict_vocab = min(args.repeats, 2), min(args.restrict_vocab, 30000)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 import tokenspace as ts
 
-from _common import measure, print_table, write_json
+from _common import measure, peers_at_best, print_table, write_json
 
 
 def main() -> None:
@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rows", type=int, default=8000)
     args = ap.parse_args()
+    peers_at_best(("numpy",))
     s = ts.load("minilm-l6")
     n = min(args.rows, len(s) // 2)
     A, B = s.vectors[:n], s.vectors[n : 2 * n]

@@ -22,7 +22,7 @@ import numpy as np
 
 import tokenspace as ts
 
-from _common import fresh_process, measure, print_table, write_json
+from _common import fresh_process, measure, peers_at_best, print_table, write_json
 
 
 def main() -> None:
@@ -34,6 +34,7 @@ def main() -> None:
         "--out", default=None, help="JSON file (default benchmarks/results/bench_load.json)"
     )
     args = ap.parse_args()
+    peers_at_best(("numpy",))
     if args.quick:
         args.repeat, args.peer_repeat = min(args.repeat, 2), 1
     from gensim.models import KeyedVectors

@@ -22,7 +22,7 @@ import numpy as np
 
 import tokenspace as ts
 
-from _common import measure, print_table, write_json
+from _common import measure, peers_at_best, print_table, write_json
 
 
 def main() -> None:
@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--quick", action="store_true", help="2 runs, no report")
     args = ap.parse_args()
+    peers_at_best(("numpy",))
     if args.quick:
         args.runs, args.no_report = min(args.runs, 2), True
     g = ts.load("glove-6b-50d")

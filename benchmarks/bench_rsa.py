@@ -25,7 +25,7 @@ import numpy as np
 import tokenspace as ts
 from tokenspace import _kernels
 
-from _common import fresh_process, measure, print_table, write_json
+from _common import fresh_process, measure, peers_at_best, print_table, write_json
 
 N_SMALL = 5000
 QUICK_ROWS = 8000
@@ -82,6 +82,7 @@ def main() -> None:
         help=f"the first {QUICK_ROWS} tokens as the 'full' vocabulary, 2 repeats, no full Spearman",
     )
     args = ap.parse_args()
+    peers_at_best(("numpy", "faiss"))
     rows = QUICK_ROWS if args.quick else None
     if args.quick:
         args.repeat, args.skip_spearman_full = min(args.repeat, 2), True

@@ -29,7 +29,7 @@ std::int64_t nonfinite_row(FloatArray x) {
   return first_nonfinite_row(x.data(), x.shape(0), x.shape(1), x.shape(1));
 }
 
-py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
+py::array gram(FloatArray a, FloatArray b, py::object out_obj, bool clamp_unit) {
   require_matrix(a, "A");
   require_matrix(b, "B");
   const std::size_t m = a.shape(0), d = a.shape(1), n = b.shape(0);
@@ -58,20 +58,22 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj) {
   float* o = out.mutable_data();
   {
     KernelCall call;
-    gram_matrix(a.data(), m, d, b.data(), n, d, d, o, ldo);
+    gram_matrix(a.data(), m, d, b.data(), n, d, d, o, ldo, clamp_unit);
   }
   return out;
 }
 
-py::array_t<float> project(FloatArray x, FloatArray axis, float offset) {
+py::array_t<float> project(FloatArray x, FloatArray axis, float offset, py::object center) {
   require_matrix(x, "x");
   const std::size_t n = x.shape(0), d = x.shape(1);
   if (axis.ndim() != 1 || static_cast<std::size_t>(axis.shape(0)) != d)
     throw std::invalid_argument("axis must be a 1-D array of length " + std::to_string(d));
+  FloatArray c = optional_vector(center, d, "center");
   py::array_t<float> out(n);
   {
     KernelCall call;
-    project_rows(x.data(), n, d, d, axis.data(), offset, out.mutable_data());
+    project_rows(x.data(), n, d, d, axis.data(), offset, out.mutable_data(),
+                 center.is_none() ? nullptr : c.data());
   }
   return out;
 }
@@ -133,9 +135,10 @@ void bind_linalg(py::module_& m) {
   m.def("first_nonfinite_row", &nonfinite_row, py::arg("x"),
         "Index of the first row with NaN/Inf, or -1.");
   m.def("gram", &gram, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
-        "A @ B.T through the blocked SIMD kernels.");
+        py::arg("clamp_unit") = false,
+        "A @ B.T through the blocked SIMD kernels (clamp_unit: clip to [-1, 1]).");
   m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
-        "x @ axis - offset in one multithreaded pass.");
+        py::arg("center") = py::none(), "(x - center) @ axis - offset in one multithreaded pass.");
   m.def(
       "cross_gram", &cross_gram_py, py::arg("x"), py::arg("y"), py::arg("x_shift") = py::none(),
       py::arg("y_shift") = py::none(),

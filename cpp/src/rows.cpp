@@ -60,14 +60,29 @@ std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx,
 }
 
 void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, const float* axis,
-                  float offset, float* out) {
+                  float offset, float* out, const float* center) {
   if (d == 0) throw std::invalid_argument("vectors have dimension 0");
   const KernelTable& K = active_kernels();
   // Chunks large enough to amortise task dispatch, small enough to balance 2+ threads.
   const std::size_t chunk = 16384;
+  // Centred rows go through a small buffer that stays in L1 (never a centred copy of x).
+  const std::size_t sub = std::max<std::size_t>(1, 8192 / d);
   parallel_for(ceil_div(n, chunk), [&](std::size_t t, std::size_t) {
     const std::size_t j0 = t * chunk, nj = std::min(chunk, n - j0);
-    K.gemv_rows(axis, x + j0 * ldx, nj, ldx, d, out + j0);
+    if (center) {
+      std::vector<float> buf(sub * d);
+      for (std::size_t s0 = 0; s0 < nj; s0 += sub) {
+        const std::size_t ns = std::min(sub, nj - s0);
+        for (std::size_t r = 0; r < ns; ++r) {
+          const float* xr = x + (j0 + s0 + r) * ldx;
+          float* br = buf.data() + r * d;
+          for (std::size_t c = 0; c < d; ++c) br[c] = xr[c] - center[c];
+        }
+        K.gemv_rows(axis, buf.data(), ns, d, d, out + j0 + s0);
+      }
+    } else {
+      K.gemv_rows(axis, x + j0 * ldx, nj, ldx, d, out + j0);
+    }
     if (offset != 0.0f)
       for (std::size_t j = j0; j < j0 + nj; ++j) out[j] -= offset;
   });

@@ -101,9 +101,9 @@ def format_word_vectors(words: list, vectors: typing.Annotated[numpy.typing.Arra
     """
     word2vec/GloVe records as a list of byte chunks.
     """
-def gram(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], out: typing.Any = None) -> numpy.ndarray:
+def gram(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], out: typing.Any = None, clamp_unit: bool = False) -> numpy.ndarray:
     """
-    A @ B.T through the blocked SIMD kernels.
+    A @ B.T through the blocked SIMD kernels (clamp_unit: clip to [-1, 1]).
     """
 def kernel_table(level: str) -> dict:
     """
@@ -137,9 +137,9 @@ def peak_rate(kind: str, seconds: typing.SupportsFloat | typing.SupportsIndex = 
     """
     Benchmarks only: ops/second of one instruction kind on the calling thread.
     """
-def project(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], axis: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], offset: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> numpy.typing.NDArray[numpy.float32]:
+def project(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], axis: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], offset: typing.SupportsFloat | typing.SupportsIndex = 0.0, center: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     """
-    x @ axis - offset in one multithreaded pass.
+    (x - center) @ axis - offset in one multithreaded pass.
     """
 def rsa_pearson(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> dict:
     """

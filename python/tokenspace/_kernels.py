@@ -212,11 +212,21 @@ def analogy(
 
 # dense linear algebra
 def gram(
-    a: np.ndarray, b: np.ndarray, *, out: np.ndarray | None = None, progress: Progress = False
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    out: np.ndarray | None = None,
+    clamp_unit: bool = False,
+    progress: Progress = False,
 ) -> np.ndarray:
-    """``a @ b.T`` in float32 through the blocked SIMD kernels (``out``: rows to write into)."""
+    """``a @ b.T`` in float32 through the blocked SIMD kernels (``out``: rows to write into).
+
+    ``clamp_unit`` clips every entry to [-1, 1] as it is stored (cosines of unit rows).
+    """
     work = float(_dim(a, 0)) * _dim(b, 0) * _dim(a, -1)
-    return run_job(lambda: _core.gram(a, b, out), work=work, progress=progress, label="gram")
+    return run_job(
+        lambda: _core.gram(a, b, out, clamp_unit), work=work, progress=progress, label="gram"
+    )
 
 
 def normalize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -229,9 +239,11 @@ def first_nonfinite_row(x: np.ndarray) -> int:
     return _core.first_nonfinite_row(x)
 
 
-def project(x: np.ndarray, axis: np.ndarray, *, offset: float = 0.0) -> np.ndarray:
-    """``x @ axis - offset`` in one multithreaded pass (float32)."""
-    return _core.project(x, axis, offset)
+def project(
+    x: np.ndarray, axis: np.ndarray, *, offset: float = 0.0, center: np.ndarray | None = None
+) -> np.ndarray:
+    """``(x - center) @ axis - offset`` in one multithreaded pass (float32; no copy of x)."""
+    return _core.project(x, axis, offset, center)
 
 
 def cross_gram(

@@ -402,3 +402,32 @@ def test_stability_errors():
     s1 = ts.EmbeddingSpace(a, [f"w{i}" for i in range(10)])
     with pytest.raises(KeyError, match="missing"):
         ts.stability([s1, s1], anchors=["w1", "zz"])
+
+
+@pytest.mark.parametrize("scale", [1e-25, 1e19])
+@pytest.mark.parametrize("center", [False, True])
+def test_procrustes_and_linear_map_at_extreme_float32_scales(simd_level, scale, center):
+    # float32 products of such entries underflow to 0 or overflow to Inf: the fits must still
+    # give the float64 answer (scipy does), not "X^T Y is zero", W = 0 or NaN.
+    from scipy.linalg import orthogonal_procrustes
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((600, 24))
+    Q = np.linalg.qr(rng.standard_normal((24, 24)))[0]
+    Y = X @ Q + 0.05 * rng.standard_normal((600, 24)) + (3.0 if center else 0.0)
+    Xs, Ys = (X * scale).astype(np.float32), (Y * scale).astype(np.float32)
+    x, y = Xs.astype(np.float64), Ys.astype(np.float64)
+    if center:
+        x, y = x - x.mean(0), y - y.mean(0)
+    W_ref = polar64(x.T @ y)
+    ali = ts.procrustes(Xs, Ys, center=center)
+    np.testing.assert_allclose(ali.W, W_ref, atol=1e-5)
+    if not center:
+        W_scipy = orthogonal_procrustes(Xs.astype(np.float64), Ys.astype(np.float64))[0]
+        np.testing.assert_allclose(ali.W, W_scipy, atol=1e-5)
+    res_ref = np.linalg.norm(x @ W_ref - y)
+    np.testing.assert_allclose(ali.residual, res_ref, rtol=1e-3)
+    L_ref = np.linalg.lstsq(x, y, rcond=None)[0]
+    lin = ts.linear_map(Xs, Ys, center=center)
+    np.testing.assert_allclose(lin.W, L_ref, atol=1e-4)
+    np.testing.assert_allclose(lin.residual, np.linalg.norm(x @ L_ref - y), rtol=1e-3)

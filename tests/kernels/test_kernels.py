@@ -208,3 +208,44 @@ def test_simd_level_control():
     assert levels[0] == "scalar" and ts.simd_level() in levels
     with pytest.raises(ValueError, match="unknown SIMD level"):
         ts.set_simd_level("sse9")
+
+
+def test_cosine_matrix_stays_in_unit_interval_within_the_stated_bound(simd_level, rng):
+    # Parallel and anti-parallel pairs: without clamping, float32 rounding puts some of these
+    # cosines at 1.0000001 or -1.0000001 (np.arccos then gives NaN).
+    from tokenspace.similarity import float32_cosine_bound
+
+    a = rng.standard_normal((200, 384)).astype(np.float32)
+    b = np.concatenate([a * 3, -a, a[:50] + 1e-3])
+    ref = ref_cosine(a, b)
+    raw = _kernels.gram(_kernels.normalize_rows(a)[0], _kernels.normalize_rows(b)[0])
+    assert np.abs(raw).max() > 1.0  # the data reaches past 1 unless clamped
+    for got in (
+        ts.cosine_matrix(a, b),
+        ts.cosine_matrix(b),
+        ts.cosine_matrix(a, b, dtype="float16").astype(np.float32),
+        np.concatenate([blk for _, blk in ts.cosine_matrix_chunks(a, b, chunk_rows=64)]),
+    ):
+        assert got.max() <= 1.0 and got.min() >= -1.0
+        assert not np.isnan(np.arccos(got)).any()
+    got = ts.cosine_matrix(a, b)
+    assert np.abs(got - ref).max() <= float32_cosine_bound(384)
+
+
+def test_project_kernel_center_is_subtracted_before_the_product(simd_level):
+    # A common offset of 1e4: subtracting <center, axis> after a float32 dot product loses
+    # about 1% of the O(1) scores; subtracting the centre from each row first does not.
+    rng = np.random.default_rng(3)
+    X = (1e4 + rng.standard_normal((3000, 50))).astype(np.float32)
+    a = rng.standard_normal(50)
+    a /= np.linalg.norm(a)
+    c = X.astype(np.float64).mean(0)
+    ref = (X.astype(np.float64) - c) @ a
+    got = _core.project(X, a.astype(np.float32), 0.0, c.astype(np.float32))
+    np.testing.assert_allclose(
+        got, (X - c.astype(np.float32)).astype(np.float64) @ a.astype(np.float32), atol=2e-5
+    )
+    np.testing.assert_allclose(ts.project(X, a, center="mean"), ref, atol=1e-4)
+    np.testing.assert_allclose(ts.project(X, a, center=c), ref, atol=1e-4)
+    with pytest.raises(ValueError, match="center"):
+        _core.project(X, a.astype(np.float32), 0.0, c[:3].astype(np.float32))

@@ -16,7 +16,10 @@ std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx,
 /// out[j] = <x_j, axis> - offset for the n rows of x (row stride ldx), multithreaded.
 /// With offset = <center, axis> this is the projection of x_j - center onto axis; one
 /// streaming pass over x (memory-bandwidth bound).
+/// A non-null center (d floats) is subtracted from each row before the product, in float32
+/// (exact while a row and the center agree to within a factor 2), so a large common offset
+/// is not cancelled out of a float32 dot product afterwards (lossy: 5% at an offset of 1e4).
 void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, const float* axis,
-                  float offset, float* out);
+                  float offset, float* out, const float* center = nullptr);
 
 }  // namespace tokenspace

@@ -84,10 +84,22 @@ float dot(const float* q, const float* x, std::size_t d) {
   return dot_tail(q, x, k, d, hsum(_mm256_add_ps(s0, s1)));
 }
 
+// Lanes [0, rem) set: the last partial vector of a row is loaded masked (no read past the row,
+// no scalar tail).
+inline __m256i tail_mask(std::size_t rem) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rem)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, std::size_t d,
                float* out) {
+  // Rows of x are read once (memory-bound for large n), so the work per row must stay below
+  // the memory time: four rows share each load of q, the partial last vector is one masked
+  // FMA, and the four sums are reduced together (two hadds per pair of rows, not four hsums).
+  const std::size_t dv = d & ~static_cast<std::size_t>(7), rem = d - dv;
+  const __m256i mask = tail_mask(rem);
+  const __m256 qt = rem ? _mm256_maskload_ps(q + dv, mask) : _mm256_setzero_ps();
   std::size_t j = 0;
-  // Four rows at a time: four independent FMA chains hide the FMA latency.
   for (; j + 4 <= n; j += 4) {
     const float* x0 = x + j * ldx;
     const float* x1 = x0 + ldx;
@@ -95,20 +107,30 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
     const float* x3 = x2 + ldx;
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    std::size_t k = 0;
-    for (; k + 8 <= d; k += 8) {
+    for (std::size_t k = 0; k < dv; k += 8) {
       const __m256 qv = _mm256_loadu_ps(q + k);
       s0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x0 + k), s0);
       s1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x1 + k), s1);
       s2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x2 + k), s2);
       s3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(x3 + k), s3);
     }
-    out[j] = dot_tail(q, x0, k, d, hsum(s0));
-    out[j + 1] = dot_tail(q, x1, k, d, hsum(s1));
-    out[j + 2] = dot_tail(q, x2, k, d, hsum(s2));
-    out[j + 3] = dot_tail(q, x3, k, d, hsum(s3));
+    if (rem) {
+      s0 = _mm256_fmadd_ps(qt, _mm256_maskload_ps(x0 + dv, mask), s0);
+      s1 = _mm256_fmadd_ps(qt, _mm256_maskload_ps(x1 + dv, mask), s1);
+      s2 = _mm256_fmadd_ps(qt, _mm256_maskload_ps(x2 + dv, mask), s2);
+      s3 = _mm256_fmadd_ps(qt, _mm256_maskload_ps(x3 + dv, mask), s3);
+    }
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
+    _mm_storeu_ps(out + j, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
   }
-  for (; j < n; ++j) out[j] = dot(q, x + j * ldx, d);
+  for (; j < n; ++j) {
+    const float* xj = x + j * ldx;
+    __m256 s0 = _mm256_setzero_ps();
+    for (std::size_t k = 0; k < dv; k += 8)
+      s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k), _mm256_loadu_ps(xj + k), s0);
+    if (rem) s0 = _mm256_fmadd_ps(qt, _mm256_maskload_ps(xj + dv, mask), s0);
+    out[j] = hsum(s0);
+  }
 }
 
 std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,

@@ -222,6 +222,51 @@ def _column_shifts(
     return mx, my, mx.astype(np.float32), my.astype(np.float32)
 
 
+# The cross-Gram kernel multiplies in float32: products of entries below ~1e-19 are subnormal
+# or zero and above ~1e19 they overflow. Outside this band of RMS values both sides are
+# rescaled by powers of two (exact) first.
+_SAFE_RMS = (2.0**-40, 2.0**40)
+
+
+def _pow2_scale(x: np.ndarray, shift: np.ndarray | None) -> float:
+    """``2**-e`` that brings the largest ``|x - shift|`` into [0.5, 1) (1.0 for all zeros)."""
+    top = float(np.max(np.abs(x if shift is None else x - shift), initial=0.0))
+    if top == 0.0 or not np.isfinite(top):
+        return 1.0
+    return float(2.0 ** -np.frexp(top)[1])
+
+
+def _cross_gram(
+    x: np.ndarray, y: np.ndarray, sx: np.ndarray | None, sy: np.ndarray | None
+) -> tuple[np.ndarray, float, float]:
+    """``_kernels.cross_gram`` that survives float32 underflow and overflow of the products.
+
+    The fast path is the kernel as is; only when a side's RMS falls outside ``_SAFE_RMS`` (or
+    a result is not finite) are the sides rescaled by powers of two and the float64 results
+    scaled back, so W is the same at a scale of 1e-25 or 1e19 as at 1.
+    """
+    M, sxx, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
+    n = max(x.shape[0], 1)
+
+    def safe(ss: float, d: int) -> bool:
+        return bool(np.isfinite(ss)) and _SAFE_RMS[0] < np.sqrt(ss / (n * d)) < _SAFE_RMS[1]
+
+    if np.isfinite(M).all() and safe(sxx, x.shape[1]) and safe(syy, y.shape[1]):
+        return M, sxx, syy
+    fx, fy = _pow2_scale(x, sx), _pow2_scale(y, sy)
+    if fx == 1.0 and fy == 1.0:
+        return M, sxx, syy  # all zeros, or already in range: nothing to rescale
+    xs = x * np.float32(fx) if fx != 1.0 else x
+    ys = xs if y is x else (y * np.float32(fy) if fy != 1.0 else y)
+    M, sxx, syy = _kernels.cross_gram(
+        xs,
+        ys,
+        x_shift=None if sx is None else sx * np.float32(fx),
+        y_shift=None if sy is None else sy * np.float32(fy),
+    )
+    return M / (fx * fy), sxx / (fx * fx), syy / (fy * fy)
+
+
 _BLAS_CONTROLLER: Any = None
 
 
@@ -313,7 +358,7 @@ def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> 
     """
     x, y = _paired(X, Y)
     mx, my, sx, sy = _column_shifts(x, y, center)
-    M, sxx, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
+    M, sxx, syy = _cross_gram(x, y, sx, sy)
     if not np.any(M):
         raise ValueError(
             "X^T Y is zero (zero vectors, or X and Y are orthogonal): the rotation is undefined"
@@ -360,7 +405,7 @@ def _direct_sq_residual(ali: Alignment, x: np.ndarray, y: np.ndarray) -> float:
 def _gram64(x: np.ndarray, shift: np.ndarray | None) -> np.ndarray:
     """(X - shift)^T (X - shift) in float64 through the kernel."""
     s32 = None if shift is None else shift.astype(np.float32)
-    return _kernels.cross_gram(x, x, x_shift=s32, y_shift=s32)[0]
+    return _cross_gram(x, x, s32, s32)[0]
 
 
 def linear_map(X: Any, Y: Any, *, ridge: float = 0.0, center: bool = False) -> Alignment:
@@ -385,8 +430,8 @@ def linear_map(X: Any, Y: Any, *, ridge: float = 0.0, center: bool = False) -> A
         raise ValueError(f"ridge must be a finite number >= 0, got {ridge}")
     x, y = _paired(X, Y)
     mx, my, sx, sy = _column_shifts(x, y, center)
-    XtX = _kernels.cross_gram(x, x, x_shift=sx, y_shift=sx)[0]
-    XtY, _, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
+    XtX = _cross_gram(x, x, sx, sx)[0]
+    XtY, _, syy = _cross_gram(x, y, sx, sy)
     A = XtX + ridge * np.eye(XtX.shape[0])
     try:
         W = np.linalg.solve(A, XtY)

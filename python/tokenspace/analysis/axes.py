@@ -110,7 +110,12 @@ def project(
                 raise ValueError(
                     f"center has length {c.shape[0]} but the vectors have dimension {d}"
                 )
-        offset = float(c @ a)
+        # The kernel subtracts the float32 centre from each row before the product (a large
+        # common offset must not be cancelled out of a float32 dot product afterwards); the
+        # float64 remainder of the centre's rounding is a constant, taken off here.
+        c32 = c.astype(np.float32)
+        offset = float((c - c32.astype(np.float64)) @ a)
+        return _kernels.project(X, a.astype(np.float32), offset=offset, center=c32)
     return _kernels.project(X, a.astype(np.float32), offset=offset)
 
 

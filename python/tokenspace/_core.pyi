@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['Database', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
+__all__: list[str] = ['Database', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_permuted_cross', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
 class Database:
     """
     Rows prepared for repeated exact k-NN searches.
@@ -115,6 +115,10 @@ def project(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], axis: ty
 def rsa_pearson(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> dict:
     """
     Pearson statistics of the upper triangles (i < j) of X X^T and Y Y^T, streamed.
+    """
+def rsa_permuted_cross(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], perms: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    For each permutation row p: sum over pairs i < j of a[(i, j)] * b[(p[i], p[j])].
     """
 def rsa_spearman(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], store_values: bool = False) -> dict:
     """

@@ -170,6 +170,11 @@ def similarity_triangle(x: np.ndarray) -> np.ndarray:
     return _core.similarity_triangle(x)
 
 
+def rsa_permuted_cross(a: np.ndarray, b: np.ndarray, perms: np.ndarray) -> np.ndarray:
+    """Per permutation row ``p``: ``sum_{i<j} a[(i, j)] * b[(p[i], p[j])]`` (float64 triangles)."""
+    return _core.rsa_permuted_cross(a, b, perms)
+
+
 # word2vec / GloVe text and binary records
 def parse_text(
     buffer: Any,

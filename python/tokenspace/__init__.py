@@ -16,12 +16,15 @@ from .analysis.cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, selec
 from .analysis.evaluate import (
     AnalogyEvaluation,
     AnalogySection,
+    ModelComparison,
+    PairedTest,
     WordPairEvaluation,
+    compare_models,
     evaluate_analogies,
     evaluate_word_pairs,
 )
 from .analysis.graph import CosineGraph, cosine_graph
-from .analysis.null import shuffle
+from .analysis.null import NullBand, shuffle, shuffle_band
 from .analysis.rsa import (
     RSAResult,
     SelectivityResult,
@@ -38,7 +41,14 @@ from .analysis.sequences import (
     sequence_cosines,
     token_scores,
 )
-from .analysis.spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
+from .analysis.spectral import (
+    SpectrumBaseline,
+    group_mean_correlation,
+    principal_axes,
+    random_subset,
+    spectrum_baseline,
+    svd_spectrum,
+)
 from .interop import ContextualEmbeddings, contextual_embeddings, to_gensim
 from .io.native import save_native
 from .io.text import save_glove, save_word2vec
@@ -108,6 +118,10 @@ __all__ = [
     "AnalogyEvaluation",
     "AnalogyResult",
     "AnalogySection",
+    "ModelComparison",
+    "NullBand",
+    "PairedTest",
+    "SpectrumBaseline",
     "AxisExtremes",
     "Clusters",
     "ContextualEmbeddings",
@@ -132,6 +146,7 @@ __all__ = [
     "build_report",
     "category_selectivity",
     "color_text",
+    "compare_models",
     "contextual_embeddings",
     "cosine_graph",
     "cosine_matrix",
@@ -170,6 +185,8 @@ __all__ = [
     "set_num_threads",
     "set_simd_level",
     "shuffle",
+    "shuffle_band",
+    "spectrum_baseline",
     "simd_level",
     "similarity_triangle",
     "solve_analogies",

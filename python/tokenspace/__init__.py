@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from . import _kernels, plot
 from .alignment.procrustes import Alignment, Normalizer, align, linear_map, procrustes
-from .alignment.stability import StabilityReport, stability, train_word2vec_runs
+from .alignment.stability import (
+    MeasureSpread,
+    StabilityReport,
+    StabilityStudy,
+    stability,
+    stability_study,
+    train_word2vec_runs,
+)
 from .alignment.translate import Translation, TranslationAccuracy, translate, translation_accuracy
 from .analysis.analogies import AnalogyResult, solve_analogies
 from .analysis.axes import AxisExtremes, extremes, project, semantic_axis
@@ -118,10 +125,12 @@ __all__ = [
     "AnalogyEvaluation",
     "AnalogyResult",
     "AnalogySection",
+    "MeasureSpread",
     "ModelComparison",
     "NullBand",
     "PairedTest",
     "SpectrumBaseline",
+    "StabilityStudy",
     "AxisExtremes",
     "Clusters",
     "ContextualEmbeddings",
@@ -191,6 +200,7 @@ __all__ = [
     "similarity_triangle",
     "solve_analogies",
     "stability",
+    "stability_study",
     "svd_spectrum",
     "to_gensim",
     "token_scores",

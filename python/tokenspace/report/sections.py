@@ -22,7 +22,7 @@ from ..alignment.procrustes import align
 from ..alignment.translate import translate, translation_accuracy
 from ..analysis.axes import project
 from ..analysis.cluster import dbscan, dbscan_sweep, select_tokens, tsne
-from ..analysis.evaluate import evaluate_analogies
+from ..analysis.evaluate import compare_models, evaluate_analogies
 from ..analysis.graph import cosine_graph
 from ..analysis.null import shuffle
 from ..analysis.rsa import rsa, rsa_models
@@ -335,20 +335,53 @@ def section_analogies(ctx: ReportContext) -> SectionResult:
             [(x.name, x.correct, x.incorrect, x.accuracy) for x in ev.sections],
         )
     )
+    # Each model scored on the questions both cover (MiniLM misses many), paired by McNemar.
+    cmp = compare_models(
+        {(s.name or f"model {i}"): s for i, s in enumerate((ctx.glove, ctx.minilm))},
+        datapath("questions-words.txt"),
+        restrict_vocab=30000,
+    )
+    (mc,) = cmp.tests
+    parts.append(
+        f"<h3>Both models on the {cmp.n_shared} of {cmp.n_items} questions both cover</h3>"
+    )
+    parts.append(
+        html_table(
+            ["model", "accuracy (shared)", "accuracy (own coverage)", "questions covered"],
+            list(zip(cmp.models, cmp.scores, cmp.own_scores, cmp.coverage)),
+        )
+    )
+    parts.append(
+        paragraph(
+            f"McNemar's exact test on the shared questions: {mc.n_a_only} answered only by "
+            f"{mc.a}, {mc.n_b_only} only by {mc.b}; "
+            + ("p < 1e-16." if mc.p_value < 1e-16 else f"p = {mc.p_value:.3g}.")
+        )
+    )
     return "Analogies", "".join(parts), []
 
 
 def section_rsa(ctx: ReportContext) -> SectionResult:
     g, m = ctx.glove, ctx.minilm
-    res = rsa_models(g, m)
+    res = rsa_models(g, m, permutations=100, seed=ctx.seed)
     body = paragraph("RSA between GloVe and MiniLM on the words both vocabularies contain.")
     body += render_result(res)
+    body += paragraph(
+        f"Permutation test over all {res.n_items} shared words (MiniLM's words permuted, "
+        f"{res.null.size} permutations): p = {res.p_value:.3g}; the null's 99th percentile "
+        f"is {float(np.quantile(res.null, 0.99)):.4f}."
+    )
     # GloVe's frequency order: MiniLM's id order starts with single characters and scripts
     shared = [w for w in g.vocab[:50000] if w.isalpha() and w in m][:1000]
     Cg, Cm = cosine_matrix(g[shared]), cosine_matrix(m[shared])
-    r = rsa(g[shared], m[shared], method="pearson")
+    r = rsa(
+        g[shared], m[shared], method="pearson", permutations=1000, bootstrap=200, seed=ctx.seed
+    )
     body += paragraph(
-        f"Pearson RSA over the {len(shared)} most frequent shared alphabetic words: {float(r):.4f}"
+        f"Pearson RSA over the {len(shared)} most frequent shared alphabetic words: "
+        f"{float(r):.4f}, {100 * r.confidence:g}% bootstrap interval over words "
+        f"[{r.ci[0]:.4f}, {r.ci[1]:.4f}] ({r.boot.size} samples), permutation p = "
+        f"{r.p_value:.3g} ({r.null.size} permutations)."
     )
     figs = [
         (

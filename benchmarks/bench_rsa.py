@@ -100,7 +100,9 @@ def inference(U: np.ndarray, Y: np.ndarray, sub: np.ndarray, args: argparse.Name
             pattern_descriptors={"index": list(range(n))},
         )
         np.random.seed(0)
-        null = [compare(rx, permute_rdms(ry, np.random.permutation(n)), "corr")[0, 0] for _ in range(PR)]
+        null = [
+            compare(rx, permute_rdms(ry, np.random.permutation(n)), "corr")[0, 0] for _ in range(PR)
+        ]
         return np.array(null)
 
     cases = {
@@ -132,12 +134,14 @@ def inference(U: np.ndarray, Y: np.ndarray, sub: np.ndarray, args: argparse.Name
         "rsatoolbox_extrapolated_s_for_small": t["rsatoolbox_perm_5000"] / PR * P5,
         "ratio_vs_separate_runs_small": t["perm_pearson_5000"] / (P5 * t["rsa_once_5000"]),
         "ratio_vs_separate_runs_full": t["perm_pearson_full"] / (PV * t["rsa_once_full"]),
-        "max_abs_null_diff_vs_rsatoolbox": float(np.abs(ours_null - theirs[: ours_null.size]).max()),
+        "max_abs_null_diff_vs_rsatoolbox": float(
+            np.abs(ours_null - theirs[: ours_null.size]).max()
+        ),
         "p_value_small": tm["perm_pearson_5000"].result.p_value,
         "p_value_full": tm["perm_pearson_full"].result.p_value,
         "ci_small": tm["boot_pearson_5000"].result.ci,
     }
-    print(f"\ninference (Pearson unless noted), same run")
+    print("\ninference (Pearson unless noted), same run")
     print(f"  one ts.rsa, n={n}               {t['rsa_once_5000']:8.2f} s")
     print(f"  one ts.rsa, n={V}              {t['rsa_once_full']:8.2f} s")
     print(

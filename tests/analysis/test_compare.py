@@ -29,7 +29,11 @@ def test_analogies_scored_on_shared_questions(tmp_path, rng):
     res = ts.compare_models({"full": full, "part": part}, path)
     assert res.kind == "analogies"
     assert res.n_items == 5 and res.n_shared == 4 and res.coverage == [5, 4]
-    shared_q = [q for q, m in zip(ts.evaluate_analogies(full, path, dummy4unknown=True).questions, res.shared) if m]
+    shared_q = [
+        q
+        for q, m in zip(ts.evaluate_analogies(full, path, dummy4unknown=True).questions, res.shared)
+        if m
+    ]
     assert ("X", "Y", "Z", "A") not in shared_q
     for k, s in enumerate((full, part)):
         ev = ts.evaluate_analogies(s, path, dummy4unknown=True)
@@ -75,7 +79,7 @@ def test_word_pairs_shared_and_paired_tests(tmp_path, rng):
     lines.append("w1\tunknown\t5.0")
     p = tmp_path / "pairs.tsv"
     p.write_text("\n".join(lines) + "\n")
-    A, B = _space(words, rng), _space(words + ["unknown"], rng)
+    A, B = _space(words, rng), _space([*words, "unknown"], rng)
     res = ts.compare_models([A, B], p, bootstrap=200, seed=1)
     assert res.kind == "word_pairs" and res.n_items == 31 and res.n_shared == 30
     ev = ts.evaluate_word_pairs(A, p)

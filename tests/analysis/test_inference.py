@@ -136,7 +136,10 @@ def test_monte_carlo_agreement_other_seeds(rng):
     res = ts.rsa(X, Y, method="spearman", dissimilarity="correlation", permutations=P, seed=1)
     np.random.seed(2)
     null = np.array(
-        [compare(rx, permute_rdms(ry, np.random.permutation(30)), "spearman")[0, 0] for _ in range(P)]
+        [
+            compare(rx, permute_rdms(ry, np.random.permutation(30)), "spearman")[0, 0]
+            for _ in range(P)
+        ]
     )
     p_ref = (1 + np.sum(null >= float(res) - 1e-12)) / (P + 1)
     se = np.sqrt(p_ref * (1 - p_ref) / P) + 1 / P
@@ -185,7 +188,10 @@ def test_streamed_permutation_and_bootstrap_match_float64(rng, simd_level, simil
     SX, SY = prep(X) @ prep(X).T, prep(Y) @ prep(Y).T
     iu = np.triu_indices(n, 1)
     rs = np.random.RandomState(3)
-    null = [np.corrcoef(SX[iu], SY[np.ix_(p, p)][iu])[0, 1] for p in (rs.permutation(n) for _ in range(20))]
+    null = [
+        np.corrcoef(SX[iu], SY[np.ix_(p, p)][iu])[0, 1]
+        for p in (rs.permutation(n) for _ in range(20))
+    ]
     np.testing.assert_allclose(res.null, null, atol=2e-6)
     rs = np.random.RandomState(3)
     boot = []

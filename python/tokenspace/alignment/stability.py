@@ -505,9 +505,7 @@ class StabilityStudy:
     def table(self) -> str:
         """Plain-text table (one line per setting)."""
         t = self._table()
-        lines = [
-            f"{'dim':>5} {'tokens':>9} {'cosine':>15} {'knn overlap':>15} {'rel. resid.':>15}"
-        ]
+        lines = [f"{'dim':>5} {'tokens':>9} {'cosine':>15} {'knn overlap':>15} {'rel. resid.':>15}"]
         for i in range(len(t["dimension"])):
             lines.append(
                 f"{t['dimension'][i]:>5} {t['corpus_tokens'][i]:>9} "
@@ -571,7 +569,7 @@ def stability_study(
     reports, sizes = [], []
     subsets = []
     for f in fracs:
-        sub = sentences[: max(1, int(round(f * len(sentences))))]
+        sub = sentences[: max(1, round(f * len(sentences)))]
         subsets.append(sub)
         sizes.append(sum(len(x) for x in sub))
     for d in dims:

@@ -43,7 +43,6 @@ import numpy as np
 from .. import _kernels
 
 
-
 def check_count(value: Any, name: str) -> int | None:
     if value is None:
         return None
@@ -157,10 +156,12 @@ class DotRoute:
         )[0]
         # The rows are shifted by float32 means, so sum(z) is ~1e-8 |mu| rather than 0: the
         # dropped cross terms are far below the float32 rounding of M.
-        return float(np.einsum("ij,ij->", M, M) + 2.0 * m * (ala @ alb) + 2.0 * ala.sum() * alb.sum())
+        return float(
+            np.einsum("ij,ij->", M, M) + 2.0 * m * (ala @ alb) + 2.0 * ala.sum() * alb.sum()
+        )
 
     def statistic(self) -> float:
-        mx, my, vx, vy, cxy = self._moments(self.x, self.y, None)
+        _mx, _my, vx, vy, cxy = self._moments(self.x, self.y, None)
         return cxy / math.sqrt(vx * vy)
 
     def null(self, count: int, seed: int | None) -> np.ndarray:
@@ -307,10 +308,8 @@ class TriangleRoute:
         if self.method in ("tau_a", "tau_b"):
             I, J = self.pairs()
             out = np.empty(count)
-            k = 0
-            for perms in permutations(self.n, count, seed, 1):
+            for k, perms in enumerate(permutations(self.n, count, seed, 1)):
                 out[k] = kendall(self.tx, self.ty[self._pair_index(perms[0], I, J)], self.method)
-                k += 1
             return out
         batch = 64
         parts = [

@@ -650,12 +650,10 @@ def compare_models(
             for s in spaces
         ]
         items = list(evp[0].pairs)
-        covered = np.array(
-            [[a in v and b in v for a, b in items] for v in vocabs], dtype=bool
-        )
+        covered = np.array([[a in v and b in v for a, b in items] for v in vocabs], dtype=bool)
         gold = evp[0].gold
         sims = np.stack([ev.model.astype(np.float64) for ev in evp])
-    shared = covered.all(axis=0)
+    shared = np.asarray(covered.all(axis=0), dtype=bool)
     n_shared = int(shared.sum())
     if n_shared == 0:
         raise ValueError(
@@ -673,13 +671,27 @@ def compare_models(
                 chi2, pv, n01, n10 = mcnemar(correct[i], correct[j])
                 tests.append(
                     PairedTest(
-                        names[i], names[j], "mcnemar", chi2, pv, scores[i] - scores[j],
-                        n_a_only=n01, n_b_only=n10,
+                        names[i],
+                        names[j],
+                        "mcnemar",
+                        chi2,
+                        pv,
+                        scores[i] - scores[j],
+                        n_a_only=n01,
+                        n_b_only=n10,
                     )
                 )
         return ModelComparison(
-            kind, names, scores, own, [int(c.sum()) for c in covered], len(items), n_shared,
-            tests, shared, correct,
+            kind,
+            names,
+            scores,
+            own,
+            [int(c.sum()) for c in covered],
+            len(items),
+            n_shared,
+            tests,
+            shared,
+            correct,
         )
     from scipy import stats
 
@@ -716,6 +728,13 @@ def compare_models(
                 PairedTest(names[i], names[j], "bootstrap", diff, pb, diff, (float(lo), float(hi)))
             )
     return ModelComparison(
-        kind, names, scores, own, [int(c.sum()) for c in covered], len(items), n_shared,
-        tests, shared,
+        kind,
+        names,
+        scores,
+        own,
+        [int(c.sum()) for c in covered],
+        len(items),
+        n_shared,
+        tests,
+        shared,
     )

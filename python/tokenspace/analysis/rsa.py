@@ -139,7 +139,7 @@ class RSAResult(float):
 
     def _summary(self) -> str:
         text = f"RSA {self.method} r = {self.r:.4f} over {self.n_items} items"
-        if self.ci is not None:
+        if self.ci is not None and self.confidence is not None:
             text += f", {100 * self.confidence:g}% CI [{self.ci[0]:.4f}, {self.ci[1]:.4f}]"
         if self.p_value is not None:
             text += f", permutation p = {self.p_value:.4g}"
@@ -316,7 +316,9 @@ def rsa(
     >>> round(r, 6), r.n_pairs
     (1.0, 4950)
     """
-    opts = _Options.parse(method, similarity, dissimilarity, permutations, bootstrap, confidence, seed)
+    opts = _Options.parse(
+        method, similarity, dissimilarity, permutations, bootstrap, confidence, seed
+    )
     if opts.streamed:
         return _rsa_prepared(
             _prepared(X, "X", opts.similarity), _prepared(Y, "Y", opts.similarity), opts
@@ -409,8 +411,7 @@ def _attach_inference(fields: dict[str, Any], route: Any, opts: _Options) -> dic
         ok = boot[np.isfinite(boot)]
         if ok.size == 0:
             raise ValueError(
-                "no bootstrap sample gave a defined value (too few distinct items); use more "
-                "items"
+                "no bootstrap sample gave a defined value (too few distinct items); use more items"
             )
         fields["boot"] = boot
         fields["ci"] = _inf.percentile_ci(ok, opts.confidence)
@@ -630,7 +631,9 @@ def rsa_models(
     >>> res = ts.rsa_models(ts.load("glove-6b-50d"), ts.load("minilm-l6"))  # doctest: +SKIP
     >>> res.r, res.cosine_of_triangles, res.n_items  # doctest: +SKIP
     """
-    opts = _Options.parse(method, similarity, dissimilarity, permutations, bootstrap, confidence, seed)
+    opts = _Options.parse(
+        method, similarity, dissimilarity, permutations, bootstrap, confidence, seed
+    )
     similarity = opts.similarity
     items = _shared_words(a, b, words)
     if len(items) < 3:

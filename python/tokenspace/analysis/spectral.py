@@ -235,8 +235,10 @@ def spectrum_baseline(
     g = svd_spectrum(V[ids], center=center)
     rng = np.random.default_rng(seed)
     R = np.stack(
-        [svd_spectrum(V[np.sort(rng.choice(pool, size=m, replace=False))], center=center)
-         for _ in range(int(n_random))]
+        [
+            svd_spectrum(V[np.sort(rng.choice(pool, size=m, replace=False))], center=center)
+            for _ in range(int(n_random))
+        ]
     )
 
     def conc(sv: np.ndarray) -> np.ndarray:

@@ -366,22 +366,22 @@ def section_rsa(ctx: ReportContext) -> SectionResult:
     res = rsa_models(g, m, permutations=100, seed=ctx.seed)
     body = paragraph("RSA between GloVe and MiniLM on the words both vocabularies contain.")
     body += render_result(res)
+    null = np.asarray(res.null)
     body += paragraph(
         f"Permutation test over all {res.n_items} shared words (MiniLM's words permuted, "
-        f"{res.null.size} permutations): p = {res.p_value:.3g}; the null's 99th percentile "
-        f"is {float(np.quantile(res.null, 0.99)):.4f}."
+        f"{null.size} permutations): p = {res.p_value:.3g}; the null's 99th percentile "
+        f"is {float(np.quantile(null, 0.99)):.4f}."
     )
     # GloVe's frequency order: MiniLM's id order starts with single characters and scripts
     shared = [w for w in g.vocab[:50000] if w.isalpha() and w in m][:1000]
     Cg, Cm = cosine_matrix(g[shared]), cosine_matrix(m[shared])
-    r = rsa(
-        g[shared], m[shared], method="pearson", permutations=1000, bootstrap=200, seed=ctx.seed
-    )
+    r = rsa(g[shared], m[shared], method="pearson", permutations=1000, bootstrap=200, seed=ctx.seed)
+    lo, hi = r.ci or (math.nan, math.nan)
     body += paragraph(
         f"Pearson RSA over the {len(shared)} most frequent shared alphabetic words: "
-        f"{float(r):.4f}, {100 * r.confidence:g}% bootstrap interval over words "
-        f"[{r.ci[0]:.4f}, {r.ci[1]:.4f}] ({r.boot.size} samples), permutation p = "
-        f"{r.p_value:.3g} ({r.null.size} permutations)."
+        f"{float(r):.4f}, {100 * (r.confidence or 0):g}% bootstrap interval over words "
+        f"[{lo:.4f}, {hi:.4f}] ({np.asarray(r.boot).size} samples), permutation p = "
+        f"{r.p_value:.3g} ({np.asarray(r.null).size} permutations)."
     )
     figs = [
         (

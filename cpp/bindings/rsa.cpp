@@ -95,8 +95,7 @@ void bind_rsa(py::module_& m) {
         "Exact Spearman (average ranks for ties) of the upper triangles of X X^T and Y Y^T.");
   m.def("similarity_triangle", &similarity_triangle_py, py::arg("x"),
         "Upper triangle (k=1, row-major) of X X^T as a flat float32 array.");
-  m.def("rsa_permuted_cross", &rsa_permuted_cross_py, py::arg("a"), py::arg("b"),
-        py::arg("perms"),
+  m.def("rsa_permuted_cross", &rsa_permuted_cross_py, py::arg("a"), py::arg("b"), py::arg("perms"),
         "For each permutation row p: sum over pairs i < j of a[(i, j)] * b[(p[i], p[j])].");
 }
 

@@ -617,8 +617,8 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
   return res;
 }
 
-void rsa_permuted_cross(const double* a, const double* b, std::size_t n,
-                        const std::int64_t* perms, std::size_t n_perms, double* out) {
+void rsa_permuted_cross(const double* a, const double* b, std::size_t n, const std::int64_t* perms,
+                        std::size_t n_perms, double* out) {
   if (n < 2) throw std::invalid_argument("a permutation test needs at least 2 items");
   for (std::size_t k = 0; k < n_perms * n; ++k)
     if (perms[k] < 0 || static_cast<std::uint64_t>(perms[k]) >= n)

@@ -58,8 +58,8 @@ void similarity_triangle(const float* x, std::size_t d, std::size_t n, float* ou
 /// n (n - 1) / 2 values, k = 1 order as similarity_triangle). Pass centred values (or centred
 /// ranks) to keep the float64 sums free of cancellation. Permutations run in parallel; each
 /// sum is compensated. Throws std::invalid_argument on an out-of-range permutation entry.
-void rsa_permuted_cross(const double* a, const double* b, std::size_t n,
-                        const std::int64_t* perms, std::size_t n_perms, double* out);
+void rsa_permuted_cross(const double* a, const double* b, std::size_t n, const std::int64_t* perms,
+                        std::size_t n_perms, double* out);
 
 /// Number of pairs i < j of n items.
 inline std::uint64_t n_triangle_pairs(std::size_t n) {

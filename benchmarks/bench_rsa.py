@@ -9,10 +9,17 @@ Measured in one run, on the MiniLM token matrix (30522 x 384, unit rows):
   * n = 5000 items: Pearson vs numpy ``np.corrcoef(S1[iu], S2[iu])`` (S = U @ U.T, float32),
     equality checked; Spearman vs ``scipy.stats.spearmanr(S1[iu], S2[iu])`` (target >= 5x).
   * exact Spearman at n = 30522: time and peak memory.
+  * inference: a permutation test with 1000 permutations at n = 5000 and 100 at n = 30522
+    (Pearson; each permutation is one dx x dy cross product), Spearman permutations and
+    bootstrap samples at n = 5000, against rsatoolbox 0.3.2 doing the same (permute_rdms +
+    compare per permutation) at n = 5000, the largest of these sizes whose dense float64 RDMs
+    it can hold (n = 30522 would need 7.5 GB per RDM matrix and copies of it). Each case is
+    also compared with P separate RSA runs (P x the time of one ts.rsa call).
 Peak extra memory (VmHWM - VmRSS before the call) is measured in a fresh subprocess per case
 (``_common.fresh_process``); times come from ``_common.measure`` (cases interleaved).
 
 Usage: python benchmarks/bench_rsa.py [--repeat 5] [--skip-spearman-full] [--quick]
+       python benchmarks/bench_rsa.py --inference-only [--rsatoolbox-perms 1000]
 Prints medians and ratios; writes benchmarks/results/bench_rsa.json.
 """
 
@@ -67,6 +74,95 @@ def peak_extra_mib(case: str, rows: int | None) -> float:
     return fresh_process(stmt, setup=data + setup)["peak_extra_mib"]
 
 
+def inference(U: np.ndarray, Y: np.ndarray, sub: np.ndarray, args: argparse.Namespace) -> dict:
+    """Permutation tests and bootstrap intervals, tokenspace vs rsatoolbox, same run."""
+    import warnings
+
+    from rsatoolbox.rdm import RDMs, compare
+    from rsatoolbox.rdm.rdms import permute_rdms
+
+    A, B = np.ascontiguousarray(U[sub]), np.ascontiguousarray(Y[sub])
+    n, V = A.shape[0], U.shape[0]
+    P5, PV, PS, BS, PR = (
+        args.perms_small,
+        args.perms_full,
+        args.perms_spearman,
+        args.bootstrap,
+        args.rsatoolbox_perms,
+    )
+    iu = np.triu_indices(n, 1)
+
+    def rsatoolbox_test():
+        # rsatoolbox's RDMs of the same similarities (1 - cosine), then its permutation loop
+        rx = RDMs((1 - A.astype(np.float64) @ A.T.astype(np.float64))[iu][None, :])
+        ry = RDMs(
+            (1 - B.astype(np.float64) @ B.T.astype(np.float64))[iu][None, :],
+            pattern_descriptors={"index": list(range(n))},
+        )
+        np.random.seed(0)
+        null = [
+            compare(rx, permute_rdms(ry, np.random.permutation(n)), "corr")[0, 0] for _ in range(PR)
+        ]
+        return np.array(null)
+
+    cases = {
+        "rsa_once_5000": lambda: ts.rsa(A, B),
+        "rsa_once_full": lambda: ts.rsa(U, Y),
+        "perm_pearson_5000": lambda: ts.rsa(A, B, permutations=P5, seed=0),
+        "perm_pearson_full": lambda: ts.rsa(U, Y, permutations=PV, seed=0),
+        "perm_spearman_5000": lambda: ts.rsa(A, B, method="spearman", permutations=PS, seed=0),
+        "boot_pearson_5000": lambda: ts.rsa(A, B, bootstrap=BS, seed=0),
+        "rsatoolbox_perm_5000": rsatoolbox_test,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tm = measure(cases, 1, warmup=0)
+    t = {k: v.median for k, v in tm.items()}
+    ours_null = tm["perm_pearson_5000"].result.null[:PR]
+    theirs = tm["rsatoolbox_perm_5000"].result
+    out = {
+        "n_small": n,
+        "n_full": V,
+        "permutations_small": P5,
+        "permutations_full": PV,
+        "permutations_spearman": PS,
+        "bootstrap_samples": BS,
+        "rsatoolbox_permutations": PR,
+        "times_s": t,
+        "timings": tm,
+        "rsatoolbox_time_per_permutation_s": t["rsatoolbox_perm_5000"] / PR,
+        "rsatoolbox_extrapolated_s_for_small": t["rsatoolbox_perm_5000"] / PR * P5,
+        "ratio_vs_separate_runs_small": t["perm_pearson_5000"] / (P5 * t["rsa_once_5000"]),
+        "ratio_vs_separate_runs_full": t["perm_pearson_full"] / (PV * t["rsa_once_full"]),
+        "max_abs_null_diff_vs_rsatoolbox": float(
+            np.abs(ours_null - theirs[: ours_null.size]).max()
+        ),
+        "p_value_small": tm["perm_pearson_5000"].result.p_value,
+        "p_value_full": tm["perm_pearson_full"].result.p_value,
+        "ci_small": tm["boot_pearson_5000"].result.ci,
+    }
+    print("\ninference (Pearson unless noted), same run")
+    print(f"  one ts.rsa, n={n}               {t['rsa_once_5000']:8.2f} s")
+    print(f"  one ts.rsa, n={V}              {t['rsa_once_full']:8.2f} s")
+    print(
+        f"  {P5} permutations, n={n}       {t['perm_pearson_5000']:8.2f} s  "
+        f"= {out['ratio_vs_separate_runs_small']:.3f} x {P5} separate runs"
+    )
+    print(
+        f"  {PV} permutations, n={V}       {t['perm_pearson_full']:8.2f} s  "
+        f"= {out['ratio_vs_separate_runs_full']:.3f} x {PV} separate runs"
+    )
+    print(f"  {PS} Spearman permutations, n={n} {t['perm_spearman_5000']:8.2f} s")
+    print(f"  {BS} bootstrap samples, n={n}      {t['boot_pearson_5000']:8.2f} s")
+    print(
+        f"  rsatoolbox {PR} permutations, n={n} {t['rsatoolbox_perm_5000']:8.2f} s "
+        f"({t['rsatoolbox_perm_5000'] / PR:.3f} s each; {P5} would take "
+        f"{out['rsatoolbox_extrapolated_s_for_small']:.0f} s); same permutations, "
+        f"max |null difference| {out['max_abs_null_diff_vs_rsatoolbox']:.1e}"
+    )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -81,9 +177,25 @@ def main() -> None:
         action="store_true",
         help=f"the first {QUICK_ROWS} tokens as the 'full' vocabulary, 2 repeats, no full Spearman",
     )
+    ap.add_argument("--inference-only", action="store_true", help="only the inference cases")
+    ap.add_argument("--perms-small", type=int, default=1000, help="permutations at n = 5000")
+    ap.add_argument("--perms-full", type=int, default=100, help="permutations at full size")
+    ap.add_argument("--perms-spearman", type=int, default=100, help="Spearman, n = 5000")
+    ap.add_argument("--bootstrap", type=int, default=100, help="bootstrap samples, n = 5000")
+    ap.add_argument(
+        "--rsatoolbox-perms",
+        type=int,
+        default=1000,
+        help="rsatoolbox permutations at n = 5000 (about 1 s each: fewer for a quick look)",
+    )
     args = ap.parse_args()
     peers_at_best(("numpy", "faiss"))
     rows = QUICK_ROWS if args.quick else None
+    if args.inference_only:
+        U, Y, sub = make_data(rows=rows)
+        res = {"inference": inference(U, Y, sub, args)}
+        print("\nwrote", write_json("bench_rsa_inference", res))
+        return
     if args.quick:
         args.repeat, args.skip_spearman_full = min(args.repeat, 2), True
     import faiss
@@ -220,6 +332,16 @@ def main() -> None:
             + ", ".join(f"{c} {m:,.0f} MiB" for c, m in mem.items())
         )
 
+    res["inference"] = inference(U, Y, sub, args)
+    t_inf = res["inference"]["times_s"]
+    table.append(
+        (
+            f"{args.perms_small} permutations, n = {N_SMALL}",
+            t_inf["perm_pearson_5000"],
+            f"rsatoolbox x{args.perms_small / args.rsatoolbox_perms:g}",
+            res["inference"]["rsatoolbox_extrapolated_s_for_small"],
+        )
+    )
     print_table(table)
     print("\nwrote", write_json("bench_rsa", res))
 

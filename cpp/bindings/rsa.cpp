@@ -66,6 +66,25 @@ py::array similarity_triangle_py(FloatArray x) {
   return out;
 }
 
+py::array_t<double> rsa_permuted_cross_py(
+    py::array_t<double, py::array::c_style | py::array::forcecast> a,
+    py::array_t<double, py::array::c_style | py::array::forcecast> b,
+    py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> perms) {
+  if (perms.ndim() != 2) throw std::invalid_argument("perms must be 2-D (n_perms, n)");
+  const std::size_t P = perms.shape(0), n = perms.shape(1);
+  const std::uint64_t N = n_triangle_pairs(n);
+  if (a.ndim() != 1 || b.ndim() != 1 || static_cast<std::uint64_t>(a.shape(0)) != N ||
+      static_cast<std::uint64_t>(b.shape(0)) != N)
+    throw std::invalid_argument("a and b must be 1-D triangles of n (n - 1) / 2 = " +
+                                std::to_string(N) + " values for n = " + std::to_string(n));
+  py::array_t<double> out(static_cast<py::ssize_t>(P));
+  {
+    py::gil_scoped_release release;
+    rsa_permuted_cross(a.data(), b.data(), n, perms.data(), P, out.mutable_data());
+  }
+  return out;
+}
+
 }  // namespace
 
 void bind_rsa(py::module_& m) {
@@ -76,6 +95,8 @@ void bind_rsa(py::module_& m) {
         "Exact Spearman (average ranks for ties) of the upper triangles of X X^T and Y Y^T.");
   m.def("similarity_triangle", &similarity_triangle_py, py::arg("x"),
         "Upper triangle (k=1, row-major) of X X^T as a flat float32 array.");
+  m.def("rsa_permuted_cross", &rsa_permuted_cross_py, py::arg("a"), py::arg("b"), py::arg("perms"),
+        "For each permutation row p: sum over pairs i < j of a[(i, j)] * b[(p[i], p[j])].");
 }
 
 }  // namespace tokenspace_py

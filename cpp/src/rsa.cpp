@@ -617,4 +617,33 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
   return res;
 }
 
+void rsa_permuted_cross(const double* a, const double* b, std::size_t n, const std::int64_t* perms,
+                        std::size_t n_perms, double* out) {
+  if (n < 2) throw std::invalid_argument("a permutation test needs at least 2 items");
+  for (std::size_t k = 0; k < n_perms * n; ++k)
+    if (perms[k] < 0 || static_cast<std::uint64_t>(perms[k]) >= n)
+      throw std::invalid_argument("permutation entry out of range [0, n)");
+  // b's pair (u, v), u < v, sits at boff[u] + v.
+  std::vector<std::int64_t> boff(n);
+  for (std::size_t u = 0; u < n; ++u)
+    boff[u] = static_cast<std::int64_t>(row_offset(u, n)) - static_cast<std::int64_t>(u) - 1;
+  parallel_for(n_perms, [&](std::size_t k, std::size_t) {
+    const std::int64_t* pk = perms + k * n;
+    CompensatedSums total;
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const double* arow = a + row_offset(i, n) - i - 1;
+      const std::int64_t pi = pk[i];
+      double s = 0;
+      for (std::size_t j = i + 1; j < n; ++j) {
+        const std::int64_t pj = pk[j];
+        const std::int64_t lo = pi < pj ? pi : pj, hi = pi < pj ? pj : pi;
+        s += arow[j] * b[boff[lo] + hi];
+      }
+      const double v[5] = {s, 0, 0, 0, 0};
+      total.add(v);
+    }
+    out[k] = total.total(0);
+  });
+}
+
 }  // namespace tokenspace

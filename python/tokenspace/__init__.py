@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from . import _kernels, plot
 from .alignment.procrustes import Alignment, Normalizer, align, linear_map, procrustes
-from .alignment.stability import StabilityReport, stability, train_word2vec_runs
+from .alignment.stability import (
+    MeasureSpread,
+    StabilityReport,
+    StabilityStudy,
+    stability,
+    stability_study,
+    train_word2vec_runs,
+)
 from .alignment.translate import Translation, TranslationAccuracy, translate, translation_accuracy
 from .analysis.analogies import AnalogyResult, solve_analogies
 from .analysis.axes import AxisExtremes, extremes, project, semantic_axis
@@ -16,12 +23,15 @@ from .analysis.cluster import Clusters, DbscanSweep, dbscan, dbscan_sweep, selec
 from .analysis.evaluate import (
     AnalogyEvaluation,
     AnalogySection,
+    ModelComparison,
+    PairedTest,
     WordPairEvaluation,
+    compare_models,
     evaluate_analogies,
     evaluate_word_pairs,
 )
 from .analysis.graph import CosineGraph, cosine_graph
-from .analysis.null import shuffle
+from .analysis.null import NullBand, shuffle, shuffle_band
 from .analysis.rsa import (
     RSAResult,
     SelectivityResult,
@@ -38,7 +48,14 @@ from .analysis.sequences import (
     sequence_cosines,
     token_scores,
 )
-from .analysis.spectral import group_mean_correlation, principal_axes, random_subset, svd_spectrum
+from .analysis.spectral import (
+    SpectrumBaseline,
+    group_mean_correlation,
+    principal_axes,
+    random_subset,
+    spectrum_baseline,
+    svd_spectrum,
+)
 from .interop import ContextualEmbeddings, contextual_embeddings, to_gensim
 from .io.native import save_native
 from .io.text import save_glove, save_word2vec
@@ -133,13 +150,19 @@ __all__ = [
     "CosineGraph",
     "DbscanSweep",
     "EmbeddingSpace",
+    "MeasureSpread",
+    "ModelComparison",
     "Neighbors",
     "Normalizer",
+    "NullBand",
+    "PairedTest",
     "RSAResult",
     "SelectivityResult",
     "SequenceCosines",
     "SingleTokenWords",
+    "SpectrumBaseline",
     "StabilityReport",
+    "StabilityStudy",
     "Tokenizer",
     "Tokens",
     "Translation",
@@ -152,6 +175,7 @@ __all__ = [
     "build_report",
     "category_selectivity",
     "color_text",
+    "compare_models",
     "contextual_embeddings",
     "cosine_graph",
     "cosine_matrix",
@@ -191,10 +215,13 @@ __all__ = [
     "set_num_threads",
     "set_simd_level",
     "shuffle",
+    "shuffle_band",
     "simd_level",
     "similarity_triangle",
     "solve_analogies",
+    "spectrum_baseline",
     "stability",
+    "stability_study",
     "svd_spectrum",
     "to_gensim",
     "token_scores",

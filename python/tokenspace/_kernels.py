@@ -313,6 +313,11 @@ def similarity_triangle(x: np.ndarray, *, progress: Progress = False) -> np.ndar
     )
 
 
+def rsa_permuted_cross(a: np.ndarray, b: np.ndarray, perms: np.ndarray) -> np.ndarray:
+    """Per permutation row ``p``: ``sum_{i<j} a[(i, j)] * b[(p[i], p[j])]`` (float64 triangles)."""
+    return _core.rsa_permuted_cross(a, b, perms)
+
+
 # word2vec / GloVe text and binary records
 def _parse_work(buffer: Any) -> float:
     # parsing costs about as much per byte as ~10 multiply-adds of the GEMM kernels

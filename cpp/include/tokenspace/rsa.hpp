@@ -51,6 +51,16 @@ SpearmanResult rsa_spearman(const float* x, std::size_t dx, const float* y, std:
 /// x x^T to out (n (n - 1) / 2 floats), computed by the same tiles as rsa_pearson.
 void similarity_triangle(const float* x, std::size_t d, std::size_t n, float* out);
 
+/// The cross term of a permutation test on stored triangles: for each of the n_perms
+/// permutations perm_k (row k of perms, n entries, a permutation of 0..n-1),
+/// out[k] = sum over i < j of a[(i, j)] * b[(perm_k[i], perm_k[j])], where (u, v) is the
+/// row-major upper-triangle position of the unordered pair (both triangles hold
+/// n (n - 1) / 2 values, k = 1 order as similarity_triangle). Pass centred values (or centred
+/// ranks) to keep the float64 sums free of cancellation. Permutations run in parallel; each
+/// sum is compensated. Throws std::invalid_argument on an out-of-range permutation entry.
+void rsa_permuted_cross(const double* a, const double* b, std::size_t n, const std::int64_t* perms,
+                        std::size_t n_perms, double* out);
+
 /// Number of pairs i < j of n items.
 inline std::uint64_t n_triangle_pairs(std::size_t n) {
   return n < 2 ? 0 : static_cast<std::uint64_t>(n) * (n - 1) / 2;

@@ -435,3 +435,350 @@ def evaluate_word_pairs(
         model=np.asarray(model, dtype=np.float32),
         pairs=pairs,
     )
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A paired test between two models scored on the same items.
+
+    Attributes
+    ----------
+    a, b : str
+        The models (``difference`` is ``a``'s score minus ``b``'s).
+    test : str
+        ``"mcnemar"`` (analogies: exact binomial test on the discordant questions),
+        ``"steiger"`` (word pairs: Steiger's 1980 Z for two dependent correlations sharing
+        the human judgements) or ``"bootstrap"`` (word pairs: paired bootstrap over pairs).
+    statistic : float
+        McNemar's chi-square with continuity correction ``(|n01 - n10| - 1)^2 / (n01 + n10)``,
+        Steiger's Z, or (bootstrap) the observed difference.
+    p_value : float
+        Two-sided.
+    difference : float
+        Score of ``a`` minus score of ``b`` on the shared items.
+    ci : tuple of float or None
+        Bootstrap percentile interval of the difference (bootstrap test only).
+    n_a_only, n_b_only : int
+        McNemar: questions only ``a`` (only ``b``) answered correctly; 0 otherwise.
+    """
+
+    a: str
+    b: str
+    test: str
+    statistic: float
+    p_value: float
+    difference: float
+    ci: tuple[float, float] | None = None
+    n_a_only: int = 0
+    n_b_only: int = 0
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """Result of :func:`compare_models`: every model scored on the items all of them cover.
+
+    Attributes
+    ----------
+    kind : str
+        ``"analogies"`` (score = accuracy) or ``"word_pairs"`` (score = Spearman, as gensim).
+    models : list of str
+    scores : list of float
+        Each model's score on the shared items.
+    own_scores : list of float
+        Each model's score on the items it covers alone (what ``evaluate_*`` reports).
+    coverage : list of int
+        Items each model covers.
+    n_items : int
+        Items in the file (questions / pairs).
+    n_shared : int
+        Items every model covers (the ones scored).
+    tests : list of PairedTest
+        Every pair of models (analogies: McNemar; word pairs: Steiger and bootstrap).
+    shared : np.ndarray
+        bool (n_items,): which items are shared, in file order.
+    correct : np.ndarray or None
+        Analogies: bool (n_models, n_shared) correctness on the shared questions.
+    """
+
+    kind: str
+    models: list[str]
+    scores: list[float]
+    own_scores: list[float]
+    coverage: list[int]
+    n_items: int
+    n_shared: int
+    tests: list[PairedTest]
+    shared: np.ndarray = field(repr=False)
+    correct: np.ndarray | None = field(default=None, repr=False)
+
+    def _table(self) -> dict[str, list]:
+        return {
+            "model": list(self.models),
+            "score_shared": list(self.scores),
+            "score_own": list(self.own_scores),
+            "coverage": list(self.coverage),
+            "n_shared": [self.n_shared] * len(self.models),
+        }
+
+    def _summary(self) -> str:
+        parts = ", ".join(f"{m} {s:.4f}" for m, s in zip(self.models, self.scores))
+        first = next((t for t in self.tests if t.test != "bootstrap"), None)
+        tail = f"; {first.test} p = {first.p_value:.3g}" if first is not None else ""
+        return f"{self.kind} on {self.n_shared}/{self.n_items} shared items: {parts}{tail}"
+
+    def tests_table(self) -> dict[str, list]:
+        cols = ("a", "b", "test", "statistic", "p_value", "difference", "n_a_only", "n_b_only")
+        out: dict[str, list] = {c: [getattr(t, c) for t in self.tests] for c in cols}
+        out["ci_low"] = [None if t.ci is None else t.ci[0] for t in self.tests]
+        out["ci_high"] = [None if t.ci is None else t.ci[1] for t in self.tests]
+        return out
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self._table())
+
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[float, float, int, int]:
+    """McNemar's test on paired binary outcomes: (chi2 with continuity correction, exact
+    two-sided binomial p-value, n_a_only, n_b_only)."""
+    from scipy import stats
+
+    a = np.asarray(correct_a, dtype=bool)
+    b = np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError("McNemar needs the outcomes of both models on the same items")
+    n01 = int(np.count_nonzero(a & ~b))
+    n10 = int(np.count_nonzero(~a & b))
+    n = n01 + n10
+    if n == 0:
+        return 0.0, 1.0, n01, n10
+    chi2 = (abs(n01 - n10) - 1) ** 2 / n
+    p = float(stats.binomtest(min(n01, n10), n, 0.5).pvalue)
+    return float(chi2), min(1.0, p), n01, n10
+
+
+def steiger_z(r_ya: float, r_yb: float, r_ab: float, n: int) -> tuple[float, float]:
+    """Steiger's (1980, eq. 15) Z test of ``r_ya == r_yb`` for two correlations sharing ``y``
+    (pooled ``r``, Fisher z). Returns (Z, two-sided p)."""
+    from scipy import stats
+
+    if n < 4:
+        raise ValueError(f"Steiger's test needs at least 4 items; got {n}")
+    rbar = (r_ya + r_yb) / 2
+    psi = r_ab * (1 - 2 * rbar**2) - 0.5 * rbar**2 * (1 - 2 * rbar**2 - r_ab**2)
+    c = psi / (1 - rbar**2) ** 2
+    z = (np.arctanh(r_ya) - np.arctanh(r_yb)) * np.sqrt(n - 3) / np.sqrt(2 - 2 * c)
+    return float(z), float(2 * stats.norm.sf(abs(z)))
+
+
+def _model_names(models) -> tuple[list[str], list[EmbeddingSpace]]:
+    from collections.abc import Mapping
+
+    if isinstance(models, Mapping):
+        names, spaces = [str(k) for k in models], list(models.values())
+    else:
+        spaces = list(models)
+        names = [getattr(s, "name", None) or f"model{i}" for i, s in enumerate(spaces)]
+    if len(spaces) < 2:
+        raise ValueError(f"compare_models needs at least 2 models; got {len(spaces)}")
+    for nm, s in zip(names, spaces):
+        if not isinstance(s, EmbeddingSpace):
+            raise TypeError(f"model {nm!r} must be an EmbeddingSpace, got {type(s).__name__}")
+    if len(set(names)) != len(names):
+        names = [f"{nm}#{i}" for i, nm in enumerate(names)]
+    return names, spaces
+
+
+def _is_analogy_file(path: str) -> bool:
+    with open(path, "rb") as f:
+        for raw in f:
+            if raw.startswith(b": "):
+                return True
+            if raw.strip() and not raw.startswith(b"#"):
+                return False
+    return False
+
+
+def compare_models(
+    models,
+    path: str | os.PathLike,
+    *,
+    kind: str = "auto",
+    restrict_vocab: int | None = 300000,
+    case_insensitive: bool = True,
+    method: str = "3cosadd",
+    delimiter: str = "\t",
+    bootstrap: int = 1000,
+    confidence: float = 0.95,
+    seed: int | None = 0,
+) -> ModelComparison:
+    """Score several models on the analogy questions / word pairs that every model covers.
+
+    A model that misses a word of an item cannot be scored on it, and the uncovered items are
+    rarely a random sample (MiniLM misses 37.8% of the Google analogy questions). Scoring
+    each model on its own coverage therefore compares different tests; this scores all of
+    them on the intersection, with paired tests between every two models.
+
+    Parameters
+    ----------
+    models : sequence of EmbeddingSpace, or mapping name -> EmbeddingSpace
+        At least 2.
+    path : path-like
+        An analogy file (``: section`` headers; ``questions-words.txt``) or a word-pair file
+        (``word1<TAB>word2<TAB>score``; WordSim353, SimLex-999).
+    kind : {"auto", "analogies", "word_pairs"}, keyword-only
+        ``"auto"`` looks for ``: `` section headers.
+    restrict_vocab, case_insensitive : keyword-only
+        As in :func:`evaluate_analogies` / :func:`evaluate_word_pairs`; an item is covered
+        by a model when all its words are in that model's first ``restrict_vocab`` entries.
+    method : {"3cosadd", "3cosmul"}, keyword-only
+        Analogy objective.
+    delimiter : str, keyword-only
+        Word-pair files only.
+    bootstrap : int, keyword-only
+        Word pairs: paired bootstrap samples (over pairs) of the Spearman difference.
+    confidence : float, keyword-only
+        Level of the bootstrap interval.
+    seed : int or None, keyword-only
+        Seed of the bootstrap (``numpy.random.default_rng``).
+
+    Returns
+    -------
+    ModelComparison
+        Scores on the shared items, each model's own-coverage score, and ``tests``:
+        McNemar's exact test on analogy correctness, or Steiger's Z and a paired bootstrap
+        for the difference between two word-pair Spearman correlations.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 models, no item covered by every model, a bad option.
+    """
+    names, spaces = _model_names(models)
+    p = _check_path(path)
+    if kind not in ("auto", "analogies", "word_pairs"):
+        raise ValueError(f"kind must be 'auto', 'analogies' or 'word_pairs'; got {kind!r}")
+    if kind == "auto":
+        kind = "analogies" if _is_analogy_file(p) else "word_pairs"
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 1:
+        raise ValueError(f"bootstrap must be an int >= 1; got {bootstrap!r}")
+    if not 0.0 < float(confidence) < 1.0:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
+    vocabs = [_ok_vocab(s, restrict_vocab, case_insensitive) for s in spaces]
+    if kind == "analogies":
+        evs = [
+            evaluate_analogies(
+                s,
+                p,
+                restrict_vocab=restrict_vocab,
+                case_insensitive=case_insensitive,
+                dummy4unknown=True,
+                method=method,
+            )
+            for s in spaces
+        ]
+        items: list = list(evs[0].questions)
+        covered = np.array([[all(w in v for w in q) for q in items] for v in vocabs], dtype=bool)
+        outcome = np.stack([ev.correct for ev in evs])
+    else:
+        evp = [
+            evaluate_word_pairs(
+                s,
+                p,
+                delimiter=delimiter,
+                restrict_vocab=restrict_vocab,
+                case_insensitive=case_insensitive,
+                dummy4unknown=True,
+            )
+            for s in spaces
+        ]
+        items = list(evp[0].pairs)
+        covered = np.array([[a in v and b in v for a, b in items] for v in vocabs], dtype=bool)
+        gold = evp[0].gold
+        sims = np.stack([ev.model.astype(np.float64) for ev in evp])
+    shared = np.asarray(covered.all(axis=0), dtype=bool)
+    n_shared = int(shared.sum())
+    if n_shared == 0:
+        raise ValueError(
+            f"the models share no {kind.replace('_', ' ')} item of {p} (coverage: "
+            + ", ".join(f"{n} {int(c.sum())}" for n, c in zip(names, covered))
+            + "); compare models with overlapping vocabularies, or check case_insensitive"
+        )
+    tests: list[PairedTest] = []
+    if kind == "analogies":
+        correct = outcome[:, shared]
+        scores = [float(c.mean()) for c in correct]
+        own = [float(o[c].mean()) if c.any() else 0.0 for o, c in zip(outcome, covered)]
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                chi2, pv, n01, n10 = mcnemar(correct[i], correct[j])
+                tests.append(
+                    PairedTest(
+                        names[i],
+                        names[j],
+                        "mcnemar",
+                        chi2,
+                        pv,
+                        scores[i] - scores[j],
+                        n_a_only=n01,
+                        n_b_only=n10,
+                    )
+                )
+        return ModelComparison(
+            kind,
+            names,
+            scores,
+            own,
+            [int(c.sum()) for c in covered],
+            len(items),
+            n_shared,
+            tests,
+            shared,
+            correct,
+        )
+    from scipy import stats
+
+    if n_shared < 4:
+        raise ValueError(
+            f"only {n_shared} word pairs are covered by every model; at least 4 are needed "
+            "to correlate and test"
+        )
+    g = gold[shared]
+    s_sh = sims[:, shared]
+
+    def spearman(a: np.ndarray, b: np.ndarray) -> float:
+        return float(stats.spearmanr(a, b).statistic)
+
+    scores = [spearman(g, s) for s in s_sh]
+    own = [spearman(gold[c], s[c]) if c.sum() > 2 else float("nan") for s, c in zip(sims, covered)]
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_shared, size=(bootstrap, n_shared))
+    cut = (1 - float(confidence)) / 2
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            z, pz = steiger_z(scores[i], scores[j], spearman(s_sh[i], s_sh[j]), n_shared)
+            diff = scores[i] - scores[j]
+            tests.append(PairedTest(names[i], names[j], "steiger", z, pz, diff))
+            d = np.empty(bootstrap)
+            for k, idx in enumerate(draws):
+                d[k] = spearman(g[idx], s_sh[i][idx]) - spearman(g[idx], s_sh[j][idx])
+            d = d[np.isfinite(d)]
+            lo, hi = np.quantile(d, [cut, 1 - cut])
+            # two-sided bootstrap p: twice the smaller tail beyond 0, with rsatoolbox's +1
+            tail = min(np.count_nonzero(d <= 0), np.count_nonzero(d >= 0))
+            pb = min(1.0, 2 * (tail + 1) / (d.size + 1))
+            tests.append(
+                PairedTest(names[i], names[j], "bootstrap", diff, pb, diff, (float(lo), float(hi)))
+            )
+    return ModelComparison(
+        kind,
+        names,
+        scores,
+        own,
+        [int(c.sum()) for c in covered],
+        len(items),
+        n_shared,
+        tests,
+        shared,
+    )

@@ -12,7 +12,9 @@ Conventions used everywhere in this module:
   :func:`tokenspace.cosine_matrix`; everything accumulated from them is float64 (Pearson) or
   exact 128-bit integers (Spearman rank sums);
 * a zero vector has cosine 0 with every item (never NaN), as in :func:`cosine_matrix`;
-* correlating a constant triangle is undefined and raises ``ValueError``.
+* correlating a constant triangle is undefined and raises ``ValueError``;
+* inference (``permutations=``, ``bootstrap=``) follows rsatoolbox 0.3.2's conventions, listed
+  in :mod:`tokenspace.analysis._rsa_inference`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from .. import _kernels
 from .._display import Display
 from .._validate import as_matrix
+from . import _rsa_inference as _inf
 
 __all__ = [
     "RSAResult",
@@ -38,8 +41,11 @@ __all__ = [
     "similarity_triangle",
 ]
 
-_METHODS = ("pearson", "spearman")
+_METHODS = ("pearson", "spearman", "rho_a", "tau_a", "tau_b", "cosine")
 _SIMILARITIES = ("cosine", "dot", "correlation")
+_DISSIMILARITIES = ("cosine", "correlation", "euclidean", "sqeuclidean")
+# Comparators computed on stored float64 triangles (the streamed kernels do Pearson/Spearman).
+_TRIANGLE_METHODS = ("rho_a", "tau_a", "tau_b", "cosine")
 
 # Above this many pairs the exact Spearman recomputes the similarity tiles instead of keeping
 # both triangles (8 more bytes per pair): 2^26 pairs = n of about 11,600 items = +512 MB.
@@ -74,6 +80,24 @@ class RSAResult(Display, float):
         Mean and (population) standard deviation of each triangle's similarities.
     words : list of str or None
         The items, when they are words (``rsa_models``); ``None`` for plain arrays.
+    dissimilarity : str or None
+        The dissimilarity compared (``"cosine"`` = 1 - cosine, ``"correlation"``,
+        ``"euclidean"``, ``"sqeuclidean"``) when the comparison ran on dissimilarities; then
+        ``mean_x`` ... ``cosine_of_triangles`` describe the dissimilarity triangles.
+    p_value : float or None
+        One-sided permutation p-value ``(1 + #{null >= r}) / (1 + P)`` (``permutations=``).
+    null : np.ndarray or None
+        The ``P`` comparator values with the items of Y permuted.
+    ci : tuple of float or None
+        Bootstrap percentile interval at level ``confidence`` (``bootstrap=``).
+    confidence : float or None
+        Level of ``ci``.
+    boot : np.ndarray or None
+        The ``B`` bootstrap values (NaN for a sample with fewer than 3 distinct items).
+    p_bootstrap : float or None
+        rsatoolbox's bootstrap test against 0, ``(1 + #{boot <= 0}) / B``.
+    seed : int or None
+        The seed of the permutations and of the bootstrap samples.
     """
 
     r: float
@@ -88,6 +112,14 @@ class RSAResult(Display, float):
     std_x: float
     std_y: float
     words: list[str] | None = field(default=None)
+    dissimilarity: str | None = None
+    p_value: float | None = None
+    null: np.ndarray | None = None
+    ci: tuple[float, float] | None = None
+    confidence: float | None = None
+    boot: np.ndarray | None = None
+    p_bootstrap: float | None = None
+    seed: int | None = None
 
     def __new__(cls, r: float, *args: Any, **kwargs: Any) -> RSAResult:
         return super().__new__(cls, r)
@@ -96,15 +128,30 @@ class RSAResult(Display, float):
 
     def _summary(self) -> str:
         extra = f", words={len(self.words)}" if self.words is not None else ""
+        if self.dissimilarity is not None:
+            extra += f", dissimilarity={self.dissimilarity!r}"
+        if self.p_value is not None and self.null is not None:
+            extra += f", p_value={self.p_value:.4g} (P={self.null.size})"
+        if self.ci is not None:
+            extra += f", ci=({self.ci[0]:.4f}, {self.ci[1]:.4f}) @ {self.confidence:g}"
         return (
             f"r={self.r:.6f}, method={self.method!r}, similarity={self.similarity!r}, "
             f"n_items={self.n_items}, n_pairs={self.n_pairs}, "
             f"cosine_of_triangles={self.cosine_of_triangles:.6f}{extra}"
         )
 
-    def _table(self) -> dict[str, Sequence[Any]]:
-        """One row: the scalar fields."""
-        return {f: [getattr(self, f)] for f in self.__dataclass_fields__ if f != "words"}
+    def _table(self) -> dict[str, list[Any]]:
+        keys = ["r", "method", "similarity", "dissimilarity", "n_items", "n_pairs", "p_value"]
+        values: list[Any] = [getattr(self, k) for k in keys]
+        keys += ["ci_low", "ci_high", "confidence", "permutations", "bootstrap"]
+        values += [
+            None if self.ci is None else self.ci[0],
+            None if self.ci is None else self.ci[1],
+            self.confidence,
+            0 if self.null is None else int(self.null.size),
+            0 if self.boot is None else int(self.boot.size),
+        ]
+        return {"field": keys, "value": values}
 
     __str__ = float.__repr__
 
@@ -179,6 +226,11 @@ def rsa(
     *,
     method: str = "pearson",
     similarity: str = "cosine",
+    dissimilarity: str | None = None,
+    permutations: int | None = None,
+    bootstrap: int | None = None,
+    confidence: float = 0.95,
+    seed: int | None = None,
 ) -> RSAResult:
     """Correlate the item-item similarity structure of two representations of the same items.
 
@@ -190,7 +242,13 @@ def rsa(
     ----------
     X, Y : array_like (n, dx), (n, dy) or EmbeddingSpace
         Row ``i`` of both is the same item; the dimensions may differ. NaN/Inf raise.
-    method : {"pearson", "spearman"}, keyword-only
+    method : {"pearson", "spearman", "rho_a", "tau_a", "tau_b", "cosine"}, keyword-only
+        The comparator, as rsatoolbox's ``compare`` (``"corr"``, ``"spearman"``, ``"rho-a"``,
+        ``"tau-a"``, ``"kendall"``, ``"cosine"``). The last four compare *dissimilarities*
+        (``1 - similarity`` unless ``dissimilarity=`` says otherwise; this matters only for
+        ``"cosine"``, the others are unchanged by it) on float64 triangles stored in memory
+        (about 40 bytes per pair: n = 5000 takes 0.5 GB): for moderate n. ``"tau_a"`` and
+        ``"tau_b"`` are Kendall's tau, exact, O(N log N) for N pairs (scipy's merge sort).
         ``"pearson"``: streamed, float64 sums; memory = packed copies of X and Y plus a few
         MB of tiles (about 0.2 GB for two 30522 x 384 spaces).
         ``"spearman"``: exact, ties get their average rank (as ``scipy.stats.spearmanr``).
@@ -202,18 +260,42 @@ def rsa(
         ``"cosine"`` (default): a zero row has cosine 0 with every item.
         ``"dot"``: raw inner products. ``"correlation"``: Pearson correlation between the
         two items' coordinates (cosine of the row-centred vectors).
+    dissimilarity : {"cosine", "correlation", "euclidean", "sqeuclidean"}, optional, keyword-only
+        Compare these dissimilarities instead (then leave ``similarity`` at its default):
+        ``1 - cosine``, the correlation distance ``1 - r`` (rsatoolbox's ``"correlation"``),
+        the Euclidean distance, or the squared Euclidean distance (rsatoolbox's
+        ``"euclidean"`` RDM up to its 1/d scale, which no comparator sees). The first two
+        give the same Pearson/Spearman r as the matching ``similarity``; the Euclidean ones
+        use the stored-triangle route for every method.
+    permutations : int, optional, keyword-only
+        Run a permutation test with this many random permutations of Y's items (as
+        ``rsatoolbox.rdm.permute_rdms``); sets ``p_value`` and ``null``. For Pearson on
+        similarities each permutation costs one ``dx x dy`` cross product (O(n dx dy), no
+        per-pair memory); other comparators gather from the stored triangles (O(n^2) each).
+    bootstrap : int, optional, keyword-only
+        Draw this many item-bootstrap samples (n items with replacement); sets ``ci``,
+        ``boot`` and ``p_bootstrap``. Pairs between two copies of one item are left out, as
+        in rsatoolbox's ``bootstrap_sample_pattern``; other pairs count once per copy pair.
+    confidence : float, keyword-only
+        Level of the bootstrap interval, in (0, 1). Default 0.95.
+    seed : int, optional, keyword-only
+        Seeds both streams (``np.random.RandomState(seed)``: ``permutation(n)`` per
+        permutation, ``randint(0, n, n)`` per bootstrap sample), so results equal
+        rsatoolbox's under ``np.random.seed(seed)``. ``None``: fresh randomness.
 
     Returns
     -------
     RSAResult
         A float (the correlation ``r``) carrying ``method``, ``n_items``, ``n_pairs``,
-        ``pearson``, ``cosine_of_triangles`` and the triangles' means / standard deviations.
+        ``pearson``, ``cosine_of_triangles`` and the triangles' means / standard deviations,
+        plus ``p_value``/``null`` and ``ci``/``boot`` when requested.
 
     Raises
     ------
     ValueError
-        Fewer than 3 items, different item counts, NaN/Inf, an unknown option, or a constant
-        triangle (correlation undefined).
+        Fewer than 3 items, different item counts, NaN/Inf, an unknown option, a constant
+        triangle (correlation undefined), ``permutations``/``bootstrap`` < 1, ``confidence``
+        outside (0, 1), or both ``similarity`` and ``dissimilarity`` set.
 
     Examples
     --------
@@ -224,16 +306,165 @@ def rsa(
     >>> round(r, 6), r.n_pairs
     (1.0, 4950)
     """
-    method = _check_choice(method, "method", _METHODS)
-    similarity = _check_choice(similarity, "similarity", _SIMILARITIES)
-    x = _prepared(X, "X", similarity)
-    y = _prepared(Y, "Y", similarity)
-    return _rsa_prepared(x, y, method, similarity)
+    opts = _Options.parse(
+        method, similarity, dissimilarity, permutations, bootstrap, confidence, seed
+    )
+    if opts.streamed:
+        return _rsa_prepared(
+            _prepared(X, "X", opts.similarity), _prepared(Y, "Y", opts.similarity), opts
+        )
+    return _rsa_triangles(as_matrix(X, "X"), as_matrix(Y, "Y"), opts)
+
+
+@dataclass(frozen=True)
+class _Options:
+    method: str
+    similarity: str
+    dissimilarity: str | None
+    permutations: int | None
+    bootstrap: int | None
+    confidence: float
+    seed: int | None
+
+    @classmethod
+    def parse(
+        cls,
+        method: Any,
+        similarity: Any,
+        dissimilarity: Any,
+        permutations: Any,
+        bootstrap: Any,
+        confidence: Any,
+        seed: Any,
+    ) -> _Options:
+        method = _check_choice(method, "method", _METHODS)
+        similarity = _check_choice(similarity, "similarity", _SIMILARITIES)
+        if dissimilarity is not None:
+            dissimilarity = _check_choice(dissimilarity, "dissimilarity", _DISSIMILARITIES)
+            if similarity != "cosine":
+                raise ValueError(
+                    "pass either similarity= or dissimilarity=, not both (dissimilarity="
+                    f"{dissimilarity!r} already defines the comparison)"
+                )
+            if dissimilarity in ("cosine", "correlation") and method in ("pearson", "spearman"):
+                # 1 - s is a decreasing affine map of s: the same r, so use the streamed kernels.
+                similarity, dissimilarity = dissimilarity, None
+        elif method in _TRIANGLE_METHODS:
+            dissimilarity = similarity if similarity != "dot" else "dot"
+        return cls(
+            method=method,
+            similarity=similarity,
+            dissimilarity=dissimilarity,
+            permutations=_inf.check_count(permutations, "permutations"),
+            bootstrap=_inf.check_count(bootstrap, "bootstrap"),
+            confidence=_inf.check_confidence(confidence),
+            seed=_inf.check_seed(seed),
+        )
+
+    @property
+    def streamed(self) -> bool:
+        return self.dissimilarity is None
+
+    @property
+    def inference(self) -> bool:
+        return self.permutations is not None or self.bootstrap is not None
+
+
+def _triangle_memory_check(n: int, opts: _Options) -> None:
+    pairs = n * (n - 1) // 2
+    per_pair = 48 + (40 if opts.bootstrap else 0)
+    if pairs >= 1 << 31:
+        raise ValueError(
+            f"method={opts.method!r} / dissimilarity={opts.dissimilarity!r} stores both "
+            f"triangles; {n} items are too many (at most 65536); use method='pearson' or "
+            "'spearman' with a similarity, or a subset of the items"
+        )
+    avail = _available_bytes()
+    if avail is not None and pairs * per_pair > avail:
+        raise MemoryError(
+            f"{opts.method!r} on {n} items stores float64 triangles: about "
+            f"{pairs * per_pair / 1e9:.1f} GB, but only {avail / 1e9:.1f} GB is available; use "
+            "fewer items, or method='pearson' on a similarity (streamed, any n)"
+        )
+
+
+def _attach_inference(fields: dict[str, Any], route: Any, opts: _Options) -> dict[str, Any]:
+    observed = route.statistic()
+    if not math.isfinite(observed):
+        raise _constant_error("X or Y", opts.similarity)
+    if opts.permutations is not None:
+        null = route.null(opts.permutations, opts.seed)
+        fields["null"] = null
+        fields["p_value"] = _inf.permutation_p(null, observed)
+    if opts.bootstrap is not None:
+        boot = route.bootstrap(opts.bootstrap, opts.seed)
+        ok = boot[np.isfinite(boot)]
+        if ok.size == 0:
+            raise ValueError(
+                "no bootstrap sample gave a defined value (too few distinct items); use more items"
+            )
+        fields["boot"] = boot
+        fields["ci"] = _inf.percentile_ci(ok, opts.confidence)
+        fields["confidence"] = opts.confidence
+        fields["p_bootstrap"] = _inf.bootstrap_p(ok)
+    fields["seed"] = opts.seed
+    return fields
+
+
+def _rsa_triangles(
+    X: np.ndarray, Y: np.ndarray, opts: _Options, words: list[str] | None = None
+) -> RSAResult:
+    """Any comparator on stored float64 dissimilarity triangles."""
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} items (rows) but Y has {Y.shape[0]}; RSA compares the same "
+            "items in both, row i of X with row i of Y"
+        )
+    n = X.shape[0]
+    if n < 3:
+        raise ValueError(f"RSA needs at least 3 items (2 pairs) to correlate; got {n}")
+    _triangle_memory_check(n, opts)
+    dis = opts.dissimilarity
+    assert dis is not None
+    tx = _inf.triangle64(X, dis)
+    ty = _inf.triangle64(Y, dis)
+    for name, t in (("X", tx), ("Y", ty)):
+        if not np.all(np.isfinite(t)):
+            raise ValueError(f"dissimilarities of {name} overflowed; scale the vectors down")
+        if t.min() == t.max() and (opts.method != "cosine" or t.max() == 0):
+            raise ValueError(
+                f"all pair dissimilarities of {name} are equal, so method={opts.method!r} is "
+                "undefined (e.g. every row zero or all rows identical); check the input rows"
+            )
+    route = _inf.TriangleRoute(tx, ty, n, opts.method)
+    r = route.statistic()
+    mx, my = float(tx.mean()), float(ty.mean())
+    vx, vy = float(tx.var()), float(ty.var())
+    cxy = float(((tx - mx) * (ty - my)).mean())
+    fields: dict[str, Any] = dict(
+        r=float(r),
+        method=opts.method,
+        similarity=opts.similarity,
+        n_items=int(n),
+        n_pairs=int(tx.size),
+        pearson=cxy / math.sqrt(vx * vy) if vx > 0 and vy > 0 else float("nan"),
+        cosine_of_triangles=float(tx @ ty) / math.sqrt(float(tx @ tx) * float(ty @ ty)),
+        mean_x=mx,
+        mean_y=my,
+        std_x=math.sqrt(vx),
+        std_y=math.sqrt(vy),
+        words=words,
+        dissimilarity=dis,
+    )
+    if opts.inference:
+        _attach_inference(fields, route, opts)
+    return RSAResult(**fields)
 
 
 def _rsa_prepared(
-    x: np.ndarray, y: np.ndarray, method: str, similarity: str, words: list[str] | None = None
+    x: np.ndarray, y: np.ndarray, opts: _Options, words: list[str] | None = None
 ) -> RSAResult:
+    method, similarity = opts.method, opts.similarity
     if x.shape[0] != y.shape[0]:
         raise ValueError(
             f"X has {x.shape[0]} items (rows) but Y has {y.shape[0]}; RSA compares the same "
@@ -262,7 +493,7 @@ def _rsa_prepared(
             "similarities overflowed float32; scale the vectors down (similarity='dot' on "
             "large values) or use similarity='cosine'"
         )
-    return RSAResult(
+    fields: dict[str, Any] = dict(
         r=float(r),
         method=method,
         similarity=similarity,
@@ -276,6 +507,18 @@ def _rsa_prepared(
         std_y=math.sqrt(st["var_y"]),
         words=words,
     )
+    if opts.inference:
+        route: Any
+        if method == "pearson":
+            route = _inf.DotRoute(x, y)
+        else:
+            _triangle_memory_check(n, opts)
+            # Ranks of 1 - s are the reversed ranks of s in both models: the same Spearman.
+            route = _inf.TriangleRoute(
+                _inf.triangle64(x, "dot"), _inf.triangle64(y, "dot"), n, "spearman"
+            )
+        _attach_inference(fields, route, opts)
+    return RSAResult(**fields)
 
 
 def rsa_split_half(
@@ -349,6 +592,11 @@ def rsa_models(
     *,
     method: str = "pearson",
     similarity: str = "cosine",
+    dissimilarity: str | None = None,
+    permutations: int | None = None,
+    bootstrap: int | None = None,
+    confidence: float = 0.95,
+    seed: int | None = None,
 ) -> RSAResult:
     """RSA between two embedding models on the words both contain.
 
@@ -359,8 +607,8 @@ def rsa_models(
     words : iterable of str, optional
         The items. ``None`` (default): every word of ``a``'s vocabulary that ``b`` also has,
         in ``a``'s order. A listed word missing from either model raises ``KeyError``.
-    method, similarity : str, keyword-only
-        As in :func:`rsa`.
+    method, similarity, dissimilarity, permutations, bootstrap, confidence, seed : keyword-only
+        As in :func:`rsa` (permutation tests and bootstrap intervals over the words).
 
     Returns
     -------
@@ -373,12 +621,18 @@ def rsa_models(
     >>> res = ts.rsa_models(ts.load("glove-6b-50d"), ts.load("minilm-l6"))  # doctest: +SKIP
     >>> res.r, res.cosine_of_triangles, res.n_items  # doctest: +SKIP
     """
-    method = _check_choice(method, "method", _METHODS)
-    similarity = _check_choice(similarity, "similarity", _SIMILARITIES)
+    opts = _Options.parse(
+        method, similarity, dissimilarity, permutations, bootstrap, confidence, seed
+    )
+    similarity = opts.similarity
     items = _shared_words(a, b, words)
     if len(items) < 3:
         raise ValueError(
             f"only {len(items)} shared words; RSA needs at least 3 items present in both models"
+        )
+    if not opts.streamed:
+        return _rsa_triangles(
+            a.vectors[a.indices(items)], b.vectors[b.indices(items)], opts, words=items
         )
     if similarity == "cosine":
         x = np.ascontiguousarray(a.unit_vectors[a.indices(items)])
@@ -386,7 +640,7 @@ def rsa_models(
     else:
         x = _prepared(a.vectors[a.indices(items)], "a", similarity)
         y = _prepared(b.vectors[b.indices(items)], "b", similarity)
-    return _rsa_prepared(x, y, method, similarity, words=items)
+    return _rsa_prepared(x, y, opts, words=items)
 
 
 def similarity_triangle(X: Any, *, similarity: str = "cosine") -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -104,3 +105,155 @@ def group_mean_correlation(A: Any, B: Any) -> float:
     if den == 0:
         raise ValueError("a group mean is constant across dimensions: correlation undefined")
     return float(a @ b / den)
+
+
+def _check_quantiles(quantiles: Any) -> tuple[float, float]:
+    try:
+        lo, hi = (float(q) for q in quantiles)
+    except (TypeError, ValueError):
+        raise TypeError("quantiles must be a pair of floats, e.g. (0.025, 0.975)") from None
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(f"quantiles must satisfy 0 <= low < high <= 1; got {quantiles!r}")
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class SpectrumBaseline:
+    """A group's singular value spectrum against many size-matched random groups.
+
+    Attributes
+    ----------
+    group : np.ndarray (k,)
+        The group's singular values (descending).
+    random : np.ndarray (n_random, k)
+        Each random group's singular values.
+    mean, low, high : np.ndarray (k,)
+        Mean and the quantile band (``quantiles``) of the random spectra, per component.
+    percentile : np.ndarray (k,)
+        Per component, the percentage of random groups whose singular value is below the
+        group's (ties count half): 97 means the group's k-th value beats 97% of them.
+    concentration, concentration_percentile : float
+        ``s_1^2 / sum s_i^2`` (the share of variance on the first axis) of the group, and its
+        percentile among the random groups.
+    quantiles : tuple of float
+    n_items : int
+        Group size (= each random group's size).
+    """
+
+    group: np.ndarray
+    random: np.ndarray = field(repr=False)
+    mean: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    percentile: np.ndarray
+    concentration: float
+    concentration_percentile: float
+    quantiles: tuple[float, float]
+    n_items: int
+
+    def _table(self) -> dict[str, Any]:
+        k = self.group.size
+        return {
+            "component": list(range(1, k + 1)),
+            "group": self.group.tolist(),
+            "random_mean": self.mean.tolist(),
+            "random_low": self.low.tolist(),
+            "random_high": self.high.tolist(),
+            "percentile": self.percentile.tolist(),
+        }
+
+    def _summary(self) -> str:
+        return (
+            f"spectrum of {self.n_items} items vs {self.random.shape[0]} random groups: first "
+            f"singular value at percentile {self.percentile[0]:.1f}, concentration "
+            f"{self.concentration:.3f} at percentile {self.concentration_percentile:.1f}"
+        )
+
+    def to_pandas(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self._table())
+
+
+def _percentile_of(value: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    below = (samples < value).sum(axis=0)
+    ties = (samples == value).sum(axis=0)
+    return 100.0 * (below + 0.5 * ties) / samples.shape[0]
+
+
+def spectrum_baseline(
+    s: EmbeddingSpace,
+    group: Any,
+    *,
+    n_random: int = 200,
+    quantiles: tuple[float, float] = (0.025, 0.975),
+    center: bool = True,
+    exclude_group: bool = True,
+    seed: int | None = 0,
+) -> SpectrumBaseline:
+    """Compare a token group's spectrum with ``n_random`` random groups of the same size.
+
+    One random group is a single draw; a band over many says whether the group's spectrum is
+    unusual for its size (small groups have steep spectra by chance alone).
+
+    Parameters
+    ----------
+    s : EmbeddingSpace
+    group : sequence of str
+        The group's words (at least 2).
+    n_random : int, keyword-only
+        Random groups drawn (uniformly, without replacement within a group).
+    quantiles : (float, float), keyword-only
+        The band's lower and upper quantile.
+    center : bool, keyword-only
+        Mean-centre each group before the SVD (as :func:`svd_spectrum`).
+    exclude_group : bool, keyword-only
+        Draw the random groups from the vocabulary without the group's words.
+    seed : int or None, keyword-only
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    SpectrumBaseline
+    """
+    if isinstance(group, str):
+        raise TypeError("group must be a list of words, not one string")
+    words = list(group)
+    if len(words) < 2:
+        raise ValueError(f"a spectrum needs at least 2 items; got {len(words)}")
+    if isinstance(n_random, bool) or not isinstance(n_random, (int, np.integer)) or n_random < 1:
+        raise ValueError(f"n_random must be an int >= 1; got {n_random!r}")
+    lo_q, hi_q = _check_quantiles(quantiles)
+    ids = np.asarray(s.indices(words), dtype=np.int64)
+    pool = np.setdiff1d(np.arange(len(s)), ids) if exclude_group else np.arange(len(s))
+    m = len(words)
+    if pool.size < m:
+        raise ValueError(
+            f"the vocabulary has {pool.size} candidate words, fewer than the group's {m}"
+        )
+    V = s.vectors
+    g = svd_spectrum(V[ids], center=center)
+    rng = np.random.default_rng(seed)
+    R = np.stack(
+        [
+            svd_spectrum(V[np.sort(rng.choice(pool, size=m, replace=False))], center=center)
+            for _ in range(int(n_random))
+        ]
+    )
+
+    def conc(sv: np.ndarray) -> np.ndarray:
+        e = sv.astype(np.float64) ** 2
+        return e[..., 0] / e.sum(axis=-1)
+
+    return SpectrumBaseline(
+        group=g,
+        random=R,
+        mean=R.mean(axis=0),
+        low=np.quantile(R, lo_q, axis=0),
+        high=np.quantile(R, hi_q, axis=0),
+        percentile=_percentile_of(g, R),
+        concentration=float(conc(g)),
+        concentration_percentile=float(_percentile_of(np.atleast_1d(conc(g)), conc(R)[:, None])[0]),
+        quantiles=(lo_q, hi_q),
+        n_items=m,
+    )

@@ -26,7 +26,7 @@ from ..alignment.procrustes import align
 from ..alignment.translate import translate, translation_accuracy
 from ..analysis.axes import project
 from ..analysis.cluster import dbscan, dbscan_sweep, select_tokens, tsne
-from ..analysis.evaluate import evaluate_analogies
+from ..analysis.evaluate import compare_models, evaluate_analogies
 from ..analysis.graph import cosine_graph
 from ..analysis.null import shuffle
 from ..analysis.rsa import rsa
@@ -408,6 +408,29 @@ def section_analogies(ctx: ReportContext) -> SectionResult:
             [(x.name, x.correct, x.incorrect, x.accuracy) for x in ev.sections],
         )
     )
+    # Each model scored on the questions both cover (MiniLM misses many), paired by McNemar.
+    cmp = compare_models(
+        {(s.name or f"model {i}"): s for i, s in enumerate((ctx.glove, ctx.minilm))},
+        datapath("questions-words.txt"),
+        restrict_vocab=30000,
+    )
+    (mc,) = cmp.tests
+    parts.append(
+        f"<h3>Both models on the {cmp.n_shared} of {cmp.n_items} questions both cover</h3>"
+    )
+    parts.append(
+        html_table(
+            ["model", "accuracy (shared)", "accuracy (own coverage)", "questions covered"],
+            list(zip(cmp.models, cmp.scores, cmp.own_scores, cmp.coverage)),
+        )
+    )
+    parts.append(
+        paragraph(
+            f"McNemar's exact test on the shared questions: {mc.n_a_only} answered only by "
+            f"{mc.a}, {mc.n_b_only} only by {mc.b}; "
+            + ("p < 1e-16." if mc.p_value < 1e-16 else f"p = {mc.p_value:.3g}.")
+        )
+    )
     return "Analogies", "".join(parts), []
 
 
@@ -417,19 +440,37 @@ def section_rsa(ctx: ReportContext) -> SectionResult:
     if len(everything) < 3:
         raise ValueError(f"{g.name} and {m.name} share {len(everything)} words; RSA needs 3")
     ta, tb = [b for _, b in everything], [a for a, _ in everything]
-    res = rsa(g[ta], m[tb])
+    res = rsa(g[ta], m[tb], permutations=100, seed=ctx.seed)
+    null = np.asarray(res.null)
     body = html_table(
-        ["items", "pairs", "Pearson r", "cosine of the triangles"],
-        [(res.n_items, res.n_pairs, float(res.r), float(res.cosine_of_triangles))],
+        ["items", "pairs", "Pearson r", "cosine of the triangles", "permutation p"],
+        [
+            (
+                res.n_items,
+                res.n_pairs,
+                float(res.r),
+                float(res.cosine_of_triangles),
+                f"{res.p_value:.3g}",
+            )
+        ],
         caption=f"RSA of {g.name} and {m.name} over every word both have",
+    )
+    body += paragraph(
+        f"Permutation test over all {res.n_items} shared words ({m.name}'s words permuted, "
+        f"{null.size} permutations): p = {res.p_value:.3g}; the null's 99th percentile "
+        f"is {float(np.quantile(null, 0.99)):.4f}."
     )
     # the first model's frequency order: a subword vocabulary's id order starts with characters
     pairs = shared_pairs(g, m, [w for w in g.vocab[:50000] if w.isalpha()])[:1000]
     wa, wb = [a for a, _ in pairs], [b for _, b in pairs]
     Cg, Cm = cosine_matrix(g[wa]), cosine_matrix(m[wb])
-    r = rsa(g[wa], m[wb], method="pearson")
+    r = rsa(g[wa], m[wb], method="pearson", permutations=1000, bootstrap=200, seed=ctx.seed)
+    lo, hi = r.ci or (math.nan, math.nan)
     body += paragraph(
-        f"Pearson RSA over the {len(pairs)} most frequent shared alphabetic words: {float(r):.4f}"
+        f"Pearson RSA over the {len(pairs)} most frequent shared alphabetic words: "
+        f"{float(r):.4f}, {100 * (r.confidence or 0):g}% bootstrap interval over words "
+        f"[{lo:.4f}, {hi:.4f}] ({np.asarray(r.boot).size} samples), permutation p = "
+        f"{r.p_value:.3g} ({np.asarray(r.null).size} permutations)."
     )
     labels = (g.name or "model A", m.name or "model B")
     names = [word_of(g, w) for w in wa]

@@ -79,13 +79,17 @@ def knn(
     exclude: np.ndarray | None = None,
     bias: np.ndarray | None = None,
     precision: str = "auto",
-) -> tuple[np.ndarray, np.ndarray]:
+    return_keys: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Exact top-k of float32 query rows against ``base`` rows (an array or a Database).
 
     ``metric`` is the kernel's: "ip" (inner product plus ``bias``, one value per base row) or
     "l2" (Euclidean distance). ``exclude``: int64 (n_queries, e) ids never returned (-1 = none).
     ``precision`` only picks the candidate stage; the answer is the exact top-k either way.
-    Returns (int64 ids, float32 scores), both (n_queries, k), best first, ties to the lower id.
+    Returns (int64 ids, float32 scores), both (n_queries, k), best first, ties to the lower id;
+    with ``return_keys`` also the float64 keys the kernel ranked by (the exact inner product
+    plus bias, or -|q - x|^2 / 2 for "l2"; -inf past the filled entries), which is what partial
+    results must be merged on to stay exact (float32 scores tie where the keys do not).
     """
     if isinstance(base, Database):
         db = base
@@ -93,7 +97,30 @@ def knn(
         db = _core.Database(base)
         if queries.shape[0]:  # n_queries=0 would mean "kept for many searches"
             prepare(db, precision=precision, n_queries=queries.shape[0])
-    return _core.knn(db, queries, k, metric, exclude, bias, precision)
+    return tuple(_core.knn(db, queries, k, metric, exclude, bias, precision, return_keys))
+
+
+def self_join_tile(
+    db: Database,
+    rows_i: tuple[int, int],
+    rows_j: tuple[int, int],
+    k: int,
+    *,
+    metric: str = "ip",
+    exclude_self: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Both directions of one tile (I, J) of the self-join of ``db``'s rows, each pair scored
+    once: I = ``rows_i`` = [i0, i1) and J = [j0, j1), equal or disjoint.
+
+    Returns (ids_i, keys_i, ids_j, keys_j): the exact top-k of each row of I among J's rows and
+    of each row of J among I's rows, global int64 ids (-1 past the filled entries) and float64
+    keys as :func:`knn` with ``return_keys``. On the diagonal (I == J) the J pair is the I pair.
+    """
+    return tuple(  # type: ignore[return-value]
+        _core.knn_self_join_tile(
+            db, rows_i[0], rows_i[1], rows_j[0], rows_j[1], k, metric, exclude_self
+        )
+    )
 
 
 def analogy(

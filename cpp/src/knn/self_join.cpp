@@ -231,15 +231,18 @@ void self_join_tile_fp32(const Problem& P, std::size_t s0, std::size_t i0, std::
   std::vector<std::vector<float>> ctile(workers, std::vector<float>(MR * NR));
   std::vector<std::vector<std::uint32_t>> hits(workers, std::vector<std::uint32_t>(MR * NR));
   constexpr std::uint32_t kFwd = 1u << 30, kBwd = 1u << 31, kPos = kFwd - 1;
+  const std::size_t chunk = std::max<std::size_t>(1, (256 * 1024) / (NR * d * 4 + 1));
 
   auto run = [&](std::size_t r0, std::size_t r1, std::size_t p0, std::size_t p1, std::size_t w) {
     float* c = ctile[w].data();
     std::uint32_t* h = hits[w].data();
+    // chunks of panels that stay in L2 while the rows of I stream past
+    for (std::size_t pc = p0; pc < p1; pc += chunk)
     for (std::size_t g = r0; g < r1; g += MR) {
       const bool is_tail = g == tail0 && tail_rows;
       const float* a = is_tail ? tail.data() : db.x() + (i0 + g) * ld;
       const float* ta = diag ? no_thr.data() : thr_i.data() + g;
-      for (std::size_t p = p0; p < p1; ++p) {
+      for (std::size_t p = pc; p < std::min(p1, pc + chunk); ++p) {
         const std::size_t c0 = p * NR;
         const float* b = packed.data() + p * NR * d;
         const float* ba = bias_i.data() + g;

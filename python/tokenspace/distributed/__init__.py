@@ -14,7 +14,6 @@ pages count in the worker's RSS). See ``docs/distributed.md``.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,21 @@ from ..neighbors import Neighbors, canonical_metric, kernel_metric
 from ..space import EmbeddingSpace
 from . import _engine
 from ._engine import JobStats, check_workers, connect
+from ._studies import RSAMatrix, rsa_many, stability
 from ._tasks import merge_topk, rows_task, scores_from_keys, shard_task, tile_task
 
-__all__ = ["JobStats", "check_workers", "connect", "csls", "knn", "knn_graph", "last_job"]
+__all__ = [
+    "JobStats",
+    "RSAMatrix",
+    "check_workers",
+    "connect",
+    "csls",
+    "knn",
+    "knn_graph",
+    "last_job",
+    "rsa_many",
+    "stability",
+]
 
 MODES = ("rows", "pairs")
 
@@ -36,21 +47,6 @@ MODES = ("rows", "pairs")
 def last_job() -> JobStats | None:
     """Statistics of the last finished job (parts computed, parts read back from ``out/``)."""
     return _engine.LAST_JOB
-
-
-@contextmanager
-def _session(client: Any, timeout: float):
-    owned = client is None or isinstance(client, str)
-    c = connect(client, timeout=timeout)
-    try:
-        check_workers(c)
-        yield c
-    finally:
-        if owned:
-            cluster = getattr(c, "cluster", None)
-            c.close()
-            if cluster is not None and client is None:
-                cluster.close()
 
 
 def _space(space: Any) -> EmbeddingSpace:
@@ -134,7 +130,7 @@ def knn_graph(
     k = check_k(k, n - (1 if exclude_self else 0))
     rows = space.unit_vectors if metric == "cosine" else space.vectors
     scratch_dir = _engine.scratch_folder(scratch)
-    with _session(client, timeout) as c:
+    with _engine.session(client, timeout) as c:
         path, data_id = _engine.stage(rows, scratch_dir)
         params = {"job": "knn_graph", "mode": mode, "k": k, "metric": metric,
                   "exclude_self": bool(exclude_self),
@@ -246,7 +242,7 @@ def knn(
         base = space.vectors
     q = np.ascontiguousarray(q, dtype=np.float32)
     scratch_dir = _engine.scratch_folder(scratch)
-    with _session(client, timeout) as c:
+    with _engine.session(client, timeout) as c:
         path, data_id = _engine.stage(base, scratch_dir)
         qpath, q_id = _engine.stage(q, scratch_dir)
         params = {"job": "knn", "mode": mode, "k": k, "metric": metric,
@@ -290,3 +286,110 @@ def _run_shards(client: Any, plan: dict[str, Any], m: int, n: int, block: int, f
                                     retries=retries, progress=progress, label="knn"):
         ids, keys = merge_topk([ids, arr["ids"]], [keys, arr["keys"]], k)
     return ids, scores_from_keys(keys, plan["metric"])
+
+
+def _rows_job(
+    c: Any,
+    base: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    *,
+    bias: np.ndarray | None,
+    name: str,
+    out: Any,
+    scratch_dir: Path,
+    block_rows: Any,
+    resume: bool,
+    progress: bool,
+    retries: int,
+    transport: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product top-k of staged queries against staged base rows, query blocks."""
+    path, data_id = _engine.stage(base, scratch_dir)
+    qpath, q_id = _engine.stage(queries, scratch_dir)
+    params = {"job": name, "k": k, "queries": q_id,
+              "bias": None if bias is None else _engine.fingerprint(bias),
+              **_engine.common_params(base, data_id, simd_dependent=False)}
+    if out is not None and block_rows == "auto":
+        block_rows = _resumed_block_rows(out, params, len(queries))
+    block = _engine.auto_block_rows(len(queries), block_rows)
+    params["block_rows"] = block
+    folder, temporary = _engine.open_out(out, scratch_dir, params, resume=resume)
+    bias_path = None
+    if bias is not None:
+        bias_path = str(folder / "bias.npy")
+        np.save(bias_path, np.ascontiguousarray(bias, dtype=np.float32))
+    plan = {"path": path, "transport": transport, "data_id": data_id, "k": k, "metric": "ip",
+            "exclude_self": False, "queries": qpath, "bias": bias_path, "out": str(folder),
+            "worker_writes": transport != "scatter"}
+    data = _engine.transport_data(c, transport, base)
+    try:
+        return _run_rows(c, plan, len(queries), block, folder, data, k=k, retries=retries,
+                         progress=progress, label=name)
+    finally:
+        _engine.cleanup(folder, temporary)
+
+
+def csls(
+    src: EmbeddingSpace,
+    tgt: EmbeddingSpace,
+    alignment: Any,
+    words: Any,
+    k: int = 10,
+    *,
+    csls_k: int = 10,
+    source_vocab: int | None = None,
+    target_vocab: int | None = None,
+    client: Any = None,
+    block_rows: int | str = "auto",
+    out: str | os.PathLike | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    retries: int = 3,
+    transport: str = "shared",
+    scratch: str | os.PathLike | None = None,
+    timeout: float = 10.0,
+) -> Any:
+    """CSLS translation of ``words`` on a Dask cluster; equals
+    ``ts.translate(src, tgt, words, alignment, k, retrieval="csls", csls_k=csls_k)``.
+
+    Three exact block passes, none of which builds a (sources x targets) matrix: r_S (every
+    target among the mapped sources), r_T (every query among the targets), then the biased
+    kNN of the queries. ``out`` gets one subfolder per pass. Other parameters as in
+    :func:`knn_graph`.
+    """
+    from ..alignment.translate import Translation, _Prepared
+
+    if isinstance(words, str):
+        words = [words]
+    words = list(words)
+    if not words:
+        raise ValueError("no words to translate")
+    prep = _Prepared(src, tgt, alignment, source_vocab, target_vocab, True)
+    Q = np.ascontiguousarray(prep.map(src[words]))
+    T, S = prep.T, prep.S
+    if S is None:
+        raise RuntimeError("the prepared translation has no mapped sources")
+    k = check_k(k, T.shape[0], what="target words")
+    check_k(csls_k, S.shape[0], what="rows to average over")
+    check_k(csls_k, T.shape[0], what="rows to average over")
+    scratch_dir = _engine.scratch_folder(scratch)
+    opts = {"scratch_dir": scratch_dir, "block_rows": block_rows, "resume": resume,
+            "progress": progress, "retries": retries, "transport": transport}
+
+    def sub(name: str) -> Any:
+        return None if out is None else Path(out) / name
+
+    with _engine.session(client, timeout) as c:
+        s_rs = _rows_job(c, S, T, csls_k, bias=None, name="csls_r_s", out=sub("r_s"), **opts)[1]
+        s_rt = _rows_job(c, T, Q, csls_k, bias=None, name="csls_r_t", out=sub("r_t"), **opts)[1]
+        # the same reductions as alignment.csls.mean_topk_similarity
+        r_s = s_rs.astype(np.float64).mean(axis=1).astype(np.float32)
+        r_t = s_rt.astype(np.float64).mean(axis=1).astype(np.float32)
+        idx, half = _rows_job(c, T, Q, k, bias=-0.5 * r_s, name="csls", out=sub("final"),
+                              **opts)
+    scores = 2.0 * half - r_t[:, None]
+    vocab = tgt.vocab
+    labels = [[vocab[j] for j in row] for row in idx.tolist()]
+    return Translation(words, idx, scores, labels, "csls")
+

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,19 @@ def cleanup(folder: Path, temporary: bool) -> None:
 def iter_pairs(items: Iterable[Any]) -> list[tuple[Any, Any]]:
     items = list(items)
     return [(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items))]
+
+
+@contextmanager
+def session(client: Any, timeout: float) -> Iterator[Any]:
+    """A checked client for one job; closes what it opened (None: a LocalCluster)."""
+    owned = client is None or isinstance(client, str)
+    c = connect(client, timeout=timeout)
+    try:
+        check_workers(c)
+        yield c
+    finally:
+        if owned:
+            cluster = getattr(c, "cluster", None)
+            c.close()
+            if cluster is not None and client is None:
+                cluster.close()

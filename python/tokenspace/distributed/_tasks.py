@@ -180,3 +180,37 @@ def version_probe() -> str:
     from .. import __version__
 
     return f"{__version__} {_kernels.simd_level()}"
+
+
+def _open_space(path: str) -> Any:
+    from ..loaders import load_native
+
+    return load_native(path, mmap=True)
+
+
+def _check_level(plan: dict[str, Any]) -> None:
+    level = _kernels.simd_level()
+    if level != plan["simd_level"]:
+        raise RuntimeError(
+            f"this worker runs SIMD level {level!r} but the plan was made at "
+            f"{plan['simd_level']!r}; RSA and Procrustes sums depend on it: set "
+            f"TOKENSPACE_SIMD={plan['simd_level']} on every worker, or plan at the workers' level"
+        )
+
+
+def rsa_task(plan: dict[str, Any], pair: tuple[int, int], data: Any = None) -> Any:
+    """RSA of one model pair through the single-machine :func:`tokenspace.rsa_models`."""
+    from ..analysis.rsa import rsa_models
+
+    _check_level(plan)
+    a, b = (_open_space(plan["paths"][i]) for i in pair)
+    return rsa_models(a, b, plan["words"], method=plan["method"], similarity=plan["similarity"])
+
+
+def stability_task(plan: dict[str, Any], pair: tuple[int, int], data: Any = None) -> Any:
+    """The single-machine :func:`tokenspace.stability` of one pair of runs, on the shared words."""
+    from ..alignment.stability import stability
+
+    _check_level(plan)
+    runs = [_open_space(plan["paths"][i]) for i in pair]
+    return stability(runs, k=plan["k"], anchors=plan["vocab"], names=[str(i) for i in pair])

@@ -83,7 +83,13 @@ def test_killed_client_resumes(cluster, client, big, tmp_path):
     before = {p.name for p in out.glob("*.npz")}
     ref = big.knn_graph(5)
     got = tsd.knn_graph(
-        big, 5, client=client, block_rows=500, mode="pairs", out=out, progress=False,
+        big,
+        5,
+        client=client,
+        block_rows=500,
+        mode="pairs",
+        out=out,
+        progress=False,
         scratch=tmp_path,
     )
     job = tsd.last_job()
@@ -94,7 +100,13 @@ def test_killed_client_resumes(cluster, client, big, tmp_path):
     np.testing.assert_array_equal(got.scores, ref.scores)
     # a second run finds every part and computes nothing
     again = tsd.knn_graph(
-        big, 5, client=client, block_rows=500, mode="pairs", out=out, progress=False,
+        big,
+        5,
+        client=client,
+        block_rows=500,
+        mode="pairs",
+        out=out,
+        progress=False,
         scratch=tmp_path,
     )
     assert tsd.last_job().n_computed == 0
@@ -105,7 +117,7 @@ def test_out_of_another_job(client, tmp_path):
     x = np.random.default_rng(1).standard_normal((50, 4)).astype(np.float32)
     s = ts.EmbeddingSpace(x, [str(i) for i in range(50)])
     tsd.knn_graph(s, 3, client=client, out=tmp_path / "o", progress=False, scratch=tmp_path)
-    with pytest.raises(ValueError, match="another job.*k"):
+    with pytest.raises(ValueError, match=r"another job.*k"):
         tsd.knn_graph(s, 4, client=client, out=tmp_path / "o", progress=False, scratch=tmp_path)
 
 
@@ -121,7 +133,7 @@ def test_unwritable_scratch(client, tmp_path):
     blocker.write_text("not a folder")
     x = np.ones((10, 3), dtype=np.float32)
     s = ts.EmbeddingSpace(x + np.arange(10, dtype=np.float32)[:, None], list("abcdefghij"))
-    with pytest.raises(PermissionError, match="scratch folder .* is not writable"):
+    with pytest.raises(PermissionError, match=r"scratch folder .* is not writable"):
         tsd.knn_graph(s, 2, client=client, scratch=blocker / "sub", progress=False)
 
 
@@ -145,12 +157,13 @@ def test_workers_without_tokenspace(tmp_path):
     (fake / "__init__.py").write_text("raise ImportError('no tokenspace here')\n")
     # a worker whose environment lacks tokenspace: its imports find the broken package first
     hide = (
-        "import sys; sys.path.insert(0, {!r}); "
+        f"import sys; sys.path.insert(0, {str(fake.parent)!r}); "
         "[sys.modules.pop(m) for m in list(sys.modules) if m.split('.')[0] == 'tokenspace']"
-    ).format(str(fake.parent))
+    )
     with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
-        as cl,
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cl,
         Client(cl) as c,
     ):
         c.run(exec, hide)

@@ -36,7 +36,13 @@ def rand():
 def test_knn_graph_near_ties(client, ties, metric, mode, tmp_path):
     ref = ties.knn_graph(6, metric=metric)
     got = tsd.knn_graph(
-        ties, 6, metric=metric, client=client, mode=mode, block_rows=97, progress=False,
+        ties,
+        6,
+        metric=metric,
+        client=client,
+        mode=mode,
+        block_rows=97,
+        progress=False,
         scratch=tmp_path,
     )
     same(got, ref)
@@ -48,8 +54,15 @@ def test_knn_graph_extreme_k(client, rand, mode, k, exclude_self, tmp_path):
     metric = "euclidean" if k == 1 else "cosine"
     ref = rand.knn_graph(k, metric=metric, exclude_self=exclude_self)
     got = tsd.knn_graph(
-        rand, k, metric=metric, exclude_self=exclude_self, client=client, mode=mode,
-        block_rows=61, progress=False, scratch=tmp_path,
+        rand,
+        k,
+        metric=metric,
+        exclude_self=exclude_self,
+        client=client,
+        mode=mode,
+        block_rows=61,
+        progress=False,
+        scratch=tmp_path,
     )
     same(got, ref)
 
@@ -60,8 +73,15 @@ def test_knn_queries(client, ties, metric, mode, tmp_path):
     words = ["w0", "w17", "w300", "w600"]
     ref = ties.knn(words, 9, metric=metric)
     got = tsd.knn(
-        ties, words, 9, metric=metric, client=client, mode=mode, block_rows=131,
-        progress=False, scratch=tmp_path,
+        ties,
+        words,
+        9,
+        metric=metric,
+        client=client,
+        mode=mode,
+        block_rows=131,
+        progress=False,
+        scratch=tmp_path,
     )
     same(got, ref)
     assert got.words == ref.words
@@ -71,8 +91,15 @@ def test_knn_vector_queries(client, ties, rng, tmp_path):
     q = rng.standard_normal((70, ties.dim)).astype(np.float32)
     ref = ties.knn(q, 600, metric="dot")  # k = V - 1: every shard contributes
     got = tsd.knn(
-        ties, q, 600, metric="dot", client=client, mode="shards", block_rows=199,
-        progress=False, scratch=tmp_path,
+        ties,
+        q,
+        600,
+        metric="dot",
+        client=client,
+        mode="shards",
+        block_rows=199,
+        progress=False,
+        scratch=tmp_path,
     )
     same(got, ref)
 
@@ -81,8 +108,14 @@ def test_knn_vector_queries(client, ties, rng, tmp_path):
 def test_transports(client, ties, transport, tmp_path):
     ref = ties.knn_graph(4)
     got = tsd.knn_graph(
-        ties, 4, client=client, transport=transport, block_rows=150, progress=False,
-        scratch=tmp_path, out=tmp_path / "out",
+        ties,
+        4,
+        client=client,
+        transport=transport,
+        block_rows=150,
+        progress=False,
+        scratch=tmp_path,
+        out=tmp_path / "out",
     )
     same(got, ref)
     assert len(list((tmp_path / "out").glob("rows-*.npz"))) == 5
@@ -112,7 +145,7 @@ def test_float32_merge_is_not_exact(ties):
     bl, parts = _tile_lists(x, k, 97)
     diff64 = diff32 = 0
     for (a, b), lists in zip(bl, parts):
-        ids, keys = merge_topk([p[0] for p in lists], [p[1] for p in lists], k)
+        ids, _ = merge_topk([p[0] for p in lists], [p[1] for p in lists], k)
         diff64 += int((ids != ref.indices[a:b]).any(axis=1).sum())
         all_ids = np.concatenate([p[0] for p in lists], axis=1)
         s32 = scores_from_keys(np.concatenate([p[1] for p in lists], axis=1), "ip")
@@ -145,7 +178,12 @@ def test_return_keys_are_the_ranking(ties):
 def test_minilm_pairs(client, minilm, tmp_path):
     ref = minilm.knn_graph(10)
     got = tsd.knn_graph(
-        minilm, 10, client=client, mode="pairs", block_rows=10174, progress=False,
+        minilm,
+        10,
+        client=client,
+        mode="pairs",
+        block_rows=10174,
+        progress=False,
         scratch=tmp_path,
     )
     same(got, ref)

@@ -26,8 +26,19 @@ def test_csls_equals_translate(client, pair, tmp_path):
     ali = ts.align(a, b)
     words = [f"w{i}" for i in range(0, 900, 7)]
     ref = ts.translate(a, b, words, ali, k=5, retrieval="csls", csls_k=10)
-    got = tsd.csls(a, b, ali, words, k=5, csls_k=10, client=client, block_rows=101,
-                   progress=False, scratch=tmp_path, out=tmp_path / "out")
+    got = tsd.csls(
+        a,
+        b,
+        ali,
+        words,
+        k=5,
+        csls_k=10,
+        client=client,
+        block_rows=101,
+        progress=False,
+        scratch=tmp_path,
+        out=tmp_path / "out",
+    )
     np.testing.assert_array_equal(got.indices, ref.indices)
     np.testing.assert_array_equal(got.scores.view(np.uint32), ref.scores.view(np.uint32))
     assert got.words == ref.words and got.retrieval == "csls"
@@ -36,8 +47,11 @@ def test_csls_equals_translate(client, pair, tmp_path):
 
 def test_rsa_many_equals_rsa_models(client, pair, tmp_path):
     a, b = pair
-    c = ts.EmbeddingSpace(np.random.default_rng(2).standard_normal((900, 8)).astype(np.float32),
-                          list(a.vocab), name="c")
+    c = ts.EmbeddingSpace(
+        np.random.default_rng(2).standard_normal((900, 8)).astype(np.float32),
+        list(a.vocab),
+        name="c",
+    )
     words = list(a.vocab[:300])
     got = tsd.rsa_many([a, b, c], words, client=client, progress=False, scratch=tmp_path)
     assert got.names == ["a", "b", "c"]
@@ -51,12 +65,22 @@ def test_rsa_many_equals_rsa_models(client, pair, tmp_path):
 def test_stability_equals_single_machine(client, pair, tmp_path):
     a, b = pair
     rng = np.random.default_rng(4)
-    c = ts.EmbeddingSpace(a.vectors + 0.1 * rng.standard_normal(a.vectors.shape).astype(
-        np.float32), list(a.vocab), name="c")
+    c = ts.EmbeddingSpace(
+        a.vectors + 0.1 * rng.standard_normal(a.vectors.shape).astype(np.float32),
+        list(a.vocab),
+        name="c",
+    )
     ref = ts.stability([a, b, c], k=5)
     got = tsd.stability([a, b, c], k=5, client=client, progress=False, scratch=tmp_path)
-    for f in ("frobenius_raw", "frobenius_aligned", "relative_aligned", "mean_cosine",
-              "knn_overlap", "word_cosine", "word_overlap"):
+    for f in (
+        "frobenius_raw",
+        "frobenius_aligned",
+        "relative_aligned",
+        "mean_cosine",
+        "knn_overlap",
+        "word_cosine",
+        "word_overlap",
+    ):
         np.testing.assert_array_equal(getattr(got, f), getattr(ref, f), err_msg=f)
     for s1, s2 in zip(got.spectra, ref.spectra):
         np.testing.assert_array_equal(s1, s2)

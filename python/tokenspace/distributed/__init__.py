@@ -55,13 +55,33 @@ def _space(space: Any) -> EmbeddingSpace:
     return space
 
 
-def _run_rows(client: Any, plan: dict[str, Any], n: int, block: int, folder: Path, data: Any,
-              *, k: int, retries: int, progress: bool, label: str) -> tuple[np.ndarray, ...]:
+def _run_rows(
+    client: Any,
+    plan: dict[str, Any],
+    n: int,
+    block: int,
+    folder: Path,
+    data: Any,
+    *,
+    k: int,
+    retries: int,
+    progress: bool,
+    label: str,
+) -> tuple[np.ndarray, ...]:
     ids = np.empty((n, k), dtype=np.int64)
     scores = np.empty((n, k), dtype=np.float32)
     parts = [(f"rows-{a:010d}-{b:010d}.npz", (a, b)) for a, b in _engine.blocks(n, block)]
-    for (a, b), arr in _engine.run_parts(client, rows_task, plan, parts, folder, data=data,
-                                         retries=retries, progress=progress, label=label):
+    for (a, b), arr in _engine.run_parts(
+        client,
+        rows_task,
+        plan,
+        parts,
+        folder,
+        data=data,
+        retries=retries,
+        progress=progress,
+        label=label,
+    ):
         ids[a:b], scores[a:b] = arr["ids"], arr["scores"]
     return ids, scores
 
@@ -132,25 +152,48 @@ def knn_graph(
     scratch_dir = _engine.scratch_folder(scratch)
     with _engine.session(client, timeout) as c:
         path, data_id = _engine.stage(rows, scratch_dir)
-        params = {"job": "knn_graph", "mode": mode, "k": k, "metric": metric,
-                  "exclude_self": bool(exclude_self),
-                  **_engine.common_params(rows, data_id, simd_dependent=False)}
+        params = {
+            "job": "knn_graph",
+            "mode": mode,
+            "k": k,
+            "metric": metric,
+            "exclude_self": bool(exclude_self),
+            **_engine.common_params(rows, data_id, simd_dependent=False),
+        }
         if out is not None and block_rows == "auto":
             block_rows = _resumed_block_rows(out, params, n)
         block = _engine.auto_block_rows(n, block_rows)
         params["block_rows"] = block
         folder, temporary = _engine.open_out(out, scratch_dir, params, resume=resume)
-        plan = {"path": path, "transport": transport, "data_id": data_id, "k": k,
-                "metric": kernel_metric(metric), "exclude_self": bool(exclude_self),
-                "out": str(folder), "worker_writes": transport != "scatter"}
+        plan = {
+            "path": path,
+            "transport": transport,
+            "data_id": data_id,
+            "k": k,
+            "metric": kernel_metric(metric),
+            "exclude_self": bool(exclude_self),
+            "out": str(folder),
+            "worker_writes": transport != "scatter",
+        }
         data = _engine.transport_data(c, transport, rows)
         try:
             if mode == "rows":
-                ids, scores = _run_rows(c, plan, n, block, folder, data, k=k, retries=retries,
-                                        progress=progress, label="knn_graph")
+                ids, scores = _run_rows(
+                    c,
+                    plan,
+                    n,
+                    block,
+                    folder,
+                    data,
+                    k=k,
+                    retries=retries,
+                    progress=progress,
+                    label="knn_graph",
+                )
             else:
-                ids, scores = _run_pairs(c, plan, n, block, folder, data, k=k,
-                                         retries=retries, progress=progress)
+                ids, scores = _run_pairs(
+                    c, plan, n, block, folder, data, k=k, retries=retries, progress=progress
+                )
         finally:
             _engine.cleanup(folder, temporary)
     return Neighbors(ids, scores, None, metric, None)
@@ -171,21 +214,39 @@ def _resumed_block_rows(out: Any, params: dict[str, Any], n: int) -> Any:
     return "auto"
 
 
-def _run_pairs(client: Any, plan: dict[str, Any], n: int, block: int, folder: Path, data: Any,
-               *, k: int, retries: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+def _run_pairs(
+    client: Any,
+    plan: dict[str, Any],
+    n: int,
+    block: int,
+    folder: Path,
+    data: Any,
+    *,
+    k: int,
+    retries: int,
+    progress: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     bl = _engine.blocks(n, block)
     tiles = [(bl[a] + bl[b]) for a in range(len(bl)) for b in range(a, len(bl))]
     parts = [(f"tile-{t[0]:010d}-{t[2]:010d}.npz", t) for t in tiles]
     ids = np.full((n, k), -1, dtype=np.int64)
     keys = np.full((n, k), -np.inf)
     for (i0, i1, j0, j1), arr in _engine.run_parts(
-        client, tile_task, plan, parts, folder, data=data, retries=retries, progress=progress,
+        client,
+        tile_task,
+        plan,
+        parts,
+        folder,
+        data=data,
+        retries=retries,
+        progress=progress,
         label="knn_graph",
     ):
         sides = [(i0, i1, "i")] if (i0, j0) == (j0, i0) else [(i0, i1, "i"), (j0, j1, "j")]
         for a, b, s in sides:
-            got = merge_topk([ids[a:b], arr[f"ids_{s}"][:, :k]],
-                             [keys[a:b], arr[f"keys_{s}"][:, :k]], k)
+            got = merge_topk(
+                [ids[a:b], arr[f"ids_{s}"][:, :k]], [keys[a:b], arr[f"keys_{s}"][:, :k]], k
+            )
             ids[a:b], keys[a:b] = got
     return ids, scores_from_keys(keys, plan["metric"])
 
@@ -245,9 +306,15 @@ def knn(
     with _engine.session(client, timeout) as c:
         path, data_id = _engine.stage(base, scratch_dir)
         qpath, q_id = _engine.stage(q, scratch_dir)
-        params = {"job": "knn", "mode": mode, "k": k, "metric": metric,
-                  "exclude_self": bool(drop_self), "queries": q_id,
-                  **_engine.common_params(base, data_id, simd_dependent=False)}
+        params = {
+            "job": "knn",
+            "mode": mode,
+            "k": k,
+            "metric": metric,
+            "exclude_self": bool(drop_self),
+            "queries": q_id,
+            **_engine.common_params(base, data_id, simd_dependent=False),
+        }
         n_blocked = q.shape[0] if mode == "rows" else len(space)
         if out is not None and block_rows == "auto":
             block_rows = _resumed_block_rows(out, params, n_blocked)
@@ -258,18 +325,46 @@ def knn(
         if drop_self:
             ex_path = str(folder / "exclude.npy")
             np.save(ex_path, np.asarray(ids_q, dtype=np.int64)[:, None])
-        plan = {"path": path, "transport": transport, "data_id": data_id, "k": k,
-                "metric": kernel_metric(metric), "exclude_self": False, "queries": qpath,
-                "exclude_ids": ex_path, "out": str(folder),
-                "worker_writes": transport != "scatter"}
+        plan = {
+            "path": path,
+            "transport": transport,
+            "data_id": data_id,
+            "k": k,
+            "metric": kernel_metric(metric),
+            "exclude_self": False,
+            "queries": qpath,
+            "exclude_ids": ex_path,
+            "out": str(folder),
+            "worker_writes": transport != "scatter",
+        }
         data = _engine.transport_data(c, transport, base)
         try:
             if mode == "rows":
-                idx, scores = _run_rows(c, plan, q.shape[0], block, folder, data, k=k,
-                                        retries=retries, progress=progress, label="knn")
+                idx, scores = _run_rows(
+                    c,
+                    plan,
+                    q.shape[0],
+                    block,
+                    folder,
+                    data,
+                    k=k,
+                    retries=retries,
+                    progress=progress,
+                    label="knn",
+                )
             else:
-                idx, scores = _run_shards(c, plan, q.shape[0], len(space), block, folder,
-                                          data, k=k, retries=retries, progress=progress)
+                idx, scores = _run_shards(
+                    c,
+                    plan,
+                    q.shape[0],
+                    len(space),
+                    block,
+                    folder,
+                    data,
+                    k=k,
+                    retries=retries,
+                    progress=progress,
+                )
         finally:
             _engine.cleanup(folder, temporary)
     vocab = space.vocab
@@ -277,13 +372,33 @@ def knn(
     return Neighbors(idx, scores, words, metric, labels)
 
 
-def _run_shards(client: Any, plan: dict[str, Any], m: int, n: int, block: int, folder: Path,
-                data: Any, *, k: int, retries: int, progress: bool) -> tuple[np.ndarray, ...]:
+def _run_shards(
+    client: Any,
+    plan: dict[str, Any],
+    m: int,
+    n: int,
+    block: int,
+    folder: Path,
+    data: Any,
+    *,
+    k: int,
+    retries: int,
+    progress: bool,
+) -> tuple[np.ndarray, ...]:
     ids = np.full((m, k), -1, dtype=np.int64)
     keys = np.full((m, k), -np.inf)
     parts = [(f"shard-{a:010d}-{b:010d}.npz", (a, b)) for a, b in _engine.blocks(n, block)]
-    for _, arr in _engine.run_parts(client, shard_task, plan, parts, folder, data=data,
-                                    retries=retries, progress=progress, label="knn"):
+    for _, arr in _engine.run_parts(
+        client,
+        shard_task,
+        plan,
+        parts,
+        folder,
+        data=data,
+        retries=retries,
+        progress=progress,
+        label="knn",
+    ):
         ids, keys = merge_topk([ids, arr["ids"]], [keys, arr["keys"]], k)
     return ids, scores_from_keys(keys, plan["metric"])
 
@@ -307,9 +422,13 @@ def _rows_job(
     """Exact inner-product top-k of staged queries against staged base rows, query blocks."""
     path, data_id = _engine.stage(base, scratch_dir)
     qpath, q_id = _engine.stage(queries, scratch_dir)
-    params = {"job": name, "k": k, "queries": q_id,
-              "bias": None if bias is None else _engine.fingerprint(bias),
-              **_engine.common_params(base, data_id, simd_dependent=False)}
+    params = {
+        "job": name,
+        "k": k,
+        "queries": q_id,
+        "bias": None if bias is None else _engine.fingerprint(bias),
+        **_engine.common_params(base, data_id, simd_dependent=False),
+    }
     if out is not None and block_rows == "auto":
         block_rows = _resumed_block_rows(out, params, len(queries))
     block = _engine.auto_block_rows(len(queries), block_rows)
@@ -319,13 +438,32 @@ def _rows_job(
     if bias is not None:
         bias_path = str(folder / "bias.npy")
         np.save(bias_path, np.ascontiguousarray(bias, dtype=np.float32))
-    plan = {"path": path, "transport": transport, "data_id": data_id, "k": k, "metric": "ip",
-            "exclude_self": False, "queries": qpath, "bias": bias_path, "out": str(folder),
-            "worker_writes": transport != "scatter"}
+    plan = {
+        "path": path,
+        "transport": transport,
+        "data_id": data_id,
+        "k": k,
+        "metric": "ip",
+        "exclude_self": False,
+        "queries": qpath,
+        "bias": bias_path,
+        "out": str(folder),
+        "worker_writes": transport != "scatter",
+    }
     data = _engine.transport_data(c, transport, base)
     try:
-        return _run_rows(c, plan, len(queries), block, folder, data, k=k, retries=retries,
-                         progress=progress, label=name)
+        return _run_rows(
+            c,
+            plan,
+            len(queries),
+            block,
+            folder,
+            data,
+            k=k,
+            retries=retries,
+            progress=progress,
+            label=name,
+        )
     finally:
         _engine.cleanup(folder, temporary)
 
@@ -374,8 +512,14 @@ def csls(
     check_k(csls_k, S.shape[0], what="rows to average over")
     check_k(csls_k, T.shape[0], what="rows to average over")
     scratch_dir = _engine.scratch_folder(scratch)
-    opts = {"scratch_dir": scratch_dir, "block_rows": block_rows, "resume": resume,
-            "progress": progress, "retries": retries, "transport": transport}
+    opts = {
+        "scratch_dir": scratch_dir,
+        "block_rows": block_rows,
+        "resume": resume,
+        "progress": progress,
+        "retries": retries,
+        "transport": transport,
+    }
 
     def sub(name: str) -> Any:
         return None if out is None else Path(out) / name
@@ -386,10 +530,8 @@ def csls(
         # the same reductions as alignment.csls.mean_topk_similarity
         r_s = s_rs.astype(np.float64).mean(axis=1).astype(np.float32)
         r_t = s_rt.astype(np.float64).mean(axis=1).astype(np.float32)
-        idx, half = _rows_job(c, T, Q, k, bias=-0.5 * r_s, name="csls", out=sub("final"),
-                              **opts)
+        idx, half = _rows_job(c, T, Q, k, bias=-0.5 * r_s, name="csls", out=sub("final"), **opts)
     scores = 2.0 * half - r_t[:, None]
     vocab = tgt.vocab
     labels = [[vocab[j] for j in row] for row in idx.tolist()]
     return Translation(words, idx, scores, labels, "csls")
-

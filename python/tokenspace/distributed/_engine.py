@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import _kernels
 from ..io.native import save_native
-from ._tasks import version_probe, write_part
+from ._tasks import write_part
 
 MANIFEST = "manifest.json"
 _FORMAT = 1
@@ -104,8 +104,8 @@ def check_workers(client: Any) -> dict[str, str]:
 def _writable(folder: Path, what: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
     except OSError as e:
         raise PermissionError(
             f"the {what} folder {folder} is not writable ({e.strerror or e}); pass a folder "
@@ -153,8 +153,9 @@ def stage(rows: np.ndarray, scratch: Path, *, data_id: str | None = None) -> tup
     return str(dst), data_id
 
 
-def open_out(out: str | os.PathLike | None, scratch: Path, params: dict[str, Any],
-             *, resume: bool) -> tuple[Path, bool]:
+def open_out(
+    out: str | os.PathLike | None, scratch: Path, params: dict[str, Any], *, resume: bool
+) -> tuple[Path, bool]:
     """The parts folder with its manifest (created, or checked against ``params``); a
     temporary one under scratch when ``out`` is None (then True: delete it after the job)."""
     temporary = out is None
@@ -169,7 +170,8 @@ def open_out(out: str | os.PathLike | None, scratch: Path, params: dict[str, Any
             old = None
         if old != json.loads(json.dumps(record)):
             diff = sorted(
-                key for key in set(record) | set(old or {})
+                key
+                for key in set(record) | set(old or {})
                 if (old or {}).get(key) != json.loads(json.dumps(record)).get(key)
             )
             raise ValueError(
@@ -250,12 +252,20 @@ def run_parts(
         sys.stderr.write(f"{label}: dashboard at {client.dashboard_link}\n")
     yield from done
     update(len(done))
-    token = hashlib.blake2b(json.dumps(plan, sort_keys=True, default=str).encode(),
-                            digest_size=8).hexdigest()
+    token = hashlib.blake2b(
+        json.dumps(plan, sort_keys=True, default=str).encode(), digest_size=8
+    ).hexdigest()
     futures = {}
     for name, block in missing:
-        f = client.submit(fn, plan, block, data, key=f"tokenspace-{label}-{token}-{name}",
-                          retries=retries, pure=False)
+        f = client.submit(
+            fn,
+            plan,
+            block,
+            data,
+            key=f"tokenspace-{label}-{token}-{name}",
+            retries=retries,
+            pure=False,
+        )
         futures[f] = (name, block)
     n = len(done)
     try:
@@ -271,8 +281,9 @@ def run_parts(
         for f in futures:
             f.release()
     global LAST_JOB
-    LAST_JOB = JobStats(label, len(parts), len(missing), len(done),
-                        time.perf_counter() - t0, str(folder))
+    LAST_JOB = JobStats(
+        label, len(parts), len(missing), len(done), time.perf_counter() - t0, str(folder)
+    )
 
 
 LAST_JOB: JobStats | None = None
@@ -295,7 +306,9 @@ def auto_block_rows(n: int, block_rows: Any) -> int:
 
 def transport_data(client: Any, transport: str, rows: np.ndarray) -> Any:
     if transport not in ("shared", "stage", "scatter"):
-        raise ValueError(f"unknown transport {transport!r}; expected 'shared', 'stage' or 'scatter'")
+        raise ValueError(
+            f"unknown transport {transport!r}; expected 'shared', 'stage' or 'scatter'"
+        )
     if transport == "scatter":
         return client.scatter(rows, broadcast=True)
     return None

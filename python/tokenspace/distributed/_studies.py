@@ -74,8 +74,9 @@ def _stage_spaces(spaces: list[EmbeddingSpace], scratch: Any) -> list[str]:
     return paths
 
 
-def _run_pairs(c: Any, fn: Any, plan: dict[str, Any], m: int, *, retries: int,
-               progress: bool, label: str) -> dict[tuple[int, int], Any]:
+def _run_pairs(
+    c: Any, fn: Any, plan: dict[str, Any], m: int, *, retries: int, progress: bool, label: str
+) -> dict[tuple[int, int], Any]:
     from distributed import as_completed
 
     pairs = list(combinations(range(m), 2))
@@ -108,17 +109,23 @@ def rsa_many(
     fails loudly (RSA sums depend on it).
     """
     from .. import _kernels
+
     spaces = list(spaces)
     if len(spaces) < 2:
         raise ValueError(f"rsa_many needs at least two models, got {len(spaces)}")
     names = [s.name or f"model{i}" for i, s in enumerate(spaces)] if names is None else list(names)
     scratch_dir = _engine.scratch_folder(scratch)
     with _engine.session(client, timeout) as c:
-        plan = {"paths": _stage_spaces(spaces, scratch_dir),
-                "words": None if words is None else list(words), "method": method,
-                "similarity": similarity, "simd_level": _kernels.simd_level()}
-        results = _run_pairs(c, rsa_task, plan, len(spaces), retries=retries,
-                             progress=progress, label="rsa_many")
+        plan = {
+            "paths": _stage_spaces(spaces, scratch_dir),
+            "words": None if words is None else list(words),
+            "method": method,
+            "similarity": similarity,
+            "simd_level": _kernels.simd_level(),
+        }
+        results = _run_pairs(
+            c, rsa_task, plan, len(spaces), retries=retries, progress=progress, label="rsa_many"
+        )
     r = np.eye(len(spaces))
     for (i, j), res in results.items():
         r[i, j] = r[j, i] = float(res)
@@ -144,6 +151,7 @@ def stability(
     report equals ``ts.stability(runs, k=k, anchors=anchors, names=names)``.
     """
     from .. import _kernels
+
     runs = list(runs)
     if len(runs) < 2:
         raise ValueError(f"stability needs at least two runs, got {len(runs)}")
@@ -158,10 +166,15 @@ def stability(
     R = len(runs)
     scratch_dir = _engine.scratch_folder(scratch)
     with _engine.session(client, timeout) as c:
-        plan = {"paths": _stage_spaces(runs, scratch_dir), "k": k, "vocab": vocab,
-                "simd_level": _kernels.simd_level()}
-        got = _run_pairs(c, stability_task, plan, R, retries=retries, progress=progress,
-                         label="stability")
+        plan = {
+            "paths": _stage_spaces(runs, scratch_dir),
+            "k": k,
+            "vocab": vocab,
+            "simd_level": _kernels.simd_level(),
+        }
+        got = _run_pairs(
+            c, stability_task, plan, R, retries=retries, progress=progress, label="stability"
+        )
     fro_raw, fro_al, rel = np.zeros((R, R)), np.zeros((R, R)), np.zeros((R, R))
     mcos, ovl = np.ones((R, R)), np.ones((R, R))
     wcos, wovl = np.zeros(len(vocab)), np.zeros(len(vocab))
@@ -178,7 +191,15 @@ def stability(
         spectra[i], spectra[j] = rep.spectra[0], rep.spectra[1]
     n_pairs = R * (R - 1) / 2
     return StabilityReport(
-        vocab=list(vocab), names=list(names), frobenius_raw=fro_raw, frobenius_aligned=fro_al,
-        relative_aligned=rel, mean_cosine=mcos, knn_overlap=ovl, word_cosine=wcos / n_pairs,
-        word_overlap=wovl / n_pairs, spectra=spectra, k=k,
+        vocab=list(vocab),
+        names=list(names),
+        frobenius_raw=fro_raw,
+        frobenius_aligned=fro_al,
+        relative_aligned=rel,
+        mean_cosine=mcos,
+        knn_overlap=ovl,
+        word_cosine=wcos / n_pairs,
+        word_overlap=wovl / n_pairs,
+        spectra=spectra,
+        k=k,
     )

@@ -136,7 +136,9 @@ def rows_task(plan: dict[str, Any], block: tuple[int, int], data: Any = None) ->
     ids, scores, keys = _kernels.knn(
         q, db, plan["k"], metric=plan["metric"], exclude=ex, bias=bias, return_keys=True
     )
-    return _finish(plan, f"rows-{a:010d}-{b:010d}.npz", {"ids": ids, "scores": scores, "keys": keys})
+    return _finish(
+        plan, f"rows-{a:010d}-{b:010d}.npz", {"ids": ids, "scores": scores, "keys": keys}
+    )
 
 
 def tile_task(
@@ -146,7 +148,11 @@ def tile_task(
     i0, i1, j0, j1 = tile
     _, db = open_rows(resolve(plan, data))
     ids_i, keys_i, ids_j, keys_j = _kernels.self_join_tile(
-        db, (i0, i1), (j0, j1), plan["k"], metric=plan["metric"],
+        db,
+        (i0, i1),
+        (j0, j1),
+        plan["k"],
+        metric=plan["metric"],
         exclude_self=plan["exclude_self"],
     )
     arrays = {"ids_i": ids_i, "keys_i": keys_i}
@@ -155,9 +161,7 @@ def tile_task(
     return _finish(plan, f"tile-{i0:010d}-{j0:010d}.npz", arrays)
 
 
-def shard_task(
-    plan: dict[str, Any], shard: tuple[int, int], data: Any = None
-) -> dict[str, Any]:
+def shard_task(plan: dict[str, Any], shard: tuple[int, int], data: Any = None) -> dict[str, Any]:
     """All staged queries against database rows [a, b) (one shard), global ids and keys."""
     a, b = shard
     rows, _ = open_rows(resolve(plan, data))
@@ -168,7 +172,11 @@ def shard_task(
         ex[(ex < 0) | (ex >= b - a)] = -1
     k = min(plan["k"], b - a)
     ids, _, keys = _kernels.knn(
-        q, np.ascontiguousarray(rows[a:b]), k, metric=plan["metric"], exclude=ex,
+        q,
+        np.ascontiguousarray(rows[a:b]),
+        k,
+        metric=plan["metric"],
+        exclude=ex,
         return_keys=True,
     )
     ids = np.where(ids >= 0, ids + a, -1)

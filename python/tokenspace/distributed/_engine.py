@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import _kernels
 from ..io.native import save_native
-from ._tasks import write_part
+from ._tasks import package_version, write_part
 
 MANIFEST = "manifest.json"
 _FORMAT = 1
@@ -74,8 +74,7 @@ def connect(address: Any = None, *, timeout: float = 10.0) -> Any:
 
 def check_workers(client: Any) -> dict[str, str]:
     """Every worker must import this tokenspace; returns {worker: "version simd_level"}."""
-    from .. import __version__
-
+    version = package_version()
     # eval is a builtin, so it reaches workers that cannot unpickle tokenspace functions
     got = client.run(
         eval,
@@ -89,13 +88,13 @@ def check_workers(client: Any) -> dict[str, str]:
         w, err = next(iter(bad.items()))
         raise RuntimeError(
             f"{len(bad)} of {len(got)} workers cannot import tokenspace (e.g. {w}: {err!r}); "
-            f"install tokenspace {__version__} in the workers' Python environment"
+            f"install tokenspace {version} in the workers' Python environment"
         )
-    mismatched = {w: r for w, r in got.items() if r.split()[0] != __version__}
+    mismatched = {w: r for w, r in got.items() if r.split()[0] != version}
     if mismatched:
         w, r = next(iter(mismatched.items()))
         raise RuntimeError(
-            f"worker {w} runs tokenspace {r.split()[0]}, this client {__version__}; "
+            f"worker {w} runs tokenspace {r.split()[0]}, this client {version}; "
             "install the same version everywhere"
         )
     return {w: str(r) for w, r in got.items()}
@@ -317,9 +316,7 @@ def transport_data(client: Any, transport: str, rows: np.ndarray) -> Any:
 def common_params(rows: np.ndarray, data_id: str, *, simd_dependent: bool) -> dict[str, Any]:
     """The manifest's identity of a job's input. The SIMD level is pinned only for results that
     depend on it (exact kNN keys are the same at every level)."""
-    from .. import __version__
-
-    out = {"version": __version__, "shape": list(rows.shape), "data": data_id}
+    out = {"version": package_version(), "shape": list(rows.shape), "data": data_id}
     if simd_dependent:
         out["simd_level"] = _kernels.simd_level()
     return out

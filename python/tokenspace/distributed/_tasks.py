@@ -183,11 +183,19 @@ def shard_task(plan: dict[str, Any], shard: tuple[int, int], data: Any = None) -
     return _finish(plan, f"shard-{a:010d}-{b:010d}.npz", {"ids": ids, "keys": keys})
 
 
+def package_version() -> str:
+    """This tokenspace's version, as ``tokenspace.__version__`` reports it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tokenspace")
+    except PackageNotFoundError:  # running from a source tree
+        return "0.0.0+dev"
+
+
 def version_probe() -> str:
     """What a worker reports back (its tokenspace version and SIMD level)."""
-    from .. import __version__
-
-    return f"{__version__} {_kernels.simd_level()}"
+    return f"{package_version()} {_kernels.simd_level()}"
 
 
 def _open_space(path: str) -> Any:

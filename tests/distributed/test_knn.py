@@ -187,3 +187,35 @@ def test_minilm_pairs(client, minilm, tmp_path):
         scratch=tmp_path,
     )
     same(got, ref)
+
+
+@pytest.mark.parametrize(
+    ("metric", "rows_i", "rows_j"),
+    [
+        ("ip", (0, 37), (37, 120)),
+        ("l2", (50, 131), (0, 50)),
+        ("ip", (10, 83), (10, 83)),
+    ],
+)
+def test_self_join_tile_matches_float64_reference(simd_level, metric, rows_i, rows_j):
+    x = np.random.default_rng(8).standard_normal((131, 20)).astype(np.float32)
+    db = _kernels.database(x)
+    k = 7
+    ii, ki, jj, kj = _kernels.self_join_tile(db, rows_i, rows_j, k, metric=metric)
+    x64 = x.astype(np.float64)
+
+    def reference(q_rows, b_rows):
+        q, b = x64[slice(*q_rows)], x64[slice(*b_rows)]
+        key = q @ b.T if metric == "ip" else -0.5 * ((q[:, None] - b[None]) ** 2).sum(-1)
+        ids = np.arange(*b_rows)[None].repeat(len(q), 0)
+        if q_rows == b_rows:
+            key[np.arange(len(q)), np.arange(len(q))] = -np.inf  # exclude_self
+        order = np.lexsort((ids, -key), axis=-1)[:, :k]
+        return np.take_along_axis(ids, order, 1), np.take_along_axis(key, order, 1)
+
+    ref_i, ref_ki = reference(rows_i, rows_j)
+    np.testing.assert_array_equal(ii, ref_i)
+    np.testing.assert_allclose(ki, ref_ki, rtol=1e-12, atol=1e-12)
+    ref_j, ref_kj = reference(rows_j, rows_i)
+    np.testing.assert_array_equal(jj, ref_j)
+    np.testing.assert_allclose(kj, ref_kj, rtol=1e-12, atol=1e-12)

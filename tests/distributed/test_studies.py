@@ -85,3 +85,17 @@ def test_stability_equals_single_machine(client, pair, tmp_path):
     for s1, s2 in zip(got.spectra, ref.spectra):
         np.testing.assert_array_equal(s1, s2)
     assert got.vocab == ref.vocab and got.names == ref.names and got.k == ref.k
+
+
+def test_rsa_task_refuses_another_simd_level(pair, tmp_path):
+    from tokenspace.distributed._tasks import rsa_task
+
+    plan = {
+        "paths": [],
+        "words": None,
+        "method": "pearson",
+        "similarity": "cosine",
+        "simd_level": "not-" + ts.simd_level(),
+    }
+    with pytest.raises(RuntimeError, match="SIMD level"):
+        rsa_task(plan, (0, 1))

@@ -8,7 +8,7 @@ C-contiguous rows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -70,6 +70,30 @@ def prepare(db: Database, *, precision: str = "auto", n_queries: int = 0) -> Non
     db.prepare(precision, n_queries)
 
 
+@overload
+def knn(
+    queries: np.ndarray,
+    base: np.ndarray | Database,
+    k: int,
+    *,
+    metric: str = ...,
+    exclude: np.ndarray | None = ...,
+    bias: np.ndarray | None = ...,
+    precision: str = ...,
+    return_keys: Literal[False] = ...,
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def knn(
+    queries: np.ndarray,
+    base: np.ndarray | Database,
+    k: int,
+    *,
+    metric: str = ...,
+    exclude: np.ndarray | None = ...,
+    bias: np.ndarray | None = ...,
+    precision: str = ...,
+    return_keys: Literal[True],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 def knn(
     queries: np.ndarray,
     base: np.ndarray | Database,
@@ -80,7 +104,7 @@ def knn(
     bias: np.ndarray | None = None,
     precision: str = "auto",
     return_keys: bool = False,
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact top-k of float32 query rows against ``base`` rows (an array or a Database).
 
     ``metric`` is the kernel's: "ip" (inner product plus ``bias``, one value per base row) or
@@ -97,7 +121,7 @@ def knn(
         db = _core.Database(base)
         if queries.shape[0]:  # n_queries=0 would mean "kept for many searches"
             prepare(db, precision=precision, n_queries=queries.shape[0])
-    return tuple(_core.knn(db, queries, k, metric, exclude, bias, precision, return_keys))
+    return _core.knn(db, queries, k, metric, exclude, bias, precision, return_keys)
 
 
 def self_join_tile(
@@ -116,10 +140,8 @@ def self_join_tile(
     of each row of J among I's rows, global int64 ids (-1 past the filled entries) and float64
     keys as :func:`knn` with ``return_keys``. On the diagonal (I == J) the J pair is the I pair.
     """
-    return tuple(  # type: ignore[return-value]
-        _core.knn_self_join_tile(
-            db, rows_i[0], rows_i[1], rows_j[0], rows_j[1], k, metric, exclude_self
-        )
+    return _core.knn_self_join_tile(
+        db, rows_i[0], rows_i[1], rows_j[0], rows_j[1], k, metric, exclude_self
     )
 
 

@@ -67,7 +67,7 @@ def _run_rows(
     retries: int,
     progress: bool,
     label: str,
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray]:
     ids = np.empty((n, k), dtype=np.int64)
     scores = np.empty((n, k), dtype=np.float32)
     parts = [(f"rows-{a:010d}-{b:010d}.npz", (a, b)) for a, b in _engine.blocks(n, block)]
@@ -384,7 +384,7 @@ def _run_shards(
     k: int,
     retries: int,
     progress: bool,
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray]:
     ids = np.full((m, k), -1, dtype=np.int64)
     keys = np.full((m, k), -np.inf)
     parts = [(f"shard-{a:010d}-{b:010d}.npz", (a, b)) for a, b in _engine.blocks(n, block)]
@@ -512,7 +512,7 @@ def csls(
     check_k(csls_k, S.shape[0], what="rows to average over")
     check_k(csls_k, T.shape[0], what="rows to average over")
     scratch_dir = _engine.scratch_folder(scratch)
-    opts = {
+    opts: dict[str, Any] = {
         "scratch_dir": scratch_dir,
         "block_rows": block_rows,
         "resume": resume,

@@ -158,7 +158,10 @@ def open_out(
     """The parts folder with its manifest (created, or checked against ``params``); a
     temporary one under scratch when ``out`` is None (then True: delete it after the job)."""
     temporary = out is None
-    folder = Path(tempfile.mkdtemp(dir=scratch, prefix="job-")) if temporary else Path(out)
+    if out is None:
+        folder = Path(tempfile.mkdtemp(dir=scratch, prefix="job-"))
+    else:
+        folder = Path(out)
     _writable(folder, "out")
     manifest = folder / MANIFEST
     record = {"format": _FORMAT, **params}

@@ -40,8 +40,7 @@ std::unique_ptr<PyDatabase> make_database(FloatArray rows) {
 }
 
 py::tuple knn(PyDatabase& base, FloatArray queries, std::size_t k, const std::string& metric,
-              py::object exclude, py::object bias, const std::string& precision,
-              bool return_keys) {
+              py::object exclude, py::object bias, const std::string& precision, bool return_keys) {
   require_matrix(queries, "queries");
   const KnnDatabase& db = *base.db;
   const std::size_t m = queries.shape(0), d = queries.shape(1), n = db.n();
@@ -92,8 +91,10 @@ py::tuple self_join_tile(PyDatabase& base, std::size_t i0, std::size_t i1, std::
   const KnnDatabase& db = *base.db;
   const Metric met = parse_metric(metric);
   if (i0 >= i1 || j0 >= j1 || i1 > db.n() || j1 > db.n())
-    throw std::invalid_argument("tile ranges [i0, i1) and [j0, j1) must be non-empty and within "
-                                "the database's " + std::to_string(db.n()) + " rows");
+    throw std::invalid_argument(
+        "tile ranges [i0, i1) and [j0, j1) must be non-empty and within "
+        "the database's " +
+        std::to_string(db.n()) + " rows");
   if (k == 0) throw std::invalid_argument("k must be >= 1");
   const bool diag = i0 == j0 && i1 == j1;
   const std::size_t ni = i1 - i0, nj = diag ? 0 : j1 - j0;

@@ -127,8 +127,8 @@ class KnnDatabase {
 /// Never materialises the m x n matrix: tiles feed a SIMD-filtered candidate collector.
 void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std::size_t ldq,
                 std::size_t k, Metric metric, const float* row_bias, const std::int64_t* exclude,
-                std::size_t n_exclude, Precision precision, std::int64_t* out_idx,
-                float* out_score, double* out_key = nullptr);
+                std::size_t n_exclude, Precision precision, std::int64_t* out_idx, float* out_score,
+                double* out_key = nullptr);
 
 /// One tile (I, J) of the self-join of the database's rows, I = [i0, i1), J = [j0, j1), either
 /// equal or disjoint: the exact top-k of every row of I among the rows of J and of every row of

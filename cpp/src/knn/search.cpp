@@ -54,8 +54,8 @@ double exact_score(const float* q, const float* x, std::size_t d, Metric metric)
 
 void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std::size_t ldq,
                 std::size_t k, Metric metric, const float* row_bias, const std::int64_t* exclude,
-                std::size_t n_exclude, Precision precision, std::int64_t* out_idx,
-                float* out_score, double* out_key) {
+                std::size_t n_exclude, Precision precision, std::int64_t* out_idx, float* out_score,
+                double* out_key) {
   check_search(db, k, metric, row_bias);
   if (m == 0) return;
   const KernelTable& K = active_kernels();  // once: the whole search runs on this table

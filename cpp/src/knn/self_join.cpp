@@ -197,7 +197,8 @@ void self_join_tile_fp32(const Problem& P, std::size_t s0, std::size_t i0, std::
   out.init(1, diag ? ni : ni + nj, P.k);
   std::vector<Collector> col;
   col.reserve(diag ? ni : ni + nj);
-  for (std::size_t i = 0; i < ni; ++i) col.emplace_back(P, i0 - s0 + i, out.s_at(0, i), out.id_at(0, i));
+  for (std::size_t i = 0; i < ni; ++i)
+    col.emplace_back(P, i0 - s0 + i, out.s_at(0, i), out.id_at(0, i));
   if (!diag)
     for (std::size_t j = 0; j < nj; ++j)
       col.emplace_back(P, j0 - s0 + j, out.s_at(0, ni + j), out.id_at(0, ni + j));
@@ -238,47 +239,48 @@ void self_join_tile_fp32(const Problem& P, std::size_t s0, std::size_t i0, std::
     std::uint32_t* h = hits[w].data();
     // chunks of panels that stay in L2 while the rows of I stream past
     for (std::size_t pc = p0; pc < p1; pc += chunk)
-    for (std::size_t g = r0; g < r1; g += MR) {
-      const bool is_tail = g == tail0 && tail_rows;
-      const float* a = is_tail ? tail.data() : db.x() + (i0 + g) * ld;
-      const float* ta = diag ? no_thr.data() : thr_i.data() + g;
-      for (std::size_t p = pc; p < std::min(p1, pc + chunk); ++p) {
-        const std::size_t c0 = p * NR;
-        const float* b = packed.data() + p * NR * d;
-        const float* ba = bias_i.data() + g;
-        const float* bb = bias_j.data() + c0;
-        const float* tb = thr_j.data() + c0;
-        std::size_t nh;
-        if (K.knn_tile_sym) {
-          nh = K.knn_tile_sym(a, ld, b, d, ba, ta, bb, tb, c, h);
-        } else {
-          K.knn_tile(a, ld, b, d, nullptr, no_thr.data(), c, h);
-          nh = 0;
-          for (std::size_t i = 0; i < MR; ++i)
-            for (std::size_t j = 0; j < NR; ++j) {
-              const float v = c[i * NR + j];
-              const std::uint32_t f = v + ba[i] >= tb[j], bw = v + bb[j] >= ta[i];
-              if (f | bw) h[nh++] = static_cast<std::uint32_t>(i * NR + j) | (f << 30) | (bw << 31);
-            }
-        }
-        for (std::size_t e = 0; e < nh; ++e) {
-          const std::uint32_t code = h[e];
-          const std::size_t pos = code & kPos, i = pos / NR, j = pos % NR;
-          const std::size_t row = g + i, qc = c0 + j;
-          if (row >= ni || qc >= nj) continue;  // zero padding
-          if (code & kFwd) {
-            Collector& cl = col_j[qc];
-            cl.add(c[pos] + bias_i[row], static_cast<std::int64_t>(i0 + row));
-            thr_j[qc] = cl.threshold();
+      for (std::size_t g = r0; g < r1; g += MR) {
+        const bool is_tail = g == tail0 && tail_rows;
+        const float* a = is_tail ? tail.data() : db.x() + (i0 + g) * ld;
+        const float* ta = diag ? no_thr.data() : thr_i.data() + g;
+        for (std::size_t p = pc; p < std::min(p1, pc + chunk); ++p) {
+          const std::size_t c0 = p * NR;
+          const float* b = packed.data() + p * NR * d;
+          const float* ba = bias_i.data() + g;
+          const float* bb = bias_j.data() + c0;
+          const float* tb = thr_j.data() + c0;
+          std::size_t nh;
+          if (K.knn_tile_sym) {
+            nh = K.knn_tile_sym(a, ld, b, d, ba, ta, bb, tb, c, h);
+          } else {
+            K.knn_tile(a, ld, b, d, nullptr, no_thr.data(), c, h);
+            nh = 0;
+            for (std::size_t i = 0; i < MR; ++i)
+              for (std::size_t j = 0; j < NR; ++j) {
+                const float v = c[i * NR + j];
+                const std::uint32_t f = v + ba[i] >= tb[j], bw = v + bb[j] >= ta[i];
+                if (f | bw)
+                  h[nh++] = static_cast<std::uint32_t>(i * NR + j) | (f << 30) | (bw << 31);
+              }
           }
-          if (code & kBwd) {
-            Collector& cl = col_i[row];
-            cl.add(c[pos] + bias_j[qc], static_cast<std::int64_t>(j0 + qc));
-            thr_i[row] = cl.threshold();
+          for (std::size_t e = 0; e < nh; ++e) {
+            const std::uint32_t code = h[e];
+            const std::size_t pos = code & kPos, i = pos / NR, j = pos % NR;
+            const std::size_t row = g + i, qc = c0 + j;
+            if (row >= ni || qc >= nj) continue;  // zero padding
+            if (code & kFwd) {
+              Collector& cl = col_j[qc];
+              cl.add(c[pos] + bias_i[row], static_cast<std::int64_t>(i0 + row));
+              thr_j[qc] = cl.threshold();
+            }
+            if (code & kBwd) {
+              Collector& cl = col_i[row];
+              cl.add(c[pos] + bias_j[qc], static_cast<std::int64_t>(j0 + qc));
+              thr_i[row] = cl.threshold();
+            }
           }
         }
       }
-    }
   };
   auto i_range = [&](std::size_t t) {
     return std::make_pair(std::min(ni, t * part_i), std::min(ni, (t + 1) * part_i));

@@ -125,7 +125,7 @@ def fingerprint(rows: np.ndarray) -> str:
     flat = rows.reshape(-1)
     step = 1 << 24
     for s in range(0, flat.size, step):
-        h.update(memoryview(np.ascontiguousarray(flat[s : s + step])).cast("B"))
+        h.update(np.ascontiguousarray(flat[s : s + step]).tobytes())
     return h.hexdigest()
 
 

@@ -79,7 +79,8 @@ def write_part(out: str, name: str, arrays: dict[str, np.ndarray]) -> None:
     fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            members: dict[str, Any] = dict(arrays)
+            np.savez(f, **members)
         os.replace(tmp, os.path.join(out, name))
     except BaseException:
         if os.path.exists(tmp):

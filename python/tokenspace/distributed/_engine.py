@@ -209,12 +209,12 @@ def progress_bar(total: int, *, enabled: bool, label: str) -> Callable[[int], No
 
     def update(done: int) -> None:
         el = time.perf_counter() - t0
-        eta = el / done * (total - done) if done else float("nan")
+        eta = f"{el / done * (total - done):6.1f}s" if done else "     ?"
         width = 30
         fill = int(width * done / max(total, 1))
         sys.stderr.write(
             f"\r{label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} "
-            f"{el:6.1f}s elapsed, ETA {eta:6.1f}s"
+            f"{el:6.1f}s elapsed, ETA {eta}"
         )
         if done >= total:
             sys.stderr.write("\n")

@@ -4,6 +4,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "convert.hpp"
 #include "tokenspace/analogy.hpp"
@@ -39,7 +40,7 @@ std::unique_ptr<PyDatabase> make_database(FloatArray rows) {
 }
 
 py::tuple knn(PyDatabase& base, FloatArray queries, std::size_t k, const std::string& metric,
-              py::object exclude, py::object bias, const std::string& precision) {
+              py::object exclude, py::object bias, const std::string& precision, bool return_keys) {
   require_matrix(queries, "queries");
   const KnnDatabase& db = *base.db;
   const std::size_t m = queries.shape(0), d = queries.shape(1), n = db.n();
@@ -71,13 +72,42 @@ py::tuple knn(PyDatabase& base, FloatArray queries, std::size_t k, const std::st
   }
   py::array_t<std::int64_t> idx({m, k});
   py::array_t<float> scores({m, k});
+  py::array_t<double> keys(return_keys ? std::vector<std::size_t>{m, k}
+                                       : std::vector<std::size_t>{0, 0});
   {
     KernelCall call;
     std::shared_lock<std::shared_mutex> guard(base.lock);
     knn_search(db, queries.data(), m, d, k, met, bias.is_none() ? nullptr : bias_arr.data(),
-               n_ex ? ex.data() : nullptr, n_ex, prec, idx.mutable_data(), scores.mutable_data());
+               n_ex ? ex.data() : nullptr, n_ex, prec, idx.mutable_data(), scores.mutable_data(),
+               return_keys ? keys.mutable_data() : nullptr);
   }
+  if (return_keys) return py::make_tuple(idx, scores, keys);
   return py::make_tuple(idx, scores);
+}
+
+py::tuple self_join_tile(PyDatabase& base, std::size_t i0, std::size_t i1, std::size_t j0,
+                         std::size_t j1, std::size_t k, const std::string& metric,
+                         bool exclude_self) {
+  const KnnDatabase& db = *base.db;
+  const Metric met = parse_metric(metric);
+  if (i0 >= i1 || j0 >= j1 || i1 > db.n() || j1 > db.n())
+    throw std::invalid_argument(
+        "tile ranges [i0, i1) and [j0, j1) must be non-empty and within "
+        "the database's " +
+        std::to_string(db.n()) + " rows");
+  if (k == 0) throw std::invalid_argument("k must be >= 1");
+  const bool diag = i0 == j0 && i1 == j1;
+  const std::size_t ni = i1 - i0, nj = diag ? 0 : j1 - j0;
+  py::array_t<std::int64_t> idx_i({ni, k}), idx_j({nj, k});
+  py::array_t<double> key_i({ni, k}), key_j({nj, k});
+  {
+    py::gil_scoped_release release;
+    std::shared_lock<std::shared_mutex> guard(base.lock);
+    knn_self_join_tile(db, i0, i1, j0, j1, k, met, exclude_self, idx_i.mutable_data(),
+                       key_i.mutable_data(), idx_j.mutable_data(), key_j.mutable_data());
+  }
+  if (diag) return py::make_tuple(idx_i, key_i, idx_i, key_i);
+  return py::make_tuple(idx_i, key_i, idx_j, key_j);
 }
 
 py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t k,
@@ -171,9 +201,16 @@ void bind_knn(py::module_& m) {
           "An upper bound of the largest row norm.");
   m.def("knn", &knn, py::arg("db"), py::arg("queries"), py::arg("k"), py::arg("metric") = "ip",
         py::arg("exclude") = py::none(), py::arg("bias") = py::none(),
-        py::arg("precision") = "auto",
+        py::arg("precision") = "auto", py::arg("return_keys") = false,
         "Exact top-k of the queries against a prepared Database by inner product ('ip', plus an "
-        "optional per-row bias) or Euclidean distance ('l2'): (ids, scores).");
+        "optional per-row bias) or Euclidean distance ('l2'): (ids, scores), plus the exact "
+        "float64 ranking keys with return_keys=True.");
+  m.def("knn_self_join_tile", &self_join_tile, py::arg("db"), py::arg("i0"), py::arg("i1"),
+        py::arg("j0"), py::arg("j1"), py::arg("k"), py::arg("metric") = "ip",
+        py::arg("exclude_self") = true,
+        "Both directions' exact top-k of the tile (I, J) of the database's self-join, I = [i0, "
+        "i1) and J = [j0, j1) equal or disjoint: (ids_i, keys_i, ids_j, keys_j), float64 keys "
+        "(ids_j, keys_j are ids_i, keys_i on the diagonal).");
   m.def("analogy", &analogy, py::arg("terms"), py::arg("qterms"), py::arg("base"), py::arg("k"),
         py::arg("method") = "3cosadd", py::arg("weights") = py::none(), py::arg("n_pos") = 1,
         py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(), py::arg("cos_slack") = 0.0f,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
@@ -150,6 +150,32 @@ def prepare(db: Database, *, precision: str = "auto", n_queries: int = 0) -> Non
     db.prepare(precision, n_queries)
 
 
+@overload
+def knn(
+    queries: np.ndarray,
+    base: np.ndarray | Database,
+    k: int,
+    *,
+    metric: str = ...,
+    exclude: np.ndarray | None = ...,
+    bias: np.ndarray | None = ...,
+    precision: str = ...,
+    progress: Progress = ...,
+    return_keys: Literal[False] = ...,
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def knn(
+    queries: np.ndarray,
+    base: np.ndarray | Database,
+    k: int,
+    *,
+    metric: str = ...,
+    exclude: np.ndarray | None = ...,
+    bias: np.ndarray | None = ...,
+    precision: str = ...,
+    progress: Progress = ...,
+    return_keys: Literal[True],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 def knn(
     queries: np.ndarray,
     base: np.ndarray | Database,
@@ -160,28 +186,59 @@ def knn(
     bias: np.ndarray | None = None,
     precision: str = "auto",
     progress: Progress = False,
-) -> tuple[np.ndarray, np.ndarray]:
+    return_keys: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact top-k of float32 query rows against ``base`` rows (an array or a Database).
 
     ``metric`` is the kernel's: "ip" (inner product plus ``bias``, one value per base row) or
     "l2" (Euclidean distance). ``exclude``: int64 (n_queries, e) ids never returned (-1 = none).
     ``precision`` only picks the candidate stage; the answer is the exact top-k either way.
-    Returns (int64 ids, float32 scores), both (n_queries, k), best first, ties to the lower id.
+    Returns (int64 ids, float32 scores), both (n_queries, k), best first, ties to the lower id;
+    with ``return_keys`` also the float64 keys the kernel ranked by (the exact inner product
+    plus bias, or -|q - x|^2 / 2 for "l2"; -inf past the filled entries), which is what partial
+    results must be merged on to stay exact (float32 scores tie where the keys do not).
     Interruptible and reports progress (see :func:`run_job`).
     """
 
-    def call() -> tuple[np.ndarray, np.ndarray]:
+    def call() -> tuple[np.ndarray, ...]:
         if isinstance(base, Database):
             db = base
         else:
             db = _core.Database(base)
             if queries.shape[0]:  # n_queries=0 would mean "kept for many searches"
                 prepare(db, precision=precision, n_queries=queries.shape[0])
-        return _core.knn(db, queries, k, metric, exclude, bias, precision)
+        return _core.knn(db, queries, k, metric, exclude, bias, precision, return_keys)
 
     n = base.n if isinstance(base, Database) else _dim(base, 0)
     work = float(_dim(queries, 0)) * n * _dim(queries, 1)
     return run_job(call, work=work, progress=progress, label="knn")
+
+
+def self_join_tile(
+    db: Database,
+    rows_i: tuple[int, int],
+    rows_j: tuple[int, int],
+    k: int,
+    *,
+    metric: str = "ip",
+    exclude_self: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Both directions of one tile (I, J) of the self-join of ``db``'s rows, each pair scored
+    once: I = ``rows_i`` = [i0, i1) and J = [j0, j1), equal or disjoint.
+
+    Returns (ids_i, keys_i, ids_j, keys_j): the exact top-k of each row of I among J's rows and
+    of each row of J among I's rows, global int64 ids (-1 past the filled entries) and float64
+    keys as :func:`knn` with ``return_keys``. On the diagonal (I == J) the J pair is the I pair.
+    Interruptible (see :func:`run_job`).
+    """
+    work = float(rows_i[1] - rows_i[0]) * (rows_j[1] - rows_j[0]) * db.d
+    return run_job(
+        lambda: _core.knn_self_join_tile(
+            db, rows_i[0], rows_i[1], rows_j[0], rows_j[1], k, metric, exclude_self
+        ),
+        work=work,
+        label="self-join tile",
+    )
 
 
 def analogy(

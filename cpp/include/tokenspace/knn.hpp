@@ -121,11 +121,25 @@ class KnnDatabase {
 /// @param out_idx   m x k ids, best first; ties broken by lower id; -1 when fewer than k rows
 ///                  are eligible (all others excluded)
 /// @param out_score m x k scores (inner products + bias, or Euclidean distances for L2)
+/// @param out_key   optional m x k exact double keys the ranking used (exact_score + bias;
+///                  -inf past the filled entries), so that partial results of searches over
+///                  parts of a database merge exactly by (-key, id); may be null
 /// Never materialises the m x n matrix: tiles feed a SIMD-filtered candidate collector.
 void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std::size_t ldq,
                 std::size_t k, Metric metric, const float* row_bias, const std::int64_t* exclude,
-                std::size_t n_exclude, Precision precision, std::int64_t* out_idx,
-                float* out_score);
+                std::size_t n_exclude, Precision precision, std::int64_t* out_idx, float* out_score,
+                double* out_key = nullptr);
+
+/// One tile (I, J) of the self-join of the database's rows, I = [i0, i1), J = [j0, j1), either
+/// equal or disjoint: the exact top-k of every row of I among the rows of J and of every row of
+/// J among the rows of I, each pair scored once. Writes ids (global, -1 past the filled
+/// entries) and exact double keys (as out_key above) best first, ties to the lower id:
+/// |I| x k into idx_i / key_i and, when I != J, |J| x k into idx_j / key_j. Merging the tiles
+/// of all pairs I <= J by (-key, id) gives knn_search's answer for the whole self-join bit for
+/// bit. exclude_self drops each row from its own list (diagonal tiles only).
+void knn_self_join_tile(const KnnDatabase& db, std::size_t i0, std::size_t i1, std::size_t j0,
+                        std::size_t j1, std::size_t k, Metric metric, bool exclude_self,
+                        std::int64_t* idx_i, double* key_i, std::int64_t* idx_j, double* key_j);
 
 /// One-shot form: a database over base, prepared for m queries (KnnDatabase::prepare), searched
 /// once.

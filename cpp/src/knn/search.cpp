@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include "common/topk.hpp"
 #include "knn/bounds.hpp"
@@ -53,8 +54,8 @@ double exact_score(const float* q, const float* x, std::size_t d, Metric metric)
 
 void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std::size_t ldq,
                 std::size_t k, Metric metric, const float* row_bias, const std::int64_t* exclude,
-                std::size_t n_exclude, Precision precision, std::int64_t* out_idx,
-                float* out_score) {
+                std::size_t n_exclude, Precision precision, std::int64_t* out_idx, float* out_score,
+                double* out_key) {
   check_search(db, k, metric, row_bias);
   if (m == 0) return;
   const KernelTable& K = active_kernels();  // once: the whole search runs on this table
@@ -86,7 +87,54 @@ void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std:
             static_cast<float>(metric == Metric::L2 ? std::sqrt(std::max(0.0, -2.0 * s[e])) : s[e]);
       else
         out_score[i * k + e] = metric == Metric::L2 ? kPosInf : -kPosInf;
+      if (out_key) out_key[i * k + e] = s[e];
     }
+  });
+}
+
+void knn_self_join_tile(const KnnDatabase& db, std::size_t i0, std::size_t i1, std::size_t j0,
+                        std::size_t j1, std::size_t k, Metric metric, bool exclude_self,
+                        std::int64_t* idx_i, double* key_i, std::int64_t* idx_j, double* key_j) {
+  check_search(db, k, metric, nullptr);
+  const std::size_t n = db.n();
+  if (i0 >= i1 || j0 >= j1 || i1 > n || j1 > n)
+    throw std::invalid_argument("tile ranges must be non-empty and within the database rows");
+  const bool diag = i0 == j0 && i1 == j1;
+  if (!diag && i0 < j1 && j0 < i1)
+    throw std::invalid_argument("tile ranges must be equal or disjoint");
+  const KernelTable& K = active_kernels();
+  // One problem over the span of both ranges: its queries are the database's own rows, so one
+  // slack vector bounds both directions of every pair.
+  const std::size_t s0 = std::min(i0, j0), s1 = std::max(i1, j1), span = s1 - s0;
+  const float* q = db.x() + s0 * db.ldx();
+  const detail::CandidateBounds bounds =
+      detail::derive_bounds(K, db, q, span, db.ldx(), metric, nullptr, Precision::FP32);
+  std::vector<std::int64_t> ex;
+  if (exclude_self && diag) {
+    ex.resize(span);
+    for (std::size_t i = 0; i < span; ++i) ex[i] = static_cast<std::int64_t>(s0 + i);
+  }
+  const detail::Problem P{&K,
+                          &db,
+                          q,
+                          span,
+                          db.ldx(),
+                          k,
+                          metric,
+                          bounds.candidate_bias(),
+                          nullptr,
+                          ex.empty() ? nullptr : ex.data(),
+                          ex.empty() ? std::size_t{0} : std::size_t{1},
+                          bounds.slack->data(),
+                          bounds.rest.data()};
+  detail::Parts parts;
+  detail::self_join_tile_fp32(P, s0, i0, i1, j0, j1, parts);
+  const std::size_t ni = i1 - i0;
+  detail::merge_parts(parts, [&](std::size_t slot, const double* s, const std::int64_t* id) {
+    std::int64_t* oi = slot < ni ? idx_i + slot * k : idx_j + (slot - ni) * k;
+    double* ok = slot < ni ? key_i + slot * k : key_j + (slot - ni) * k;
+    std::copy(id, id + k, oi);
+    std::copy(s, s + k, ok);
   });
 }
 

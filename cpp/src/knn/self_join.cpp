@@ -189,5 +189,125 @@ void self_join_fp32(const Problem& P, Parts& out) {
   search_tiles_sym<float>(P, db.x(), db.ldx(), d, MR, NR, d, tile, pack, out);
 }
 
+void self_join_tile_fp32(const Problem& P, std::size_t s0, std::size_t i0, std::size_t i1,
+                         std::size_t j0, std::size_t j1, Parts& out) {
+  const KernelTable& K = *P.K;
+  const KnnDatabase& db = *P.db;
+  const std::size_t NR = K.fp32_shape.nr, MR = K.fp32_shape.mr, d = db.d(), ld = db.ldx();
+  const bool diag = i0 == j0;
+  const std::size_t ni = i1 - i0, nj = j1 - j0;
+  const std::size_t ni_pad = ceil_div(ni, MR) * MR, n_panels = ceil_div(nj, NR);
+  out.init(1, diag ? ni : ni + nj, P.k);
+  std::vector<Collector> col;
+  col.reserve(diag ? ni : ni + nj);
+  for (std::size_t i = 0; i < ni; ++i)
+    col.emplace_back(P, i0 - s0 + i, out.s_at(0, i), out.id_at(0, i));
+  if (!diag)
+    for (std::size_t j = 0; j < nj; ++j)
+      col.emplace_back(P, j0 - s0 + j, out.s_at(0, ni + j), out.id_at(0, ni + j));
+  Collector* col_i = col.data();
+  Collector* col_j = diag ? col.data() : col.data() + ni;
+
+  // Candidate biases and admission thresholds, padded slots never admit anything.
+  std::vector<float> bias_i(ni_pad, 0.0f), thr_i(ni_pad, kPosInf);
+  std::vector<float> bias_j(n_panels * NR, 0.0f), thr_j(n_panels * NR, kPosInf);
+  std::copy(P.bias + i0, P.bias + i1, bias_i.begin());
+  std::copy(P.bias + j0, P.bias + j1, bias_j.begin());
+  std::fill(thr_i.begin(), thr_i.begin() + ni, kNegInf);
+  std::fill(thr_j.begin(), thr_j.begin() + nj, kNegInf);
+  const std::vector<float> no_thr(std::max(MR, NR), kPosInf);
+  const std::size_t tail_rows = ni % MR, tail0 = ni - tail_rows;
+  std::vector<float> tail(MR * ld, 0.0f);
+  for (std::size_t r = 0; r < tail_rows; ++r)
+    std::copy(db.x() + (i0 + tail0 + r) * ld, db.x() + (i0 + tail0 + r) * ld + d,
+              tail.data() + r * ld);
+  AlignedFloats packed(n_panels * NR * d);
+  pack_panels(db.x() + j0 * ld, nj, ld, d, NR, packed.data());
+
+  // S parts of each side, scheduled so that no two concurrent tasks touch the same collector:
+  // off the diagonal, round r pairs I part t with J part (t + r) mod S (a Latin square); on the
+  // diagonal every pair arrives in the forward direction only, so a task owns one J part and
+  // scans all of I.
+  const std::size_t S = std::max<std::size_t>(1, std::min(num_threads(), ceil_div(nj, NR)));
+  const std::size_t part_i = ceil_div(ceil_div(ni, MR), S) * MR;
+  const std::size_t part_j = ceil_div(n_panels, S);
+  const std::size_t workers = std::min(num_threads(), S);
+  std::vector<std::vector<float>> ctile(workers, std::vector<float>(MR * NR));
+  std::vector<std::vector<std::uint32_t>> hits(workers, std::vector<std::uint32_t>(MR * NR));
+  constexpr std::uint32_t kFwd = 1u << 30, kBwd = 1u << 31, kPos = kFwd - 1;
+  const std::size_t chunk = std::max<std::size_t>(1, (256 * 1024) / (NR * d * 4 + 1));
+
+  auto run = [&](std::size_t r0, std::size_t r1, std::size_t p0, std::size_t p1, std::size_t w) {
+    float* c = ctile[w].data();
+    std::uint32_t* h = hits[w].data();
+    // chunks of panels that stay in L2 while the rows of I stream past
+    for (std::size_t pc = p0; pc < p1; pc += chunk)
+      for (std::size_t g = r0; g < r1; g += MR) {
+        const bool is_tail = g == tail0 && tail_rows;
+        const float* a = is_tail ? tail.data() : db.x() + (i0 + g) * ld;
+        const float* ta = diag ? no_thr.data() : thr_i.data() + g;
+        for (std::size_t p = pc; p < std::min(p1, pc + chunk); ++p) {
+          const std::size_t c0 = p * NR;
+          const float* b = packed.data() + p * NR * d;
+          const float* ba = bias_i.data() + g;
+          const float* bb = bias_j.data() + c0;
+          const float* tb = thr_j.data() + c0;
+          std::size_t nh;
+          if (K.knn_tile_sym) {
+            nh = K.knn_tile_sym(a, ld, b, d, ba, ta, bb, tb, c, h);
+          } else {
+            K.knn_tile(a, ld, b, d, nullptr, no_thr.data(), c, h);
+            nh = 0;
+            for (std::size_t i = 0; i < MR; ++i)
+              for (std::size_t j = 0; j < NR; ++j) {
+                const float v = c[i * NR + j];
+                const std::uint32_t f = v + ba[i] >= tb[j], bw = v + bb[j] >= ta[i];
+                if (f | bw)
+                  h[nh++] = static_cast<std::uint32_t>(i * NR + j) | (f << 30) | (bw << 31);
+              }
+          }
+          for (std::size_t e = 0; e < nh; ++e) {
+            const std::uint32_t code = h[e];
+            const std::size_t pos = code & kPos, i = pos / NR, j = pos % NR;
+            const std::size_t row = g + i, qc = c0 + j;
+            if (row >= ni || qc >= nj) continue;  // zero padding
+            if (code & kFwd) {
+              Collector& cl = col_j[qc];
+              cl.add(c[pos] + bias_i[row], static_cast<std::int64_t>(i0 + row));
+              thr_j[qc] = cl.threshold();
+            }
+            if (code & kBwd) {
+              Collector& cl = col_i[row];
+              cl.add(c[pos] + bias_j[qc], static_cast<std::int64_t>(j0 + qc));
+              thr_i[row] = cl.threshold();
+            }
+          }
+        }
+      }
+  };
+  auto i_range = [&](std::size_t t) {
+    return std::make_pair(std::min(ni, t * part_i), std::min(ni, (t + 1) * part_i));
+  };
+  auto j_range = [&](std::size_t u) {
+    return std::make_pair(std::min(n_panels, u * part_j), std::min(n_panels, (u + 1) * part_j));
+  };
+  if (diag) {
+    parallel_for(S, [&](std::size_t u, std::size_t w) {
+      const auto [p0, p1] = j_range(u);
+      run(0, ni, p0, p1, w);
+    });
+  } else {
+    for (std::size_t r = 0; r < S; ++r)
+      parallel_for(S, [&](std::size_t t, std::size_t w) {
+        const auto [g0, g1] = i_range(t);
+        const auto [p0, p1] = j_range((t + r) % S);
+        run(g0, g1, p0, p1, w);
+      });
+  }
+  parallel_for(ceil_div(col.size(), 1024), [&](std::size_t t, std::size_t) {
+    for (std::size_t i = t * 1024; i < std::min(col.size(), (t + 1) * 1024); ++i) col[i].finish();
+  });
+}
+
 }  // namespace detail
 }  // namespace tokenspace

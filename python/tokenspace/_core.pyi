@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['Cancelled', 'Database', 'Job', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'max_threads', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
+__all__: list[str] = ['Cancelled', 'Database', 'Job', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'knn_self_join_tile', 'max_threads', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_permuted_cross', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
 class Database:
     """
     Rows prepared for repeated exact k-NN searches.
@@ -109,9 +109,13 @@ def kernel_table(level: str) -> dict:
     """
     {kernel slot: ISA unit providing it at this level, or 'none'} (any level, runnable or not).
     """
-def knn(db: Database, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', exclude: typing.Any = None, bias: typing.Any = None, precision: str = 'auto') -> tuple:
+def knn(db: Database, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', exclude: typing.Any = None, bias: typing.Any = None, precision: str = 'auto', return_keys: bool = False) -> tuple:
     """
-    Exact top-k of the queries against a prepared Database by inner product ('ip', plus an optional per-row bias) or Euclidean distance ('l2'): (ids, scores).
+    Exact top-k of the queries against a prepared Database by inner product ('ip', plus an optional per-row bias) or Euclidean distance ('l2'): (ids, scores), plus the exact float64 ranking keys with return_keys=True.
+    """
+def knn_self_join_tile(db: Database, i0: typing.SupportsInt | typing.SupportsIndex, i1: typing.SupportsInt | typing.SupportsIndex, j0: typing.SupportsInt | typing.SupportsIndex, j1: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', exclude_self: bool = True) -> tuple:
+    """
+    Both directions' exact top-k of the tile (I, J) of the database's self-join, I = [i0, i1) and J = [j0, j1) equal or disjoint: (ids_i, keys_i, ids_j, keys_j), float64 keys (ids_j, keys_j are ids_i, keys_i on the diagonal).
     """
 def max_threads() -> int:
     """
@@ -144,6 +148,10 @@ def project(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], axis: ty
 def rsa_pearson(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> dict:
     """
     Pearson statistics of the upper triangles (i < j) of X X^T and Y Y^T, streamed.
+    """
+def rsa_permuted_cross(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], perms: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    For each permutation row p: sum over pairs i < j of a[(i, j)] * b[(p[i], p[j])].
     """
 def rsa_spearman(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], store_values: bool = False) -> dict:
     """

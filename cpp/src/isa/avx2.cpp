@@ -72,18 +72,6 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-float dot(const float* q, const float* x, std::size_t d) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  std::size_t k = 0;
-  for (; k + 16 <= d; k += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k), _mm256_loadu_ps(x + k), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k + 8), _mm256_loadu_ps(x + k + 8), s1);
-  }
-  for (; k + 8 <= d; k += 8)
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + k), _mm256_loadu_ps(x + k), s0);
-  return dot_tail(q, x, k, d, hsum(_mm256_add_ps(s0, s1)));
-}
-
 // Lanes [0, rem) set: the last partial vector of a row is loaded masked (no read past the row,
 // no scalar tail).
 inline __m256i tail_mask(std::size_t rem) {

@@ -133,7 +133,7 @@ class RSAResult(Display, float):
         if self.p_value is not None and self.null is not None:
             extra += f", p_value={self.p_value:.4g} (P={self.null.size})"
         if self.ci is not None:
-            extra += f", ci=({self.ci[0]:.4f}, {self.ci[1]:.4f}) @ {self.confidence:g}"
+            extra += f", {100 * (self.confidence or 0):g}% CI [{self.ci[0]:.4f}, {self.ci[1]:.4f}]"
         return (
             f"r={self.r:.6f}, method={self.method!r}, similarity={self.similarity!r}, "
             f"n_items={self.n_items}, n_pairs={self.n_pairs}, "
@@ -141,17 +141,26 @@ class RSAResult(Display, float):
         )
 
     def _table(self) -> dict[str, list[Any]]:
-        keys = ["r", "method", "similarity", "dissimilarity", "n_items", "n_pairs", "p_value"]
-        values: list[Any] = [getattr(self, k) for k in keys]
-        keys += ["ci_low", "ci_high", "confidence", "permutations", "bootstrap"]
-        values += [
-            None if self.ci is None else self.ci[0],
-            None if self.ci is None else self.ci[1],
-            self.confidence,
-            0 if self.null is None else int(self.null.size),
-            0 if self.boot is None else int(self.boot.size),
-        ]
-        return {"field": keys, "value": values}
+        """One row: the estimate, its setting and its inference (many results concatenate)."""
+        row: dict[str, Any] = {
+            k: getattr(self, k)
+            for k in (
+                "r",
+                "method",
+                "similarity",
+                "dissimilarity",
+                "n_items",
+                "n_pairs",
+                "cosine_of_triangles",
+                "p_value",
+            )
+        }
+        row["ci_low"] = None if self.ci is None else self.ci[0]
+        row["ci_high"] = None if self.ci is None else self.ci[1]
+        row["confidence"] = self.confidence
+        row["permutations"] = 0 if self.null is None else int(self.null.size)
+        row["bootstrap"] = 0 if self.boot is None else int(self.boot.size)
+        return {k: [v] for k, v in row.items()}
 
     __str__ = float.__repr__
 

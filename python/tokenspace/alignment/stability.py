@@ -33,8 +33,8 @@ _SYMMETRIC = ("frobenius_raw", "mean_cosine", "knn_overlap")
 _DEGENERATE_COSINE = 0.9
 
 
-@dataclass(frozen=True)
-class MeasureSpread:
+@dataclass(frozen=True, repr=False)
+class MeasureSpread(Display):
     """Spread of one stability measure across pairs of runs.
 
     ``n`` values (NaN entries, e.g. raw distances between runs of different dimensions, are
@@ -110,9 +110,6 @@ class StabilityReport(Display):
     def n_runs(self) -> int:
         return len(self.names)
 
-    def _summary(self) -> str:
-        return f"{self.n_runs} runs, {len(self.vocab)} words, k={self.k}"
-
     def _table(self) -> dict[str, Sequence[Any]]:
         """One row per pair of runs."""
         pairs = list(combinations(range(self.n_runs), 2))
@@ -153,17 +150,6 @@ class StabilityReport(Display):
             raise ValueError(f"measure must be one of {', '.join(MEASURES)}; got {measure!r}")
         return _spread(measure, getattr(self, measure))
 
-    def _table(self) -> dict[str, list]:
-        rows = list(self.spread().values())
-        return {
-            "measure": [r.measure for r in rows],
-            "mean": [r.mean for r in rows],
-            "std": [r.std for r in rows],
-            "min": [r.min for r in rows],
-            "max": [r.max for r in rows],
-            "n_pairs": [r.n for r in rows],
-        }
-
     def _summary(self) -> str:
         c, o = self.spread("mean_cosine"), self.spread("knn_overlap")
 
@@ -174,11 +160,6 @@ class StabilityReport(Display):
             f"{self.n_runs} runs, {len(self.vocab)} shared words: mean cosine {fmt(c)}, "
             f"knn overlap@{self.k} {fmt(o)}"
         )
-
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self._table())
 
     def most_stable(self, n: int = 10, *, by: str = "cosine") -> list[tuple[str, float]]:
         """The n words whose representation agrees most across runs."""
@@ -480,8 +461,8 @@ def _mean_pair_cosine(X: np.ndarray) -> float:
     return float((total @ total - self_sum) / (n * (n - 1)))
 
 
-@dataclass(frozen=True)
-class StabilityStudy:
+@dataclass(frozen=True, repr=False)
+class StabilityStudy(Display):
     """How stability varies with embedding dimension and corpus size (:func:`stability_study`).
 
     One row per (dimension, corpus fraction) setting; ``reports`` holds the full
@@ -536,11 +517,6 @@ class StabilityStudy:
                 f"{t['relative_aligned_mean'][i]:>8.4f}+-{t['relative_aligned_std'][i]:<6.4f}"
             )
         return "\n".join(lines)
-
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self._table())
 
 
 def stability_study(

@@ -437,8 +437,8 @@ def evaluate_word_pairs(
     )
 
 
-@dataclass(frozen=True)
-class PairedTest:
+@dataclass(frozen=True, repr=False)
+class PairedTest(Display):
     """A paired test between two models scored on the same items.
 
     Attributes
@@ -473,8 +473,8 @@ class PairedTest:
     n_b_only: int = 0
 
 
-@dataclass(frozen=True)
-class ModelComparison:
+@dataclass(frozen=True, repr=False)
+class ModelComparison(Display):
     """Result of :func:`compare_models`: every model scored on the items all of them cover.
 
     Attributes
@@ -532,11 +532,6 @@ class ModelComparison:
         out["ci_low"] = [None if t.ci is None else t.ci[0] for t in self.tests]
         out["ci_high"] = [None if t.ci is None else t.ci[1] for t in self.tests]
         return out
-
-    def to_pandas(self):
-        import pandas as pd
-
-        return pd.DataFrame(self._table())
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[float, float, int, int]:

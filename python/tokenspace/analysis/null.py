@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .._display import Display
+
 from ..space import EmbeddingSpace
 
 HOWS = ("rows", "columns", "elements")
@@ -41,8 +43,8 @@ def shuffle(s: EmbeddingSpace, how: str = "rows", *, seed: int | None = None) ->
     return EmbeddingSpace(Y, s.vocab, name=name, check=False)
 
 
-@dataclass(frozen=True)
-class NullBand:
+@dataclass(frozen=True, repr=False)
+class NullBand(Display):
     """An analysis rerun on shuffled copies with many seeds: the spread of the baseline.
 
     Attributes
@@ -89,11 +91,6 @@ class NullBand:
             f"observed {o:.4g} vs {self.how}-shuffled null over {len(self.seeds)} seeds: "
             f"[{lo:.4g}, {hi:.4g}] ({q[0]:g}-{q[1]:g} quantiles)"
         )
-
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self._table())
 
 
 def shuffle_band(

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .._display import Display
+
 from .._validate import as_matrix
 from ..space import EmbeddingSpace
 
@@ -117,8 +119,8 @@ def _check_quantiles(quantiles: Any) -> tuple[float, float]:
     return lo, hi
 
 
-@dataclass(frozen=True)
-class SpectrumBaseline:
+@dataclass(frozen=True, repr=False)
+class SpectrumBaseline(Display):
     """A group's singular value spectrum against many size-matched random groups.
 
     Attributes
@@ -168,11 +170,6 @@ class SpectrumBaseline:
             f"singular value at percentile {self.percentile[0]:.1f}, concentration "
             f"{self.concentration:.3f} at percentile {self.concentration_percentile:.1f}"
         )
-
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self._table())
 
 
 def _percentile_of(value: np.ndarray, samples: np.ndarray) -> np.ndarray:

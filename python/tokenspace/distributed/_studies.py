@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .._display import Display
+
 from ..alignment.stability import StabilityReport
 from ..io.native import save_native
 from ..space import EmbeddingSpace
@@ -20,8 +22,8 @@ from . import _engine
 from ._tasks import rsa_task, stability_task
 
 
-@dataclass(frozen=True)
-class RSAMatrix:
+@dataclass(frozen=True, repr=False)
+class RSAMatrix(Display):
     """RSA between every pair of models.
 
     Attributes
@@ -44,11 +46,6 @@ class RSAMatrix:
             "b": [self.names[j] for _, j in pairs],
             "r": [float(self.results[p]) for p in pairs],
         }
-
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self._table())
 
 
 def _stage_spaces(spaces: list[EmbeddingSpace], scratch: Any) -> list[str]:

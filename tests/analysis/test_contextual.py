@@ -159,9 +159,18 @@ def _cos64(A, B):
     ).T
 
 
+@pytest.fixture
+def one_blas_thread():
+    # hundreds of tiny numpy SVDs: OpenBLAS threads only wait on a busy machine
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        yield
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_blas_thread")
 def test_measures_against_numpy(corpus_result):
-    emb = first_texts(corpus_result.embeddings, 80)
+    emb = first_texts(corpus_result.embeddings, 50)
     base = ts.anisotropy(emb, n_pairs=3000, n_sample=10**6, seed=3)
     selfsim = ts.self_similarity(emb, min_count=3, baseline=base)
     intra = ts.intra_sentence_similarity(emb, baseline=base)
@@ -171,7 +180,7 @@ def test_measures_against_numpy(corpus_result):
     for i in plain:
         by_word[emb.tokens[i]].append(i)
     words = sorted(w for w, occ in by_word.items() if len(occ) >= 3)
-    assert selfsim.words == words == mev.words and len(words) > 50
+    assert selfsim.words == words == mev.words and len(words) > 30
     texts = emb.sentence[plain]
     for k in range(len(emb.layers)):
         X = np.asarray(emb.vectors[k], dtype=np.float64)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import num_threads
+from ..alignment.procrustes import _single_threaded_blas
 from ..loaders import load_hf
 from ..similarity import cosine_matrix, unit_rows
 from ..space import EmbeddingSpace
@@ -598,7 +599,8 @@ def anisotropy(
     for _, X in _layer_view(emb):
         U = unit_rows(np.asarray(X)[np.concatenate([a, b])])
         cos.append(float(np.einsum("ij,ij->i", U[: len(a)], U[len(a) :], dtype=np.float64).mean()))
-        mev.append(_mev(np.asarray(X)[sample]))
+        with _single_threaded_blas():
+            mev.append(_mev(np.asarray(X)[sample]))
     return Anisotropy(emb.layers, np.asarray(cos), np.asarray(mev), len(a), len(sample))
 
 
@@ -821,10 +823,11 @@ def max_explainable_variance(
     baseline = anisotropy(emb) if baseline is None else baseline
     counts = np.array([len(r) for r in rows], dtype=np.int64)
     values = np.empty((len(emb.layers), len(chosen)))
-    for k, (_, X) in enumerate(_layer_view(emb)):
-        X = np.asarray(X)
-        for j, r in enumerate(rows):
-            values[k, j] = _mev(X[r])
+    with _single_threaded_blas():  # thousands of tiny eigenproblems: threads only cost
+        for k, (_, X) in enumerate(_layer_view(emb)):
+            X = np.asarray(X)
+            for j, r in enumerate(rows):
+                values[k, j] = _mev(X[r])
     return MaxExplainableVariance(emb.layers, chosen, counts, values, baseline.mev)
 
 
@@ -875,7 +878,8 @@ class Contextuality:
             for name in ("self_similarity", "intra_sentence_similarity", "mev")
         }
         curves["anisotropy"] = np.asarray(t["anisotropy"])
-        return _plot_layers(self.layers, curves, "value", ax)
+        label = "measure - anisotropy (anisotropy itself raw)" if adjusted else "value"
+        return _plot_layers(self.layers, curves, label, ax)
 
 
 def contextuality(
@@ -972,6 +976,15 @@ def distill_static(
     if not words:
         raise ValueError(f"no word occurs {min_count} times in the texts")
     out = np.empty((len(words), X.shape[1]), dtype=np.float32)
+    with _single_threaded_blas():
+        _distill(X, words, by_word, method, out)
+    absolute = _resolve_layers(layer, emb.n_hidden_states)[0]
+    return EmbeddingSpace(out, words, name=name or f"{method}-static layer {absolute}")
+
+
+def _distill(
+    X: np.ndarray, words: list[str], by_word: dict[str, list[int]], method: str, out: np.ndarray
+) -> None:
     for j, w in enumerate(words):
         R = X[by_word[w]]
         mean = R.mean(axis=0, dtype=np.float64)
@@ -982,8 +995,6 @@ def distill_static(
         else:
             pc = principal_axes(R, 1, center=False)[0]
             out[j] = pc if pc @ mean >= 0 else -pc
-    absolute = _resolve_layers(layer, emb.n_hidden_states)[0]
-    return EmbeddingSpace(out, words, name=name or f"{method}-static layer {absolute}")
 
 
 @dataclass(frozen=True)

@@ -449,6 +449,71 @@ def section_translation(ctx: ReportContext) -> SectionResult:
     return "Translation GloVe -> MiniLM", body, []
 
 
+def section_contextual(ctx: ReportContext) -> SectionResult:
+    from gensim.test.utils import datapath  # lee_background.cor ships with gensim
+
+    from ..analysis.contextual import contextuality, split_sentences, static_vs_contextual
+
+    m = ctx.minilm
+    with open(datapath("lee_background.cor"), encoding="utf-8") as f:
+        sentences = [x for doc in f.read().splitlines() for x in split_sentences(doc)][:300]
+    res = contextuality(m, sentences, seed=ctx.seed)
+    df = res.to_pandas()
+    body = paragraph(
+        f"How contextual are {m.name}'s hidden states (Ethayarajh 2019)? Over the first "
+        f"{len(sentences)} sentences of gensim's lee_background.cor, for the "
+        f"{len(res.self_similarity.words)} words with at least 5 occurrences: self-similarity "
+        "(mean cosine of a word with itself across contexts), intra-sentence similarity (mean "
+        "cosine of a sentence's words with the sentence mean), maximum explainable variance (the "
+        "first principal component's share of a word's occurrences) and the anisotropy baseline "
+        "(mean cosine of random pairs of words from different sentences); adjusted = measure - "
+        "baseline. Hidden state 0 is the input embeddings (plus position and segment)."
+    )
+    body += html_table(list(df.columns), df.itertuples(index=False))
+    figs = [
+        (
+            res.plot(adjusted=True),
+            f"{m.name}: contextuality per hidden state, adjusted for anisotropy",
+        )
+    ]
+    word = "bank"
+    uses = [
+        "She deposited the money at the bank on Monday.",
+        "The bank raised its interest rates again.",
+        "They walked along the river bank at sunset.",
+        "Fish gathered near the muddy bank of the stream.",
+    ]
+    one = static_vs_contextual(m, word, uses, layers=[0, 2, 4, 6], k=5)
+    body += f"<h3>One word, static vs contextual: {esc(word)!s}</h3>"
+    body += html_table(
+        ["#", "sentence"] + [f"cosine to static, layer {x}" for x in one.layers],
+        [(i, u, *one.static_cosine[:, i]) for i, u in enumerate(uses)],
+        caption=f"cosine of each contextual {word!r} with its input-embedding vector",
+    )
+    last = len(one.layers) - 1
+    body += html_table(
+        ["#"] + [f"static neighbours, layer {x}" for x in one.layers],
+        [
+            (i, *(", ".join(one.neighbors[k][i]) for k in range(len(one.layers))))
+            for i in range(len(uses))
+        ],
+        caption="nearest input-embedding entries of each contextual vector",
+    )
+    figs.append(
+        (
+            plot.cosine_heatmap(
+                one.cosines[last],
+                [f"{i}: {u[:28]}" for i, u in enumerate(uses)],
+                title=f"{word!r} across sentences, layer {one.layers[last]}",
+                vmin=0.0,
+            ),
+            f"cosines between the contextual vectors of {word!r} in the last layer: the two "
+            "senses separate",
+        )
+    )
+    return "Static vs contextual", body, figs
+
+
 SECTIONS: list[Section] = [
     Section("overview", "Models", section_overview),
     Section("knn", "Nearest neighbours", section_knn),
@@ -461,4 +526,5 @@ SECTIONS: list[Section] = [
     Section("rsa", "RSA: GloVe vs MiniLM", section_rsa),
     Section("svd", "SVD spectra and projections", section_svd),
     Section("translation", "Translation GloVe -> MiniLM", section_translation),
+    Section("contextual", "Static vs contextual", section_contextual),
 ]

@@ -54,8 +54,8 @@ def corpus_sentences():
 
 @pytest.fixture(scope="module")
 def corpus_result(minilm_folder, corpus_sentences):
-    """ts.contextuality of 240 corpus sentences at all 7 hidden states."""
-    return ts.contextuality(minilm_folder, corpus_sentences[:240], batch_size=64)
+    """ts.contextuality of 200 corpus sentences at all 7 hidden states."""
+    return ts.contextuality(minilm_folder, corpus_sentences[:200], batch_size=64)
 
 
 def first_texts(emb, n):
@@ -211,7 +211,7 @@ def test_measures_against_numpy(corpus_result):
 @pytest.mark.slow
 def test_contextuality_over_corpus_sentences(corpus_result):
     res = corpus_result
-    assert res.embeddings.n_texts == 240 and res.layers == tuple(range(7))
+    assert res.embeddings.n_texts == 200 and res.layers == tuple(range(7))
     df = res.to_pandas()
     assert list(df.columns) == [
         "layer",

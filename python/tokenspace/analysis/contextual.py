@@ -129,10 +129,11 @@ def _n_hidden_states(model: Any) -> int:
 def _resolve_layers(layers: int | Sequence[int] | None, n: int) -> tuple[int, ...]:
     if layers is None:
         return tuple(range(n))
-    if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool):
-        layers = [int(layers)]
+    if isinstance(layers, bool):
+        raise TypeError(f"layers must be ints, got {layers!r}")
+    asked = [int(layers)] if isinstance(layers, (int, np.integer)) else list(layers)
     out = []
-    for layer in layers:
+    for layer in asked:
         if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
             raise TypeError(f"layers must be ints, got {layer!r}")
         if not -n <= layer < n:
@@ -142,7 +143,7 @@ def _resolve_layers(layers: int | Sequence[int] | None, n: int) -> tuple[int, ..
             )
         out.append(int(layer) % n)
     if len(set(out)) != len(out):
-        raise ValueError(f"layers {list(layers)} name the same hidden state twice")
+        raise ValueError(f"layers {asked} name the same hidden state twice")
     return tuple(out)
 
 
@@ -230,7 +231,7 @@ class ContextualEmbeddings:
             )
         return np.asarray(rows, dtype=np.int64)
 
-    def _table(self) -> dict[str, Sequence]:
+    def _table(self) -> dict[str, Any]:
         return {
             "sentence": self.sentence,
             "position": self.position,
@@ -357,6 +358,7 @@ def contextual_embeddings(
     n_rows = len(rows["sentence"])
     dim = int(net.config.hidden_size)
     shape = (len(keep), n_rows, dim)
+    vectors: np.ndarray
     if memmap is not None:
         vectors = np.lib.format.open_memmap(
             os.fspath(memmap), mode="w+", dtype=np.float32, shape=shape
@@ -539,7 +541,7 @@ def _plot_layers(
     return ax.figure
 
 
-def _frame(table: dict[str, Sequence]) -> Any:
+def _frame(table: dict[str, Any]) -> Any:
     import pandas as pd
 
     return pd.DataFrame(table)
@@ -557,7 +559,7 @@ class Anisotropy:
     n_pairs: int
     n_sample: int
 
-    def _table(self) -> dict[str, Sequence]:
+    def _table(self) -> dict[str, Any]:
         return {
             "layer": list(self.layers),
             "anisotropy": self.mean_cosine,
@@ -651,7 +653,7 @@ class SelfSimilarity:
         """One word's self-similarity per layer."""
         return self.values[:, self.words.index(word)]
 
-    def _table(self) -> dict[str, Sequence]:
+    def _table(self) -> dict[str, Any]:
         return {
             "layer": list(self.layers),
             "self_similarity": self.mean,
@@ -729,7 +731,7 @@ class IntraSentenceSimilarity:
     def adjusted(self) -> np.ndarray:
         return self.mean - self.baseline
 
-    def _table(self) -> dict[str, Sequence]:
+    def _table(self) -> dict[str, Any]:
         return {
             "layer": list(self.layers),
             "intra_sentence_similarity": self.mean,
@@ -795,7 +797,7 @@ class MaxExplainableVariance:
     def adjusted(self) -> np.ndarray:
         return self.mean - self.baseline
 
-    def _table(self) -> dict[str, Sequence]:
+    def _table(self) -> dict[str, Any]:
         return {"layer": list(self.layers), "mev": self.mean, "mev_adjusted": self.adjusted}
 
     def _summary(self) -> str:
@@ -845,7 +847,7 @@ class Contextuality:
     def layers(self) -> tuple[int, ...]:
         return self.embeddings.layers
 
-    def _table(self) -> dict[str, Sequence]:
+    def _table(self) -> dict[str, Any]:
         return {
             "layer": list(self.layers),
             "self_similarity": self.self_similarity.mean,
@@ -1023,7 +1025,7 @@ class StaticVsContextual:
     neighbors: list[list[list[str]]] = field(repr=False)
     neighbor_scores: np.ndarray = field(repr=False)
 
-    def _table(self) -> dict[str, Sequence]:
+    def _table(self) -> dict[str, Any]:
         n = len(self.sentences)
         iu = np.triu_indices(n, k=1)
         return {
@@ -1074,8 +1076,8 @@ def static_vs_contextual(
     emb = contextual_embeddings(model, sentences, layers=layers, pool="mean")
     first = []
     for t in range(len(sentences)):
-        hits = np.flatnonzero((emb.sentence == t) & ~emb.special)
-        hits = [i for i in hits.tolist() if emb.tokens[i] == word]
+        rows_t = np.flatnonzero((emb.sentence == t) & ~emb.special).tolist()
+        hits = [i for i in rows_t if emb.tokens[i] == word]
         if not hits:
             raise KeyError(
                 f"{word!r} does not occur in sentence {t} ({sentences[t]!r}) as the tokenizer "

@@ -456,7 +456,7 @@ def section_contextual(ctx: ReportContext) -> SectionResult:
 
     m = ctx.minilm
     with open(datapath("lee_background.cor"), encoding="utf-8") as f:
-        sentences = [x for doc in f.read().splitlines() for x in split_sentences(doc)][:300]
+        sentences = [x for doc in f.read().splitlines() for x in split_sentences(doc)][:250]
     res = contextuality(m, sentences, seed=ctx.seed)
     df = res.to_pandas()
     body = paragraph(

@@ -387,7 +387,7 @@ def contextual_embeddings(
                     h = states[layer][j, : lengths[t]].to(torch.float32).numpy()
                     vectors[k, lo:hi] = _pool_rows(h, rows["groups"][t])
             update(b + 1)
-    if memmap is not None:
+    if isinstance(vectors, np.memmap):
         vectors.flush()
     tokens = _word_strings(tokenizer, rows) if pool == "mean" else rows["tokens"]
     return ContextualEmbeddings(

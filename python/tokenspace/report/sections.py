@@ -499,16 +499,17 @@ def section_contextual(ctx: ReportContext) -> SectionResult:
         ],
         caption="nearest input-embedding entries of each contextual vector",
     )
+    senses = ["money", "money", "river", "river"]
     figs.append(
         (
             plot.cosine_heatmap(
                 one.cosines[last],
-                [f"{i}: {u[:28]}" for i, u in enumerate(uses)],
-                title=f"{word!r} across sentences, layer {one.layers[last]}",
+                [f"{i}: {sense}" for i, sense in enumerate(senses)],
+                title=f"{word!r}, layer {one.layers[last]}",
                 vmin=0.0,
             ),
-            f"cosines between the contextual vectors of {word!r} in the last layer: the two "
-            "senses separate",
+            f"cosines between the contextual vectors of {word!r} in the last layer: sentences "
+            "0-1 use the money sense, 2-3 the river sense",
         )
     )
     return "Static vs contextual", body, figs

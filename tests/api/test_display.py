@@ -95,7 +95,16 @@ def _results(space):
         "SingleTokenWords": ts.SingleTokenWords(["the"], np.array([5]), ["Ġthe"], ["xyz"]),
         "ContentTokens": ts.tokens.ContentTokens(np.array([1]), ["word0001"], ["zz"]),
         "ContextualEmbeddings": ts.ContextualEmbeddings(
-            ["[CLS]", "hi"], np.array([101, 7]), np.ones((2, 4), np.float32), -1
+            vectors=np.ones((1, 2, 4), np.float32),
+            layers=(6,),
+            ids=np.array([101, 7]),
+            tokens=["[CLS]", "hi"],
+            sentence=np.array([0, 0]),
+            position=np.array([0, 1]),
+            special=np.array([True, False]),
+            pieces=np.array([1, 1]),
+            n_hidden_states=7,
+            n_texts=1,
         ),
     }
 

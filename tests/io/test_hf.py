@@ -202,8 +202,8 @@ def test_contextual_embeddings_optional(gpt2_folder):
         with pytest.raises(ModuleNotFoundError, match=r"tokenspace\[context\]"):
             ts.contextual_embeddings(gpt2_folder, "hello")
         pytest.skip("transformers + torch not installed: contextual embeddings not testable")
-    out = ts.contextual_embeddings(gpt2_folder, "the government said", layer=0)
-    assert out.vectors.shape == (len(out.tokens), GPT2_DIM)
+    out = ts.contextual_embeddings(gpt2_folder, "the government said", layers=0)
+    assert out.vectors.shape == (1, len(out.tokens), GPT2_DIM)
 
 
 def test_pytorch_model_bin_through_torch(tmp_path, gpt2_folder):

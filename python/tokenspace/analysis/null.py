@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from .._display import Display
-
 from ..space import EmbeddingSpace
 
 HOWS = ("rows", "columns", "elements")

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from .._display import Display
-
 from .._validate import as_matrix
 from ..space import EmbeddingSpace
 

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from .._display import Display
-
 from ..alignment.stability import StabilityReport
 from ..io.native import save_native
 from ..space import EmbeddingSpace

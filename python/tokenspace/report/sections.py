@@ -631,6 +631,72 @@ def section_translation(ctx: ReportContext) -> SectionResult:
     return f"Translation {g.name} -> {m.name}", body, []
 
 
+def section_contextual(ctx: ReportContext) -> SectionResult:
+    from gensim.test.utils import datapath  # lee_background.cor ships with gensim
+
+    from ..analysis.contextual import contextuality, split_sentences, static_vs_contextual
+
+    m = ctx.minilm
+    with open(datapath("lee_background.cor"), encoding="utf-8") as f:
+        sentences = [x for doc in f.read().splitlines() for x in split_sentences(doc)][:250]
+    res = contextuality(m, sentences, seed=ctx.seed)
+    df = res.to_pandas()
+    body = paragraph(
+        f"How contextual are {m.name}'s hidden states (Ethayarajh 2019)? Over the first "
+        f"{len(sentences)} sentences of gensim's lee_background.cor, for the "
+        f"{len(res.self_similarity.words)} words with at least 5 occurrences: self-similarity "
+        "(mean cosine of a word with itself across contexts), intra-sentence similarity (mean "
+        "cosine of a sentence's words with the sentence mean), maximum explainable variance (the "
+        "first principal component's share of a word's occurrences) and the anisotropy baseline "
+        "(mean cosine of random pairs of words from different sentences); adjusted = measure - "
+        "baseline. Hidden state 0 is the input embeddings (plus position and segment)."
+    )
+    body += html_table(list(df.columns), df.itertuples(index=False))
+    figs = [
+        (
+            res.plot(adjusted=True),
+            f"{m.name}: contextuality per hidden state, adjusted for anisotropy",
+        )
+    ]
+    word = "bank"
+    uses = [
+        "She deposited the money at the bank on Monday.",
+        "The bank raised its interest rates again.",
+        "They walked along the river bank at sunset.",
+        "Fish gathered near the muddy bank of the stream.",
+    ]
+    one = static_vs_contextual(m, word, uses, layers=[0, 2, 4, 6], k=5)
+    body += f"<h3>One word, static vs contextual: {esc(word)!s}</h3>"
+    body += html_table(
+        ["#", "sentence"] + [f"cosine to static, layer {x}" for x in one.layers],
+        [(i, u, *one.static_cosine[:, i]) for i, u in enumerate(uses)],
+        caption=f"cosine of each contextual {word!r} with its input-embedding vector",
+    )
+    last = len(one.layers) - 1
+    body += html_table(
+        ["#"] + [f"static neighbours, layer {x}" for x in one.layers],
+        [
+            (i, *(", ".join(one.neighbors[k][i]) for k in range(len(one.layers))))
+            for i in range(len(uses))
+        ],
+        caption="nearest input-embedding entries of each contextual vector",
+    )
+    senses = ["money", "money", "river", "river"]
+    figs.append(
+        (
+            plot.cosine_heatmap(
+                one.cosines[last],
+                [f"{i}: {sense}" for i, sense in enumerate(senses)],
+                title=f"{word!r}, layer {one.layers[last]}",
+                vmin=0.0,
+            ),
+            f"cosines between the contextual vectors of {word!r} in the last layer: sentences "
+            "0-1 use the money sense, 2-3 the river sense",
+        )
+    )
+    return "Static vs contextual", body, figs
+
+
 SECTIONS: list[Section] = [
     Section(
         "overview",
@@ -726,5 +792,16 @@ SECTIONS: list[Section] = [
         "words, then scored on held-out words: precision@k is the share whose own word is "
         "among the k retrieved. CSLS corrects for hubs (entries near everything). Correct "
         "answers are marked ✓.",
+    ),
+    Section(
+        "contextual",
+        "Static vs contextual",
+        section_contextual,
+        "How much a contextual model's vectors depend on the sentence, layer by layer "
+        "(Ethayarajh 2019): self-similarity near 1 means a word keeps one vector whatever its "
+        "context; low values mean the context reshapes it. Each measure is shown raw and "
+        "adjusted by the anisotropy baseline (random pairs are already similar in these "
+        "spaces). Below, one word in sentences of two senses: its contextual vectors against "
+        "its static input embedding and each other.",
     ),
 ]

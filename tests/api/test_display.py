@@ -106,7 +106,71 @@ def _results(space):
             n_hidden_states=7,
             n_texts=1,
         ),
+        **_inference_and_contextual(space, stab),
     }
+
+
+def _inference_and_contextual(space, stab):
+    """The classes of RSA inference, baselines, model comparisons and contextuality: through
+    the API where it is cheap, otherwise built from small arrays (contextual models need torch
+    and a model folder; tests/analysis/test_contextual.py runs those on MiniLM)."""
+    L = (0, 1)
+    two = np.array([0.5, 0.25])
+    words = ["bank", "river"]
+    ss = ts.SelfSimilarity(L, words, np.array([3, 2]), np.array([[0.9, 0.8], [0.7, 0.6]]), two)
+    intra = ts.IntraSentenceSimilarity(L, np.ones((2, 3)), np.arange(3), two)
+    mev = ts.MaxExplainableVariance(L, words, np.array([3, 2]), np.full((2, 2), 0.4), two)
+    aniso = ts.Anisotropy(L, two, two, 100, 50)
+    emb = _results_embeddings()
+    test = ts.PairedTest("a", "b", "mcnemar", 1.5, 0.2, 0.1, None, 4, 2)
+    return {
+        "SpectrumBaseline": ts.spectrum_baseline(space, WORDS[:8], n_random=20),
+        "NullBand": ts.shuffle_band(space, lambda s: ts.svd_spectrum(s.vectors[:50]), seeds=3),
+        "MeasureSpread": stab.spread("mean_cosine"),
+        "StabilityStudy": ts.StabilityStudy([12], [1000], [1.0], 3, [stab]),
+        "PairedTest": test,
+        "ModelComparison": ts.ModelComparison(
+            "analogies",
+            ["a", "b"],
+            [0.5, 0.6],
+            [0.5, 0.7],
+            [10, 8],
+            12,
+            8,
+            [test],
+            np.arange(8),
+            None,
+        ),
+        "SelfSimilarity": ss,
+        "IntraSentenceSimilarity": intra,
+        "MaxExplainableVariance": mev,
+        "Anisotropy": aniso,
+        "Contextuality": ts.Contextuality(emb, ss, intra, mev, aniso),
+        "StaticVsContextual": ts.StaticVsContextual(
+            "bank",
+            ["a bank", "the bank"],
+            L,
+            np.ones((2, 2, 2)),
+            np.full((2, 2), 0.5),
+            [[["money"], ["loan"]], [["river"], ["shore"]]],
+            np.full((2, 2, 1), 0.3),
+        ),
+    }
+
+
+def _results_embeddings():
+    return ts.ContextualEmbeddings(
+        vectors=np.ones((2, 2, 4), np.float32),
+        layers=(0, 1),
+        ids=np.array([101, 7]),
+        tokens=["[CLS]", "bank"],
+        sentence=np.array([0, 0]),
+        position=np.array([0, 1]),
+        special=np.array([True, False]),
+        pieces=np.array([1, 1]),
+        n_hidden_states=2,
+        n_texts=1,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -166,8 +166,12 @@ def search(
     limit: int | None = None,
     exclude: np.ndarray | None = None,
     use_knn_stage: bool = True,
+    progress: Any = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batched analogy search over the first ``limit`` rows of ``s`` (kernel + exact re-rank).
+
+    ``progress`` (see :mod:`tokenspace.progress`) follows the main search, not the rare
+    re-checks of uncertified queries.
 
     3CosAdd queries that share few terms (a single ``most_similar``, a handful of questions)
     are one inner-product search each: they run on the certified kNN stage (int8 / bf16
@@ -210,7 +214,7 @@ def search(
         q = cosadd_queries(tq, w64)
         w32 = w64.astype(np.float32)
         if use_knn_stage and 2 * terms.shape[0] >= m:
-            return _cosadd_by_knn(s, terms, qterms, n_pos, q, w64, topn, n, exclude)
+            return _cosadd_by_knn(s, terms, qterms, n_pos, q, w64, topn, n, exclude, progress)
     else:
         if n_pos < 1:
             raise ValueError("3CosMul needs at least one positive word")
@@ -226,7 +230,7 @@ def search(
         bound = float(tnorm.max(initial=0.0)) * (s.dim + 4) * 2.0**-23
         cos_slack = float(np.nextafter(np.float32(bound), np.float32(np.inf)))
 
-    def run(rows: np.ndarray, k: int):
+    def run(rows: np.ndarray, k: int, progress: Any = False):
         ex = None if exclude is None else np.ascontiguousarray(exclude[rows])
         cand, approx = _kernels.analogy(
             terms,
@@ -239,13 +243,14 @@ def search(
             eps=COSMUL_EPS,
             exclude=ex,
             cos_slack=cos_slack,
+            progress=progress,
         )
         sc = _rescore(s, cand, method, None if q is None else q[rows], tq[rows], n_pos)
         cand, sc = _sort_candidates(cand, sc)
         return cand, sc, approx
 
     all_rows = np.arange(m)
-    cand, scores, approx = run(all_rows, min(n, topn + _MARGIN))
+    cand, scores, approx = run(all_rows, min(n, topn + _MARGIN), progress)
     out_idx, out_sc = cand[:, :topn].copy(), scores[:, :topn].copy()
     if method == "3cosadd":
         # Certificate: every row the kernel left out has approximate (normalised) score <= tau,
@@ -317,7 +322,7 @@ def _brute_force_cosmul(s, tq_i, n_pos, n, exclude):
     return sc
 
 
-def _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude):
+def _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude, progress=False):
     """3CosAdd as an exact inner-product kNN of gensim's query ``q`` over the unit rows.
 
     The kNN stage returns the exact top ``K`` of ``<q, u_j>`` (u_j the stored float32 unit
@@ -330,7 +335,7 @@ def _cosadd_by_knn(s, terms, qterms, n_pos, q, weights, topn, n, exclude):
     db = s.knn_database("cosine", rows=n)
     k = min(n, topn + _MARGIN)
     ex = None if exclude is None else np.ascontiguousarray(exclude, dtype=np.int64)
-    cand, approx = _kernels.knn(np.ascontiguousarray(q), db, k, exclude=ex)
+    cand, approx = _kernels.knn(np.ascontiguousarray(q), db, k, exclude=ex, progress=progress)
     sc = _rescore(s, cand, "3cosadd", q, None, n_pos)
     cand, sc = _sort_candidates(cand, sc)
     qn = np.sqrt(np.einsum("md,md->m", q.astype(np.float64), q.astype(np.float64)))

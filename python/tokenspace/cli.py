@@ -6,7 +6,7 @@ defines its arguments and ``run_<name>(args)`` does the work and returns an :cla
 command gets ``--json`` / ``--csv`` and the same error handling from :func:`main`.
 
 Exit codes: 0 success, 2 user error (bad argument, missing file or word, missing optional
-package: one line on stderr that says what to do), 1 internal error (a bug).
+package: one line on stderr that says what to do), 1 internal error (a bug), 130 Ctrl-C.
 ``args.progress`` is True when progress output on stderr is wanted (a terminal, no
 ``--quiet``, no machine-readable output); long calls take it as ``progress=args.progress``.
 """
@@ -170,8 +170,10 @@ def add_knn(sub: Subparsers) -> None:
 
 def run_knn(args: argparse.Namespace) -> Output:
     _check_positive(args.k, "--k")
-    s = _load(args.model)
-    res = s.knn(args.words, k=args.k, metric=args.metric, backend=args.backend)
+    s = _load(args.model, progress=args.progress)
+    res = s.knn(
+        args.words, k=args.k, metric=args.metric, backend=args.backend, progress=args.progress
+    )
     head = "distance" if args.metric == "euclidean" else args.metric
     vocab, style = s.vocab, vocab_style(s.vocab)
     text, rows, queries = [], [], []
@@ -241,7 +243,7 @@ def run_knn_graph(args: argparse.Namespace) -> Output:
     s = _load(args.model)
     if args.limit is not None and args.limit < len(s):
         s = _first(s, args.limit)
-    g = s.knn_graph(args.k, metric=args.metric)
+    g = s.knn_graph(args.k, metric=args.metric, progress=args.progress)
     npz = out.with_name(out.name + ".npz")
     np.savez_compressed(
         npz, indices=g.indices, scores=g.scores, vocab=np.array(s.vocab, dtype=object).astype(str)
@@ -496,7 +498,12 @@ def run_eval(args: argparse.Namespace) -> Output:
     s = _load(args.model)
     ci = not args.case_sensitive
     r = evaluate_analogies(
-        s, path, restrict_vocab=args.restrict_vocab, case_insensitive=ci, method=args.method
+        s,
+        path,
+        restrict_vocab=args.restrict_vocab,
+        case_insensitive=ci,
+        method=args.method,
+        progress=args.progress,
     )
     text = [f"# analogies: {path}  ({s.name}, {args.method}, restrict_vocab={args.restrict_vocab})"]
     text.append(r.table())
@@ -686,7 +693,9 @@ def run_rsa(args: argparse.Namespace) -> Output:
     a, b = _load(args.a), _load(args.b)
     if words is None:
         words = [w for w in a.vocab if w in b][: args.n]
-    res = rsa_models(a, b, words, method=args.method, similarity=args.similarity)
+    res = rsa_models(
+        a, b, words, method=args.method, similarity=args.similarity, progress=args.progress
+    )
     data = {
         "a": a.name,
         "b": b.name,
@@ -800,6 +809,7 @@ def run_align(args: argparse.Namespace) -> Output:
             k=args.k,
             retrieval=args.retrieval[-1],
             source_vocab=args.source_vocab,
+            progress=args.progress,
         )
         for i, w in enumerate(tr.queries):
             cands = [{"word": t, "score": float(s)} for t, s in tr[i]]
@@ -842,7 +852,12 @@ def add_stability(sub: Subparsers) -> None:
         help="training text, one document per line (default: gensim's lee_background.cor)",
     )
     p.add_argument("--dim", type=int, default=50, help="vector size of trained runs")
-    p.add_argument("--epochs", type=int, default=5, help="training epochs of each run")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=40,
+        help="training epochs of each run (fewer give near-identical runs; a warning says so)",
+    )
     p.add_argument("--min-count", type=int, default=5, help="ignore rarer words when training")
     p.add_argument("--k", type=int, default=10, help="neighbourhood size of the overlap")
 
@@ -862,7 +877,7 @@ def run_stability(args: argparse.Namespace) -> Output:
         if len(args.models) < 2:
             raise UsageError("give two or more models, or --train N")
         runs = [_load(m) for m in args.models]
-    rep = stability(runs, k=args.k)
+    rep = stability(runs, k=args.k, progress=args.progress)
     names = rep.names
     text = [rep.summary()]
     mats = {
@@ -991,6 +1006,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        # the kernels stop within a second of Ctrl-C; exit as a shell expects (128 + SIGINT)
+        print("tokenspace: interrupted", file=sys.stderr)
+        return 130
     except USER_ERRORS as e:
         print(f"tokenspace: error: {_message(e)}", file=sys.stderr)
         return 2

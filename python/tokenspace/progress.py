@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Protocol, runtime_checkable
 
 
@@ -127,3 +128,18 @@ def sink(progress: bool | ProgressSink | None, label: str) -> ProgressSink | Non
         "progress must be True, False or an object with update(done, total) and close() "
         f"methods (such as tokenspace.progress.ProgressBar), not {type(progress).__name__}"
     )
+
+
+def counter(progress: bool | ProgressSink | None, total: int, label: str) -> Callable[[int], None]:
+    """``update(done)`` for a Python loop of ``total`` steps (batches, tasks): it feeds the sink
+    ``progress=`` asks for (see :func:`sink`) and closes it at the last step."""
+    out = sink(progress, label)
+    if out is None:
+        return lambda done: None
+
+    def update(done: int) -> None:
+        out.update(done, total)
+        if done >= total:
+            out.close()
+
+    return update

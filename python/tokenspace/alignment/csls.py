@@ -17,10 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _kernels
+from .._kernels import Progress
 from .._validate import check_k
 
 
-def mean_topk_similarity(queries: np.ndarray, base: np.ndarray, k: int) -> np.ndarray:
+def mean_topk_similarity(
+    queries: np.ndarray, base: np.ndarray, k: int, *, progress: Progress = False
+) -> np.ndarray:
     """Mean of the ``k`` largest inner products of every query row with the base rows.
 
     With unit rows this is CSLS's neighbourhood density ``r(.)`` of each query among ``base``.
@@ -31,6 +34,8 @@ def mean_topk_similarity(queries: np.ndarray, base: np.ndarray, k: int) -> np.nd
     base : float32 (n, d)
     k : int
         Neighbourhood size, ``1 <= k <= n``.
+    progress : bool or ProgressSink
+        As in :func:`tokenspace.progress.sink`.
 
     Returns
     -------
@@ -38,7 +43,7 @@ def mean_topk_similarity(queries: np.ndarray, base: np.ndarray, k: int) -> np.nd
         float32 (m,), the mean accumulated in float64.
     """
     k = check_k(k, base.shape[0], what="rows to average over")
-    scores = _kernels.knn(queries, base, k, metric="ip")[1]
+    scores = _kernels.knn(queries, base, k, metric="ip", progress=progress)[1]
     return scores.astype(np.float64).mean(axis=1).astype(np.float32)
 
 
@@ -49,6 +54,7 @@ def csls_topk(
     *,
     query_density: np.ndarray,
     base_density: np.ndarray,
+    progress: Progress = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k base rows of every query by CSLS.
 
@@ -64,6 +70,8 @@ def csls_topk(
     base_density : float32 (n,)
         ``r`` of every base row among the queries' side (:func:`mean_topk_similarity`
         (base, the whole query side)).
+    progress : bool or ProgressSink
+        As in :func:`tokenspace.progress.sink`.
 
     Returns
     -------
@@ -71,7 +79,9 @@ def csls_topk(
         int64 and float32 (m, k): ids into ``base`` and CSLS values
         ``2 cos - r(query) - r(base row)``, best first, ties to the lower id.
     """
-    idx, half = _kernels.knn(queries, base, k, metric="ip", bias=-0.5 * base_density)
+    idx, half = _kernels.knn(
+        queries, base, k, metric="ip", bias=-0.5 * base_density, progress=progress
+    )
     return idx, 2.0 * half - query_density[:, None]
 
 

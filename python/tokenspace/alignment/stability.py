@@ -20,6 +20,7 @@ import numpy as np
 from .. import _kernels
 from .._display import Display
 from .._validate import as_matrix
+from ..progress import ProgressSink, counter
 from ..space import EmbeddingSpace
 from .procrustes import procrustes
 
@@ -238,6 +239,7 @@ def stability(
     k: int = 10,
     anchors: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
+    progress: bool | ProgressSink = False,
 ) -> StabilityReport:
     """Compare several runs of an embedding model (see :class:`StabilityReport`).
 
@@ -251,6 +253,9 @@ def stability(
         Words to compare; default: the vocabulary every run shares, in the first run's order.
     names : sequence of str, optional
         Labels of the runs.
+    progress : bool or ProgressSink, default False
+        A progress bar with an ETA on stderr, one step per run (its kNN graph) and per pair of
+        runs (see :mod:`tokenspace.progress`).
 
     Returns
     -------
@@ -280,9 +285,13 @@ def stability(
     V, R = len(vocab), len(mats)
     if k >= V:
         raise ValueError(f"k={k} must be smaller than the number of shared words ({V})")
-    graphs = [
-        EmbeddingSpace(m, vocab, check=False).knn_graph(k, metric="cosine").indices for m in mats
-    ]
+    steps = R + R * (R - 1) // 2
+    update = counter(progress, steps, "stability")
+    graphs = []
+    for m in mats:
+        space = EmbeddingSpace(m, vocab, check=False)
+        graphs.append(space.knn_graph(k, metric="cosine").indices)
+        update(len(graphs))
     units = [_kernels.normalize_rows(m)[0] for m in mats]
     fro_raw = np.zeros((R, R))
     fro_al = np.zeros((R, R))
@@ -312,6 +321,7 @@ def stability(
         ovl[i, j] = ovl[j, i] = float(jac.mean())
         wcos += cos
         wovl += jac
+        update(R + (i * (2 * R - i - 1)) // 2 + (j - i))
     n_pairs = R * (R - 1) / 2
     return StabilityReport(
         vocab=list(vocab),

@@ -24,7 +24,9 @@ import numpy as np
 
 from .. import _kernels
 from .._display import Display
+from .._kernels import Progress
 from .._validate import check_k
+from ..progress import sink
 from ..space import EmbeddingSpace
 from ..tokens import TokenDisplay
 from .csls import csls_topk, mean_topk_similarity
@@ -50,6 +52,7 @@ def retrieve(
     retrieval: str = "nn",
     csls_k: int = 10,
     beta: float = 30.0,
+    progress: Progress = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k targets for mapped, unit-length queries (array-level core of :func:`translate`).
 
@@ -67,6 +70,8 @@ def retrieve(
         Neighbourhood size of CSLS.
     beta : float
         Inverse temperature of the inverted softmax.
+    progress : bool or ProgressSink
+        A bar per search stage (see :func:`tokenspace.progress.sink`).
 
     Returns
     -------
@@ -76,13 +81,15 @@ def retrieve(
     retrieval = _check_retrieval(retrieval)
     k = check_k(k, T.shape[0], what="target words")
     if retrieval == "nn":
-        return _kernels.knn(Q, T, k, metric="ip")
+        return _kernels.knn(Q, T, k, metric="ip", progress=sink(progress, "nearest targets"))
     if S is None:
         raise ValueError(f"retrieval={retrieval!r} needs the mapped source vocabulary S")
     if retrieval == "csls":
-        r_s = mean_topk_similarity(T, S, csls_k)
-        r_t = mean_topk_similarity(Q, T, csls_k)
-        return csls_topk(Q, T, k, query_density=r_t, base_density=r_s)
+        r_s = mean_topk_similarity(T, S, csls_k, progress=sink(progress, "CSLS r_S"))
+        r_t = mean_topk_similarity(Q, T, csls_k, progress=sink(progress, "CSLS r_T"))
+        return csls_topk(
+            Q, T, k, query_density=r_t, base_density=r_s, progress=sink(progress, "CSLS search")
+        )
     if not (np.isfinite(beta) and 0 < beta <= 1000):
         raise ValueError(f"beta must be in (0, 1000], got {beta}")
     log_z = _kernels.softmax_log_normalizer(T, S, beta=float(beta))
@@ -92,7 +99,7 @@ def retrieve(
         top = _kernels.knn(T[bad], S, 1, metric="ip")[1][:, 0]
         log_z[bad] = _kernels.softmax_log_normalizer(T[bad], S, beta=float(beta), row_max=top)
     bias = (-log_z / beta).astype(np.float32)
-    idx, s = _kernels.knn(Q, T, k, metric="ip", bias=bias)
+    idx, s = _kernels.knn(Q, T, k, metric="ip", bias=bias, progress=sink(progress, "search"))
     return idx, (beta * s).astype(np.float32)
 
 
@@ -232,6 +239,7 @@ def translate(
     beta: float = 30.0,
     source_vocab: int | None = None,
     target_vocab: int | None = None,
+    progress: Progress = False,
 ) -> Translation:
     """Translate source words of ``a`` into the vocabulary of ``b`` through a fitted alignment.
 
@@ -254,6 +262,9 @@ def translate(
     source_vocab, target_vocab : int, optional
         Use only the first n entries (frequency order) of each space: candidate targets, and
         the source population of CSLS / inverted softmax. Default: whole vocabularies.
+    progress : bool or ProgressSink, default False
+        A progress bar with an ETA on stderr for each search stage (CSLS has three: r_S, r_T
+        and the biased search); see :mod:`tokenspace.progress`.
 
     Returns
     -------
@@ -273,7 +284,9 @@ def translate(
             f"{words[int(zero[0])]!r} maps to the zero vector: its cosine with every target is "
             "undefined; drop it from the words to translate"
         )
-    idx, scores = retrieve(Q, prep.T, prep.S, k, retrieval=retrieval, csls_k=csls_k, beta=beta)
+    idx, scores = retrieve(
+        Q, prep.T, prep.S, k, retrieval=retrieval, csls_k=csls_k, beta=beta, progress=progress
+    )
     vocab = b.vocab
     labels = [[vocab[j] for j in row] for row in idx.tolist()]
     return Translation(words, idx, scores, labels, retrieval)

@@ -18,8 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from .._display import Display
 from .._kernels import num_threads
 from ..alignment.procrustes import _single_threaded_blas
 from ..loaders import load_hf
+from ..progress import counter
 from ..similarity import cosine_matrix, unit_rows
 from ..space import EmbeddingSpace
 from ..tokens import TokenDisplay
@@ -158,18 +158,6 @@ def _torch_threads(torch: Any):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _progress(enabled: bool, total: int, what: str) -> Callable[[int], None]:
-    """A per-batch callback ``update(done)``: one line on stderr, rewritten in place."""
-    if not enabled:
-        return lambda done: None
-
-    def update(done: int) -> None:
-        end = "\n" if done >= total else ""
-        print(f"\r{what}: {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-    return update
 
 
 @dataclass(frozen=True, repr=False)
@@ -365,7 +353,7 @@ def contextual_embeddings(
     order = np.argsort(lengths, kind="stable")  # similar lengths together: little padding
     starts = np.concatenate([[0], np.cumsum(rows["per_text"])])
     n_batches = (len(texts) + batch_size - 1) // batch_size
-    update = _progress(progress, n_batches, "contextual embeddings")
+    update = counter(progress, n_batches, "contextual embeddings")
     with torch.inference_mode(), _torch_threads(torch):
         for b in range(n_batches):
             chosen = order[b * batch_size : (b + 1) * batch_size].tolist()

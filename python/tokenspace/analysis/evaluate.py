@@ -16,6 +16,7 @@ import numpy as np
 
 from .._display import Display
 from ..analogy_search import canonical_method, search, unique_terms, vocab_prefix
+from ..progress import ProgressSink
 from ..space import EmbeddingSpace
 
 
@@ -184,6 +185,7 @@ def evaluate_analogies(
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
     method: str = "3cosadd",
+    progress: bool | ProgressSink = False,
 ) -> AnalogyEvaluation:
     """Accuracy on an analogy test set, with gensim's ``evaluate_word_analogies`` rules.
 
@@ -203,6 +205,8 @@ def evaluate_analogies(
     method : {"3cosadd", "3cosmul"}
         gensim evaluates with 3CosAdd only; 3CosMul applies the same rules with the
         multiplicative objective.
+    progress : bool or ProgressSink, default False
+        A progress bar with an ETA on stderr for the search (see :mod:`tokenspace.progress`).
 
     Returns
     -------
@@ -266,7 +270,17 @@ def evaluate_analogies(
         order = ids[:, [1, 2, 0]]
         terms, qterms = unique_terms(s, order)
         topn = min(5, n)
-        idx, _ = search(s, terms, qterms, 2, method=method, topn=topn, limit=n, exclude=order)
+        idx, _ = search(
+            s,
+            terms,
+            qterms,
+            2,
+            method=method,
+            topn=topn,
+            limit=n,
+            exclude=order,
+            progress=progress,
+        )
         vocab = s.vocab
         for r, qi in enumerate(eval_pos.tolist()):
             a, b, c, expected = questions[qi]

@@ -29,6 +29,7 @@ import numpy as np
 from .. import _kernels
 from .._display import Display
 from .._validate import as_matrix
+from ..progress import ProgressSink
 from . import _rsa_inference as _inf
 
 __all__ = [
@@ -240,6 +241,7 @@ def rsa(
     bootstrap: int | None = None,
     confidence: float = 0.95,
     seed: int | None = None,
+    progress: bool | ProgressSink = False,
 ) -> RSAResult:
     """Correlate the item-item similarity structure of two representations of the same items.
 
@@ -291,6 +293,10 @@ def rsa(
         Seeds both streams (``np.random.RandomState(seed)``: ``permutation(n)`` per
         permutation, ``randint(0, n, n)`` per bootstrap sample), so results equal
         rsatoolbox's under ``np.random.seed(seed)``. ``None``: fresh randomness.
+    progress : bool, keyword-only
+        Show a progress bar with an ETA on stderr while the similarity tiles stream (the
+        streamed Pearson and Spearman paths; see :mod:`tokenspace.progress`). Ctrl-C stops the
+        kernel within a second either way.
 
     Returns
     -------
@@ -320,7 +326,10 @@ def rsa(
     )
     if opts.streamed:
         return _rsa_prepared(
-            _prepared(X, "X", opts.similarity), _prepared(Y, "Y", opts.similarity), opts
+            _prepared(X, "X", opts.similarity),
+            _prepared(Y, "Y", opts.similarity),
+            opts,
+            progress=progress,
         )
     return _rsa_triangles(as_matrix(X, "X"), as_matrix(Y, "Y"), opts)
 
@@ -471,7 +480,12 @@ def _rsa_triangles(
 
 
 def _rsa_prepared(
-    x: np.ndarray, y: np.ndarray, opts: _Options, words: list[str] | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    opts: _Options,
+    words: list[str] | None = None,
+    *,
+    progress: bool | ProgressSink = False,
 ) -> RSAResult:
     method, similarity = opts.method, opts.similarity
     if x.shape[0] != y.shape[0]:
@@ -483,13 +497,13 @@ def _rsa_prepared(
     if n < 3:
         raise ValueError(f"RSA needs at least 3 items (2 pairs) to correlate; got {n}")
     if method == "pearson":
-        st = _kernels.rsa_pearson(x, y)
+        st = _kernels.rsa_pearson(x, y, progress=progress)
         r = st["pearson"]
     else:
         n_pairs = n * (n - 1) // 2
         store = n_pairs <= _STORE_VALUES_MAX_PAIRS
         _check_spearman_memory(n, n_pairs * (18 if store else 10))
-        st = _kernels.rsa_spearman(x, y, store_values=store)
+        st = _kernels.rsa_spearman(x, y, store_values=store, progress=progress)
         r = st["spearman"]
     if not st["var_x"] > 0:
         raise _constant_error("X", similarity)
@@ -606,6 +620,7 @@ def rsa_models(
     bootstrap: int | None = None,
     confidence: float = 0.95,
     seed: int | None = None,
+    progress: bool | ProgressSink = False,
 ) -> RSAResult:
     """RSA between two embedding models on the words both contain.
 
@@ -616,7 +631,7 @@ def rsa_models(
     words : iterable of str, optional
         The items. ``None`` (default): every word of ``a``'s vocabulary that ``b`` also has,
         in ``a``'s order. A listed word missing from either model raises ``KeyError``.
-    method, similarity, dissimilarity, permutations, bootstrap, confidence, seed : keyword-only
+    method, similarity, dissimilarity, permutations, bootstrap, confidence, seed, progress : keyword-only
         As in :func:`rsa` (permutation tests and bootstrap intervals over the words).
 
     Returns
@@ -649,7 +664,7 @@ def rsa_models(
     else:
         x = _prepared(a.vectors[a.indices(items)], "a", similarity)
         y = _prepared(b.vectors[b.indices(items)], "b", similarity)
-    return _rsa_prepared(x, y, opts, words=items)
+    return _rsa_prepared(x, y, opts, words=items, progress=progress)
 
 
 def similarity_triangle(X: Any, *, similarity: str = "cosine") -> np.ndarray:

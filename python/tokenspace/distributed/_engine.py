@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _kernels
 from ..io.native import save_native
+from ..progress import counter
 from ._tasks import package_version, write_part
 
 MANIFEST = "manifest.json"
@@ -201,28 +202,6 @@ def read_part(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
-def progress_bar(total: int, *, enabled: bool, label: str) -> Callable[[int], None]:
-    """One small stderr bar with an ETA; returns update(done). Swappable as one function."""
-    t0 = time.perf_counter()
-    if not enabled:
-        return lambda done: None
-
-    def update(done: int) -> None:
-        el = time.perf_counter() - t0
-        eta = f"{el / done * (total - done):6.1f}s" if done else "     ?"
-        width = 30
-        fill = int(width * done / max(total, 1))
-        sys.stderr.write(
-            f"\r{label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} "
-            f"{el:6.1f}s elapsed, ETA {eta}"
-        )
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return update
-
-
 def run_parts(
     client: Any,
     fn: Callable[..., dict[str, Any]],
@@ -249,7 +228,7 @@ def run_parts(
             missing.append((name, block))
         else:
             done.append((block, got))
-    update = progress_bar(len(parts), enabled=progress, label=label)
+    update = counter(progress, len(parts), label)
     if progress and missing and getattr(client, "dashboard_link", None):
         sys.stderr.write(f"{label}: dashboard at {client.dashboard_link}\n")
     yield from done

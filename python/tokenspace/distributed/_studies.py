@@ -16,6 +16,7 @@ import numpy as np
 from .._display import Display
 from ..alignment.stability import StabilityReport
 from ..io.native import save_native
+from ..progress import counter
 from ..space import EmbeddingSpace
 from . import _engine
 from ._tasks import rsa_task, stability_task
@@ -77,7 +78,7 @@ def _run_pairs(
 
     pairs = list(combinations(range(m), 2))
     futures = {c.submit(fn, plan, p, None, retries=retries, pure=False): p for p in pairs}
-    update = _engine.progress_bar(len(pairs), enabled=progress, label=label)
+    update = counter(progress, len(pairs), label)
     got = {}
     for n, f in enumerate(as_completed(futures), 1):
         got[futures[f]] = f.result()

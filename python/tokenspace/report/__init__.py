@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._display import Display
+from ..progress import ProgressBar
 from .context import Fig, ReportContext, SectionRecord
-from .html import PLOTLY_JS, Progress, esc, figure, page, paragraph
+from .html import PLOTLY_JS, esc, figure, page, paragraph
 from .sections import SECTIONS, Section
 
 __all__ = [
@@ -70,13 +72,27 @@ def _render_figures(
     return names, "".join(parts), interactive
 
 
-@dataclass(frozen=True)
-class ReportResult:
+@dataclass(frozen=True, repr=False)
+class ReportResult(Display):
     """The written report: ``index`` is the path of index.html."""
 
     index: Path
     sections: list[SectionRecord]
     seconds: float
+
+    def _summary(self) -> str:
+        ok = sum(r.status == "ok" for r in self.sections)
+        return f"{self.index}, {ok} of {len(self.sections)} sections ok, {self.seconds:.1f} s"
+
+    def _table(self) -> dict[str, Sequence[Any]]:
+        """One row per section."""
+        return {
+            "section": [r.key for r in self.sections],
+            "title": [r.title for r in self.sections],
+            "status": [r.status for r in self.sections],
+            "seconds": [r.seconds for r in self.sections],
+            "figures": [len(r.figures) for r in self.sections],
+        }
 
 
 def build_report(
@@ -121,15 +137,23 @@ def build_report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ctx = ReportContext(out=out, model_names=tuple(models), seed=seed)
-    bar = Progress(len(chosen) + 1, enabled=progress)
+    # one line per step (section) even when stderr is a log, so the step names stay readable
+    bar = ProgressBar(force=True, interval=0.0) if progress else None
+    steps = len(chosen) + 1
+
+    def step(done: int, label: str) -> None:
+        if bar is not None:
+            bar.label = f"report {done}/{steps}: {label}"
+            bar.update(done, steps)
+
     t0 = time.perf_counter()
-    bar.update(0, "loading models")
+    step(0, "loading models")
     ctx.models  # noqa: B018 - load both models up front so sections time their own work
     records: list[SectionRecord] = []
     bodies: dict[str, str] = {}
     uses_plotly = False
     for i, sec in enumerate(chosen, 1):
-        bar.update(i, sec.title)
+        step(i, sec.title)
         ts0 = time.perf_counter()
         try:
             title, body, figs = sec.fn(ctx)
@@ -152,7 +176,9 @@ def build_report(
                 )
             )
             bodies[sec.key] = f"<pre>{esc(traceback.format_exc(limit=3))}</pre>"
-    bar.update(len(chosen) + 1, "writing index.html")
+    step(steps, "writing index.html")
+    if bar is not None:
+        bar.close()
     if uses_plotly:
         from plotly.offline import get_plotlyjs  # the JS that ships inside the plotly package
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import html
 import math
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -77,33 +76,6 @@ def figure(
         f'<figure class="has-interactive"><div class="interactive">{interactive}</div>'
         f'<div class="static">{png}</div>{cap}</figure>'
     )
-
-
-class Progress:
-    """A one-line progress bar on stderr (one line per step when stderr is not a terminal)."""
-
-    def __init__(self, total: int, *, enabled: bool = True, stream: IO[str] | None = None) -> None:
-        self.total, self.enabled = total, enabled
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.t0 = time.perf_counter()
-
-    def update(self, done: int, label: str) -> None:
-        if not self.enabled:
-            return
-        width = 24
-        fill = int(width * done / max(self.total, 1))
-        line = (
-            f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {label} "
-            f"({time.perf_counter() - self.t0:.1f} s)"
-        )
-        if self.tty:
-            self.stream.write("\r\033[K" + line)
-            if done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
 
 
 CSS = """

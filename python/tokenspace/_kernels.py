@@ -200,7 +200,7 @@ def knn(
     Interruptible and reports progress (see :func:`run_job`).
     """
 
-    def call() -> tuple[np.ndarray, ...]:
+    def call() -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
         if isinstance(base, Database):
             db = base
         else:

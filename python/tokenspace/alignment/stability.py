@@ -485,8 +485,8 @@ class StabilityStudy(Display):
     n_runs: int
     reports: list[StabilityReport] = field(repr=False)
 
-    def _table(self) -> dict[str, list]:
-        cols: dict[str, list] = {"dimension": [], "corpus_fraction": [], "corpus_tokens": []}
+    def _table(self) -> dict[str, Sequence[Any]]:
+        cols: dict[str, list[Any]] = {"dimension": [], "corpus_fraction": [], "corpus_tokens": []}
         for m in ("mean_cosine", "knn_overlap", "relative_aligned"):
             cols[f"{m}_mean"] = []
             cols[f"{m}_std"] = []
@@ -498,7 +498,7 @@ class StabilityStudy(Display):
                 sp = rep.spread(m)
                 cols[f"{m}_mean"].append(sp.mean)
                 cols[f"{m}_std"].append(sp.std)
-        return cols
+        return dict(cols)
 
     def _settings(self) -> list[tuple[int, float, int]]:
         return [

@@ -525,7 +525,7 @@ class ModelComparison(Display):
     shared: np.ndarray = field(repr=False)
     correct: np.ndarray | None = field(default=None, repr=False)
 
-    def _table(self) -> dict[str, list]:
+    def _table(self) -> dict[str, Sequence[Any]]:
         return {
             "model": list(self.models),
             "score_shared": list(self.scores),

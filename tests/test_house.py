@@ -138,6 +138,19 @@ def test_no_banner_comments(where):
     )
 
 
+def test_every_binding_releases_the_gil_through_kernel_call():
+    """KernelCall pins the thread count and SIMD level for the call and carries Ctrl-C and
+    progress to the pool; a bare gil_scoped_release would skip all three."""
+    hits = [
+        f"{f.relative_to(ROOT)}:{no}"
+        for f in sorted((ROOT / "cpp" / "bindings").iterdir())
+        if f.name != "convert.hpp"
+        for no, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
+        if "gil_scoped_release" in line
+    ]
+    assert not hits, f"release the GIL with KernelCall (convert.hpp), not directly: {hits}"
+
+
 def test_stub_matches_the_compiled_module(tmp_path):
     """python/tokenspace/_core.pyi is generated (./dev-build.sh); it must not drift."""
     try:

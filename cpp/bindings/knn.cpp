@@ -101,7 +101,7 @@ py::tuple self_join_tile(PyDatabase& base, std::size_t i0, std::size_t i1, std::
   py::array_t<std::int64_t> idx_i({ni, k}), idx_j({nj, k});
   py::array_t<double> key_i({ni, k}), key_j({nj, k});
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     std::shared_lock<std::shared_mutex> guard(base.lock);
     knn_self_join_tile(db, i0, i1, j0, j1, k, met, exclude_self, idx_i.mutable_data(),
                        key_i.mutable_data(), idx_j.mutable_data(), key_j.mutable_data());

@@ -79,7 +79,7 @@ py::array_t<double> rsa_permuted_cross_py(
                                 std::to_string(N) + " values for n = " + std::to_string(n));
   py::array_t<double> out(static_cast<py::ssize_t>(P));
   {
-    py::gil_scoped_release release;
+    KernelCall call;
     rsa_permuted_cross(a.data(), b.data(), n, perms.data(), P, out.mutable_data());
   }
   return out;

@@ -8,7 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
+import tokenspace
+
+# the folder holding the tokenspace this run imports (the installed copy in CI, python/ with
+# PYTHONPATH=python), so the child tests the same build as the parent
+PYTHON_DIR = Path(tokenspace.__file__).resolve().parents[1]
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -23,7 +27,7 @@ def child_env(**extra: str) -> dict[str, str]:
 def run_snippet(
     code: str, *, timeout: float = 120, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` with this tree's package; returns the finished process (never raises on a
+    """Run ``code`` with the package this run imports; returns the finished process (never raises on a
     non-zero exit, so the caller can assert on the return code and say what died)."""
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],

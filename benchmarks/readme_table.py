@@ -125,7 +125,8 @@ def cpu_sentence(recs: list[dict[str, Any]]) -> str:
         load = f" The 1-minute load average was {lo:.1f}-{hi:.1f} during the runs"
         load += (
             " (above the core count, the machine was shared: trust ratios, not times)."
-            if (hi > (recs[0]["machine"].get("cores", {}).get("usable") or 1))
+            # the benchmark's own threads count in the load: flag only what exceeds them
+            if (hi > (recs[0]["machine"].get("cores", {}).get("usable") or 1) + 1)
             else "."
         )
     dates = sorted(rec["time_utc"] for rec in recs if rec.get("time_utc"))

@@ -465,6 +465,27 @@ class EmbeddingSpace:
         self._prepared.add((cache_key, precision))
         return db
 
+    def _metric_queries(
+        self, q: np.ndarray, ids: np.ndarray | None, labels: list[str] | None, metric: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The query rows and base rows a search with ``metric`` compares (unit rows for
+        cosine, where a zero query is refused), from what :meth:`_queries` returned."""
+        if metric != "cosine":
+            return q, self._vectors
+        base = self.unit_vectors
+        if ids is not None:
+            q = base[ids]
+            zero = ids[self.norms[ids] == 0]
+        else:
+            q, qn = _kernels.normalize_rows(q)
+            zero = np.flatnonzero(qn == 0)
+        if zero.size:
+            raise ValueError(
+                f"query {labels[0] if labels else int(zero[0])!r} is a zero vector: cosine is "
+                "undefined; use metric='dot' or drop it"
+            )
+        return q, base
+
     def _queries(
         self, queries: Any, leading_space: bool | None = None
     ) -> tuple[np.ndarray, np.ndarray | None, list[Any] | None]:
@@ -563,21 +584,7 @@ class EmbeddingSpace:
             rows - (1 if drop_self else 0),
             what="vocabulary entries" if rows == len(self) else f"entries of restrict_vocab={rows}",
         )
-        if metric == "cosine":
-            base = self.unit_vectors
-            if ids is not None:
-                q = base[ids]
-                zero = ids[self.norms[ids] == 0]
-            else:
-                q, qn = _kernels.normalize_rows(q)
-                zero = np.flatnonzero(qn == 0)
-            if zero.size:
-                raise ValueError(
-                    f"query {labels[0] if labels else int(zero[0])!r} is a zero vector: cosine is "
-                    "undefined; use metric='dot' or drop it"
-                )
-        else:
-            base = self._vectors
+        q, _ = self._metric_queries(q, ids, labels, metric)
         exclude = ids[:, None] if drop_self and ids is not None else None
         if backend == "tokenspace":
             if precision not in PRECISIONS:

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import _kernels
 from .._validate import check_k
 from ..neighbors import Neighbors, canonical_metric, kernel_metric
 from ..space import EmbeddingSpace
@@ -286,21 +285,7 @@ def knn(
         raise ValueError(f"query vectors have dimension {q.shape[1]}, the space has {space.dim}")
     drop_self = exclude_self and ids_q is not None
     k = check_k(k, len(space) - (1 if drop_self else 0))
-    if metric == "cosine":
-        base = space.unit_vectors
-        if ids_q is not None:
-            q = base[ids_q]
-            zero = ids_q[space.norms[ids_q] == 0]
-        else:
-            q, qn = _kernels.normalize_rows(q)
-            zero = np.flatnonzero(qn == 0)
-        if zero.size:
-            raise ValueError(
-                f"query {labels[0] if labels else int(zero[0])!r} is a zero vector: cosine is "
-                "undefined; use metric='dot' or drop it"
-            )
-    else:
-        base = space.vectors
+    q, base = space._metric_queries(q, ids_q, labels, metric)
     q = np.ascontiguousarray(q, dtype=np.float32)
     scratch_dir = _engine.scratch_folder(scratch)
     with _engine.session(client, timeout) as c:

@@ -1,6 +1,7 @@
 // Bindings of the searches: kNN databases and searches, analogy search.
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -186,6 +187,28 @@ void bind_knn(py::module_& m) {
           },
           py::arg("n_queries"), py::arg("precision") = "auto",
           "Candidate precision a search of n_queries queries would run: 'fp32', 'bf16' or 'int8'.")
+      .def(
+          "candidate_scores",
+          [](PyDatabase& self, FloatArray query, const std::string& precision) {
+            const Precision prec = parse_precision(precision);
+            if (query.ndim() != 1 || static_cast<std::size_t>(query.shape(0)) != self.db->d())
+              throw std::invalid_argument("query must be a vector of the database's dimension");
+            for (py::ssize_t c = 0; c < query.shape(0); ++c)
+              if (!std::isfinite(query.data()[c]))
+                throw std::invalid_argument("query has a NaN or Inf value");
+            py::array_t<float> out(self.db->n());
+            Precision used;
+            {
+              KernelCall call;
+              std::shared_lock<std::shared_mutex> guard(self.lock);
+              used = candidate_scores(*self.db, query.data(), prec, out.mutable_data());
+            }
+            return py::make_tuple(out, std::string(precision_name(used)));
+          },
+          py::arg("query"), py::arg("precision") = "auto",
+          "Diagnostics: the candidate-stage inner products of one query with every row at the "
+          "precision a single-query search uses: (scores, precision). Approximate for bf16 and "
+          "int8; searches certify them and re-rank in float64.")
       .def_property_readonly(
           "has_bf16", [](PyDatabase& self) { return self.db->has_bf16(); },
           "Whether the bf16 copy exists.")

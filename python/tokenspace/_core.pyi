@@ -15,6 +15,10 @@ class Database:
         """
         Borrow the float32 rows (kept alive).
         """
+    def candidate_scores(self, query: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], precision: str = 'auto') -> tuple[numpy.typing.NDArray[numpy.float32], str]:
+        """
+        Diagnostics: the candidate-stage inner products of one query with every row at the precision a single-query search uses: (scores, precision). Approximate for bf16 and int8; searches certify them and re-rank in float64.
+        """
     def precision_for(self, n_queries: typing.SupportsInt | typing.SupportsIndex, precision: str = 'auto') -> str:
         """
         Candidate precision a search of n_queries queries would run: 'fp32', 'bf16' or 'int8'.

@@ -228,10 +228,11 @@ def knn(
     k : int
         Number of neighbours, ``1 <= k <= n``.
     metric : {"cosine", "dot", "euclidean"}
-    precision : {"auto", "fp32", "bf16"}
+    precision : {"auto", "fp32", "bf16", "int8"}
         Precision of the candidate stage only; the returned neighbours and scores are exact
         (re-ranked in double precision) whatever is chosen. "auto" uses bf16 candidates on
-        CPUs with AVX-512 BF16 when there are enough queries to amortise converting ``X``.
+        CPUs with AVX-512 BF16 when there are enough queries to amortise converting ``X``, and
+        int8 candidates (AVX2 and above) for single queries against a kept database.
 
     Returns
     -------

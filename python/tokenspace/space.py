@@ -446,8 +446,8 @@ class EmbeddingSpace:
         Unit rows for cosine, raw rows otherwise; ``rows`` limits it to the first entries
         (``restrict_vocab``; only the latest prefix per kind is kept, so a sweep does not pile
         up copies). The low-precision copies the kernels' precision policy wants for repeated
-        searches are built on first use (bf16 and int8 on AVX-512 BF16 CPUs: together 3/4 of the
-        float32 matrix).
+        searches are built on first use: int8 (a quarter of the float32 matrix, for single
+        queries) from AVX2 on, and bf16 (half of it, for batches) on AVX-512 BF16 CPUs.
         """
         kind = "unit" if canonical_metric(metric) == "cosine" else "raw"
         rows = len(self) if rows is None else min(int(rows), len(self))
@@ -556,7 +556,7 @@ class EmbeddingSpace:
             For word/id queries, leave the query's own entry out of its neighbours.
         backend : {"tokenspace", "faiss"}
             "faiss" runs the same exact search through a faiss IndexFlat (see ``to_faiss``).
-        precision : {"auto", "fp32", "bf16"}
+        precision : {"auto", "fp32", "bf16", "int8"}
             Candidate-stage precision; answers are exact either way (see :func:`tokenspace.knn`).
         progress : bool, default False
             Show a progress bar with an ETA on stderr (see :mod:`tokenspace.progress`).

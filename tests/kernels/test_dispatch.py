@@ -41,7 +41,7 @@ def test_every_level_has_a_full_table(level):
     for family, slots in {
         "": ["micro_kernel", "knn_tile", "knn_tile_sym"],
         "bf16_": ["bf16_knn_tile", "bf16_knn_tile_sym", "bf16_gemv"],
-        "int8_": ["int8_knn_tile", "int8_gemv"],
+        "int8_": ["int8_knn_tile"],
     }.items():
         for slot in slots:
             assert table[slot] in (table[family + "mr_nr"], "none"), slot
@@ -58,6 +58,16 @@ def test_avx512_bf16_level():
     for level in ["scalar", "avx2", "avx512"]:
         assert _core.kernel_table(level)["bf16_knn_tile"] == "none"
         assert _core.kernel_table(level)["int8_knn_tile"] == "none"
+
+
+def test_int8_row_scan_from_avx2_on():
+    # single queries scan an int8 copy (a quarter of the bytes) without VNNI too; the fused
+    # self-join epilogue exists at every level, so no driver filters a stored tile
+    assert _core.kernel_table("scalar")["int8_gemv"] == "none"
+    assert _core.kernel_table("avx2")["int8_gemv"] == "avx2"
+    assert _core.kernel_table("avx512")["int8_gemv"] == "avx2"
+    for level in LEVELS:
+        assert _core.kernel_table(level)["knn_tile_sym"] == OWN_FP32[level]
 
 
 def test_unknown_level():
@@ -107,12 +117,29 @@ def test_precision_policy():
     assert db.precision_for(1) == "fp32"  # no low-precision copy yet
     db.prepare("fp32", 0)
     assert not db.has_bf16 and not db.has_int8
-    low = _core.kernel_table(ts.simd_level())["bf16_knn_tile"] != "none"
+    table = _core.kernel_table(ts.simd_level())
+    low = table["bf16_knn_tile"] != "none"
+    i8 = table["int8_gemv"] != "none"
     db.prepare("auto", 10)  # a one-shot of 10 queries builds nothing
     assert not db.has_bf16 and not db.has_int8
     db.prepare("auto", 0)
-    assert db.has_bf16 == low and db.has_int8 == low
+    assert db.has_bf16 == low and db.has_int8 == i8
     if not low:
         with pytest.raises(ValueError, match="avx512_bf16"):
             db.precision_for(1, "bf16")
+    # a kept database answers single queries from its int8 copy, batches from bf16 or fp32
+    assert db.precision_for(1) == ("int8" if i8 else "bf16" if low else "fp32")
+    assert db.precision_for(100) == ("bf16" if low else "fp32")
     assert db.precision_for(100, "fp32") == "fp32"
+
+
+def test_explicit_int8_at_the_scalar_level_says_what_to_do():
+    X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    db = _core.Database(X)
+    previous = ts.simd_level()
+    ts.set_simd_level("scalar")
+    try:
+        with pytest.raises(ValueError, match="avx2 SIMD level or above"):
+            db.precision_for(1, "int8")
+    finally:
+        ts.set_simd_level(previous)

@@ -14,9 +14,11 @@ from tokenspace import _core, _kernels
 
 from ..reference import reference_topk
 
-HAS_BF16 = "avx512_bf16" in ts.available_simd_levels()
-PRECISIONS = ["fp32"] + (["bf16", "int8"] if HAS_BF16 else [])
-needs_bf16 = pytest.mark.skipif(not HAS_BF16, reason="CPU lacks AVX-512 BF16")
+_BEST = _core.kernel_table(ts.available_simd_levels()[-1])
+# the low precisions the best level has kernels for: int8 row scans from AVX2 on, bf16 (and
+# int8 tiles) with AVX-512 BF16 + VNNI
+LOW = [p for p, slot in (("bf16", "bf16_knn_tile"), ("int8", "int8_gemv")) if _BEST[slot] != "none"]
+PRECISIONS = ["fp32", *LOW]
 
 
 @pytest.fixture(autouse=True)
@@ -87,18 +89,19 @@ def test_bias_exclusions_and_tiny_values(precision, rng):
     np.testing.assert_array_equal(ids, expected)
 
 
-@needs_bf16
+@pytest.mark.skipif(not LOW, reason="the CPU has no low-precision candidate kernels")
 @pytest.mark.slow
-def test_minilm_bf16_equals_fp32(minilm):
-    sub = minilm.subset(minilm.vocab[2000:14000])
+def test_minilm_low_precision_equals_fp32(minilm):
+    # int8 without int8 tiles (AVX2) scans the rows once per query: a smaller graph
+    sub = minilm.subset(minilm.vocab[2000 : 14000 if _BEST["int8_knn_tile"] != "none" else 5000])
     g32 = sub.knn_graph(k=10, precision="fp32")
-    for low in ("bf16", "int8"):
+    for low in LOW:
         g16 = sub.knn_graph(k=10, precision=low)
         np.testing.assert_array_equal(g16.indices, g32.indices)
         np.testing.assert_array_equal(g16.scores, g32.scores)
     qs = [3, 500, 7777]
     a = minilm.knn(qs, k=20, precision="fp32")
-    for low in ("bf16", "int8"):
+    for low in LOW:
         b = minilm.knn(qs, k=20, precision=low)
         np.testing.assert_array_equal(a.indices, b.indices)
     U = minilm.unit_vectors.astype(np.float64)
@@ -111,3 +114,46 @@ def test_too_large_norms_are_rejected():
     X = np.full((10, 4), 1e19, dtype=np.float32)
     with pytest.raises(ValueError, match="too large"):
         _kernels.knn(X[:1], X, 2)
+
+
+def _half_away(a):
+    return np.sign(a) * np.floor(np.abs(a) + 0.5)
+
+
+def _int8_scores(X, q):
+    """numpy emulation of the int8 candidate scores: x ~ s q8, q ~ t v, (sum v q8) s t."""
+    f32 = np.float32
+    s = (np.abs(X).max(1).astype(f32) / f32(127)).astype(f32)
+    x8 = np.clip(_half_away(X.astype(np.float64) / s[:, None].astype(np.float64)), -127, 127)
+    t = f32(np.abs(q).max()) / f32(127)
+    v = np.clip(_half_away(q.astype(np.float64) / np.float64(t)), -127, 127)
+    dots = x8.astype(np.int64) @ v.astype(np.int64)  # exact, as the kernels' int32 sums
+    return dots.astype(f32) * (s * t)
+
+
+@pytest.mark.parametrize("d", [70, 384])
+def test_candidate_scores_of_every_precision(simd_level, d, rng):
+    # the candidate kernels themselves: fp32 within float32 rounding of float64, int8 equal to
+    # a numpy emulation of its quantisation bit for bit (so AVX2's pmaddubsw and VNNI agree),
+    # bf16 within its rounding error; d=70 pads the low-precision rows
+    X = rng.standard_normal((1003, d)).astype(np.float32)
+    q = rng.standard_normal(d).astype(np.float32)
+    db = _core.Database(X)
+    db.prepare("auto", 0)
+    exact = X.astype(np.float64) @ q.astype(np.float64)
+    scale = np.linalg.norm(X, axis=1) * np.linalg.norm(q)
+    table = _core.kernel_table(simd_level)
+    got, used = db.candidate_scores(q, "fp32")
+    assert used == "fp32"
+    assert np.all(np.abs(got - exact) <= 1e-5 * scale)
+    if table["int8_gemv"] != "none":
+        got, used = db.candidate_scores(q, "int8")
+        assert used == "int8"
+        np.testing.assert_array_equal(got, _int8_scores(X, q))
+        assert np.abs(got - exact).max() > 1e-4  # it is the quantised path
+    if table["bf16_gemv"] != "none":
+        got, used = db.candidate_scores(q, "bf16")
+        assert used == "bf16"
+        assert np.all(np.abs(got - exact) <= 2 * 2.0**-8 * scale)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        db.candidate_scores(np.full(d, np.nan, np.float32))

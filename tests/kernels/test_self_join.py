@@ -17,11 +17,14 @@ from tokenspace import _core
 
 from ..reference import reference_topk
 
-HAS_BF16 = "avx512_bf16" in ts.available_simd_levels()
-
 
 def precisions(level: str) -> list[str]:
-    return ["fp32"] + (["bf16", "int8"] if level == "avx512_bf16" else [])
+    """The candidate precisions the level has kernels for (int8 scans from AVX2 on)."""
+    table = _core.kernel_table(level)
+    low = [
+        p for p, slot in (("bf16", "bf16_knn_tile"), ("int8", "int8_gemv")) if table[slot] != "none"
+    ]
+    return ["fp32", *low]
 
 
 def self_search(X, k, precision, metric="ip", bias=None, exclude=None):
@@ -81,21 +84,17 @@ def test_self_join_with_bias_and_self_included(simd_level, rng):
         np.testing.assert_array_equal(ids, ref, err_msg=precision)
 
 
-@pytest.mark.skipif(not HAS_BF16, reason="CPU lacks AVX-512 BF16")
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_self_join_near_ties_and_duplicates(precision, rng):
-    # every score agrees with every other to ~1e-6 (far below the bf16 error), and exact
-    # duplicate rows tie exactly: the answer rests on the exact re-rank and the lower-id rule
-    ts.set_simd_level("avx512_bf16")
-    try:
-        base = rng.standard_normal(64)
-        X = (base + 1e-6 * rng.standard_normal((1700, 64))).astype(np.float32)
-        X[::7] = X[3]
-        ids, _ = self_search(X, 25, precision)
-    finally:
-        ts.set_simd_level(ts.available_simd_levels()[-1])
+def test_self_join_near_ties_and_duplicates(simd_level, rng):
+    # every score agrees with every other to ~1e-6 (far below the bf16 and int8 errors), and
+    # exact duplicate rows tie exactly: the answer rests on the exact re-rank and the lower-id
+    # rule
+    base = rng.standard_normal(64)
+    X = (base + 1e-6 * rng.standard_normal((1700, 64))).astype(np.float32)
+    X[::7] = X[3]
     ref, _ = reference(X, 25)
-    np.testing.assert_array_equal(ids, ref)
+    for precision in precisions(simd_level):
+        ids, _ = self_search(X, 25, precision)
+        np.testing.assert_array_equal(ids, ref, err_msg=precision)
 
 
 def test_knn_graph_equals_float64_and_faiss_up_to_float32_ties(rng):

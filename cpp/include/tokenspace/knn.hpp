@@ -1,14 +1,13 @@
 // Exact k-nearest-neighbour search fused with the similarity computation.
 //
 // Every search runs in two stages. A candidate stage scores all pairs quickly (fp32 SIMD tiles,
-// or bf16 / int8 on CPUs with AVX-512 BF16 + VNNI) together with a proven bound eps(i, j) on the
-// difference between each approximate score and the exact one (from the quantisation error
-// norms of row j and query i and the float accumulation error); it keeps every row whose upper
-// bound reaches the k-th largest lower bound, so no row of the exact top-k can be lost. The
-// survivors are then
-// re-scored in double precision (products of floats are exact in double) and the top-k of those
-// exact scores is returned, ties to the lower id. So the answer does not depend on the candidate
-// precision, the SIMD level or the thread count.
+// bf16 / int8 tiles on CPUs with AVX-512 BF16 + VNNI, int8 row scans from AVX2 on) together with a
+// proven bound eps(i, j) on the difference between each approximate score and the exact one (from
+// the quantisation error norms of row j and query i and the float accumulation error); it keeps
+// every row whose upper bound reaches the k-th largest lower bound, so no row of the exact top-k
+// can be lost. The survivors are then re-scored in double precision (products of floats are exact
+// in double) and the top-k of those exact scores is returned, ties to the lower id. So the answer
+// does not depend on the candidate precision, the SIMD level or the thread count.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -53,8 +52,10 @@ class KnnDatabase {
   /// The precision policy, part 2: the candidate precision a search of n_queries queries
   /// runs at the active level (never Auto). With Auto: FP32 when TOKENSPACE_PRECISION=fp32;
   /// fewer than 8 queries: int8 > bf16 > fp32, else bf16 > int8 > fp32, among the copies this
-  /// database has and the level supports. Throws std::invalid_argument when an explicit
-  /// precision cannot run (the level lacks its kernels or the database its copy).
+  /// database has and the level supports (int8 for batches only where the level has int8
+  /// tiles; an explicit INT8 batch without them runs the int8 row scan). Throws
+  /// std::invalid_argument when an explicit precision cannot run (the level lacks its kernels or
+  /// the database its copy).
   Precision precision_for(std::size_t n_queries, Precision precision) const;
   /// Builds the bf16 copy (rows padded to a multiple of 32 values) and its error statistics.
   void prepare_bf16();
@@ -151,5 +152,11 @@ void knn_search(const float* queries, std::size_t m, std::size_t ldq, const floa
 /// The exact score the search ranks by, in double: <q, x> (+ nothing) for InnerProduct,
 /// -|q - x|^2 / 2 for L2. Fixed summation order, so every caller gets the same value.
 double exact_score(const float* q, const float* x, std::size_t d, Metric metric);
+
+/// Diagnostics: the candidate-stage inner products of one query (d values) with every row
+/// (out: n floats) at the precision a single-query search would use (precision_for(1,
+/// precision)), which is returned. These are the unbounded approximations the bounds certify;
+/// the tests compare them with float64.
+Precision candidate_scores(const KnnDatabase& db, const float* q, Precision precision, float* out);
 
 }  // namespace tokenspace

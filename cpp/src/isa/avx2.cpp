@@ -121,9 +121,58 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
   }
 }
 
-std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
-                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
-  __m256 c0[MR], c1[MR];
+// int8 candidate scores without VNNI. The contract's integer, sum (u8 - 128) * q8 =
+// sum v * x with v, x in [-127, 127], is formed exactly: vpmaddubsw multiplies unsigned by
+// signed bytes, so it gets |x| and v with x's sign (vpsignb); a pair sum is at most
+// 2 * 127 * 127 < 2^15, so the 16-bit step never saturates. The int32 sums and the two scalings
+// are those of the VNNI kernel, so the scores are bit-identical to it.
+void int8_gemv(const std::uint8_t* q, float qscale, const std::int8_t* x, std::size_t n,
+               std::size_t ldx, std::size_t dp, const float* row_scale, const std::int32_t*,
+               float* out) {
+  const std::size_t nv = dp / 32;  // dp is a multiple of 64
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
+  auto term = [&](__m256i qv, const std::int8_t* xr) {
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr));
+    const __m256i p16 = _mm256_maddubs_epi16(_mm256_abs_epi8(xv), _mm256_sign_epi8(qv, xv));
+    return _mm256_madd_epi16(p16, ones);
+  };
+  // the query's signed bytes v = u8 - 128 (its vectors stay in L1 across the rows)
+  auto load_q = [&](std::size_t v) {
+    return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + v * 32)), flip);
+  };
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const std::int8_t* x0 = x + j * ldx;
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    for (std::size_t v = 0; v < nv; ++v) {
+      const __m256i qv = load_q(v);
+      s0 = _mm256_add_epi32(s0, term(qv, x0 + v * 32));
+      s1 = _mm256_add_epi32(s1, term(qv, x0 + ldx + v * 32));
+      s2 = _mm256_add_epi32(s2, term(qv, x0 + 2 * ldx + v * 32));
+      s3 = _mm256_add_epi32(s3, term(qv, x0 + 3 * ldx + v * 32));
+    }
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(s0, s1), _mm256_hadd_epi32(s2, s3));
+    const __m128i d4 = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    alignas(16) std::int32_t dv[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(dv), d4);
+    for (int r = 0; r < 4; ++r)
+      out[j + r] = static_cast<float>(dv[r]) * (row_scale[j + r] * qscale);
+  }
+  for (; j < n; ++j) {
+    __m256i s0 = _mm256_setzero_si256();
+    for (std::size_t v = 0; v < nv; ++v)
+      s0 = _mm256_add_epi32(s0, term(load_q(v), x + j * ldx + v * 32));
+    const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s0), _mm256_extracti128_si256(s0, 1));
+    const __m128i t = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    const std::int32_t d0 = _mm_cvtsi128_si32(_mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1)));
+    out[j] = static_cast<float>(d0) * (row_scale[j] * qscale);
+  }
+}
+
+// The MR x NR score tile of the kNN kernels: rows a_i (stride lda) broadcast straight from the
+// matrix against the k-major query panel b.
+inline void score_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
+                       __m256 (&c0)[MR], __m256 (&c1)[MR]) {
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
   for (std::size_t k = 0; k < d; ++k) {
@@ -136,6 +185,17 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
       c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
     }
   }
+}
+
+inline unsigned ge_mask(__m256 v0, __m256 v1, __m256 t0, __m256 t1) {
+  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v0, t0, _CMP_GE_OQ))) |
+         (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v1, t1, _CMP_GE_OQ))) << 8);
+}
+
+std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
+                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
+  __m256 c0[MR], c1[MR];
+  score_tile(a, lda, b, d, c0, c1);
   const __m256 t0 = _mm256_loadu_ps(thr), t1 = _mm256_loadu_ps(thr + 8);
   std::size_t n = 0;
 #pragma GCC unroll 6
@@ -148,11 +208,38 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
     }
     _mm256_storeu_ps(c + i * NR, v0);
     _mm256_storeu_ps(c + i * NR + 8, v1);
-    unsigned m =
-        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v0, t0, _CMP_GE_OQ))) |
-        (static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v1, t1, _CMP_GE_OQ))) << 8);
+    unsigned m = ge_mask(v0, v1, t0, t1);
     while (m) {
       hits[n++] = static_cast<std::uint32_t>(i * NR + __builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  return n;
+}
+
+// The self-join form (KernelTable::knn_tile_sym): the filter of both directions runs on the
+// registers, so the driver touches only the hits (a scalar pass over the stored tile measured
+// 17% of knn_graph).
+std::size_t knn_tile_sym(const float* a, std::size_t lda, const float* b, std::size_t d,
+                         const float* bias_a, const float* thr_a, const float* bias_b,
+                         const float* thr_b, float* c, std::uint32_t* hits) {
+  __m256 c0[MR], c1[MR];
+  score_tile(a, lda, b, d, c0, c1);
+  const __m256 t0 = _mm256_loadu_ps(thr_b), t1 = _mm256_loadu_ps(thr_b + 8);
+  const __m256 b0 = _mm256_loadu_ps(bias_b), b1 = _mm256_loadu_ps(bias_b + 8);
+  std::size_t n = 0;
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    _mm256_storeu_ps(c + i * NR, c0[i]);
+    _mm256_storeu_ps(c + i * NR + 8, c1[i]);
+    const __m256 ba = _mm256_broadcast_ss(bias_a + i), ta = _mm256_broadcast_ss(thr_a + i);
+    const unsigned fwd = ge_mask(_mm256_add_ps(c0[i], ba), _mm256_add_ps(c1[i], ba), t0, t1);
+    const unsigned bwd = ge_mask(_mm256_add_ps(c0[i], b0), _mm256_add_ps(c1[i], b1), ta, ta);
+    unsigned m = fwd | bwd;
+    while (m) {
+      const unsigned j = static_cast<unsigned>(__builtin_ctz(m));
+      hits[n++] = static_cast<std::uint32_t>(i * NR + j) | (((fwd >> j) & 1u) << 30) |
+                  (((bwd >> j) & 1u) << 31);
       m &= m - 1;
     }
   }
@@ -314,7 +401,9 @@ constexpr KernelTable make_table() {
   t.micro_kernel = micro_kernel;
   t.gemv_rows = gemv_rows;
   t.filter_ge = filter_ge<Vec>;
-  t.knn_tile = knn_tile;  // no knn_tile_sym: the self-join driver filters the stored tile
+  t.knn_tile = knn_tile;
+  t.knn_tile_sym = knn_tile_sym;
+  t.int8_gemv = int8_gemv;  // no int8 tiles: batches run the fp32 tiles (faster without VNNI)
   t.exact_ip = exact_ip;
   t.exact_l2 = exact_l2;
   t.sum_squares = sum_squares;

@@ -74,6 +74,29 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
   return n;
 }
 
+// The self-join form (KernelTable::knn_tile_sym): the reference the SIMD epilogues repeat.
+std::size_t knn_tile_sym(const float* a, std::size_t lda, const float* b, std::size_t d,
+                         const float* bias_a, const float* thr_a, const float* bias_b,
+                         const float* thr_b, float* c, std::uint32_t* hits) {
+  float acc[MR][NR] = {};
+  for (std::size_t k = 0; k < d; ++k) {
+    const float* bk = b + k * NR;
+    for (int i = 0; i < MR; ++i) {
+      const float ai = a[i * lda + k];
+      for (int j = 0; j < NR; ++j) acc[i][j] += ai * bk[j];
+    }
+  }
+  std::size_t n = 0;
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      const float v = acc[i][j];
+      c[i * NR + j] = v;
+      const std::uint32_t fwd = v + bias_a[i] >= thr_b[j], bwd = v + bias_b[j] >= thr_a[i];
+      if (fwd | bwd) hits[n++] = static_cast<std::uint32_t>(i * NR + j) | (fwd << 30) | (bwd << 31);
+    }
+  return n;
+}
+
 // Canonical exact scores (see KernelTable::exact_ip): 16 partial sums, fixed tree.
 double exact_ip(const float* q, const float* x, std::size_t d) {
   double t[16] = {};
@@ -124,7 +147,8 @@ constexpr KernelTable make_table() {
   t.micro_kernel = micro_kernel;
   t.gemv_rows = gemv_rows;
   t.filter_ge = filter_ge<Vec>;
-  t.knn_tile = knn_tile;  // no knn_tile_sym: the self-join driver filters the stored tile
+  t.knn_tile = knn_tile;
+  t.knn_tile_sym = knn_tile_sym;
   t.exact_ip = exact_ip;
   t.exact_l2 = exact_l2;
   t.sum_squares = sum_squares;

@@ -23,24 +23,30 @@ void prepare_copies(KnnDatabase& db, const KernelTable& K, Precision precision,
   const bool int8 =
       precision == Precision::INT8 || (precision == Precision::Auto && n_queries == 0);
   if (bf16 && K.bf16_knn_tile) db.prepare_bf16();
-  if (int8 && K.int8_knn_tile) db.prepare_int8();
+  if (int8 && K.int8_gemv) db.prepare_int8();
 }
 
 Precision search_precision(const KernelTable& K, const KnnDatabase& db, std::size_t n_queries,
                            Precision precision) {
   if (precision == Precision::Auto && fp32_forced()) precision = Precision::FP32;
-  const bool bf16_ok = K.bf16_knn_tile != nullptr, int8_ok = K.int8_knn_tile != nullptr;
+  // int8 runs wherever its gemv does (few queries; batches too when there are no int8 tiles)
+  const bool bf16_ok = K.bf16_knn_tile != nullptr, int8_ok = K.int8_gemv != nullptr;
   if (precision == Precision::Auto) {
     // Measured on Zen 4: bf16 tiles beat int8 tiles (int8's larger error bound admits ~15x more
-    // candidates to re-rank), while a few queries are memory-bound and int8 reads half the bytes.
+    // candidates to re-rank), while a few queries are memory-bound and int8 reads a quarter of
+    // the fp32 bytes. Without int8 tiles (AVX2), batches stay on the fp32 tiles.
     const bool i8 = db.has_int8() && int8_ok, b16 = db.has_bf16() && bf16_ok;
     if (n_queries < 8) return i8 ? Precision::INT8 : b16 ? Precision::BF16 : Precision::FP32;
-    return b16 ? Precision::BF16 : i8 ? Precision::INT8 : Precision::FP32;
+    return b16 ? Precision::BF16 : i8 && K.int8_knn_tile ? Precision::INT8 : Precision::FP32;
   }
-  if ((precision == Precision::BF16 && !bf16_ok) || (precision == Precision::INT8 && !int8_ok))
+  if (precision == Precision::BF16 && !bf16_ok)
     throw std::invalid_argument(
-        "bf16/int8 candidates need the avx512_bf16 SIMD level (this CPU or TOKENSPACE_SIMD "
-        "lacks it); use precision='fp32' or 'auto'");
+        "bf16 candidates need the avx512_bf16 SIMD level (this CPU or TOKENSPACE_SIMD lacks it); "
+        "use precision='fp32' or 'auto'");
+  if (precision == Precision::INT8 && !int8_ok)
+    throw std::invalid_argument(
+        "int8 candidates need the avx2 SIMD level or above (TOKENSPACE_SIMD or this CPU gives "
+        "scalar); use precision='fp32' or 'auto'");
   if (precision == Precision::BF16 && !db.has_bf16())
     throw std::invalid_argument(
         "the database has no bf16 copy; prepare it for precision='bf16' first, or search with "

@@ -11,6 +11,7 @@
 #include "knn/collector.hpp"
 #include "knn/drivers.hpp"
 #include "knn/precision.hpp"
+#include "knn/quantize.hpp"
 #include "tokenspace/knn.hpp"
 
 namespace tokenspace {
@@ -31,7 +32,7 @@ void run_candidate_stage(const detail::Problem& P, Precision prec, detail::Parts
   // knn_graph searches the database with its own rows: score each pair once (bf16 and fp32;
   // int8 quantises queries and rows differently, so its scores are not symmetric).
   const bool self_join = P.q == db.x() && P.ldq == db.ldx() && P.m == db.n();
-  if (P.m < 8)
+  if (P.m < 8 || (prec == Precision::INT8 && !P.K->int8_knn_tile))
     detail::search_gemv(P, prec, parts);
   else if (self_join && prec == Precision::BF16)
     detail::self_join_bf16(P, parts);
@@ -50,6 +51,26 @@ void run_candidate_stage(const detail::Problem& P, Precision prec, detail::Parts
 double exact_score(const float* q, const float* x, std::size_t d, Metric metric) {
   const KernelTable& K = active_kernels();
   return metric == Metric::InnerProduct ? K.exact_ip(q, x, d) : K.exact_l2(q, x, d);
+}
+
+Precision candidate_scores(const KnnDatabase& db, const float* q, Precision precision, float* out) {
+  const KernelTable& K = active_kernels();
+  const Precision prec = detail::search_precision(K, db, 1, precision);
+  const std::size_t n = db.n(), d = db.d();
+  if (prec == Precision::INT8) {
+    std::vector<std::uint8_t> q8(db.int8_dim());
+    float t;
+    detail::row_to_uint8(q, d, db.int8_dim(), q8.data(), &t);
+    K.int8_gemv(q8.data(), t, db.int8(), n, db.int8_dim(), db.int8_dim(), db.int8_scale(),
+                db.int8_sum(), out);
+  } else if (prec == Precision::BF16) {
+    std::vector<std::uint16_t> qh(db.bf16_dim());
+    detail::row_to_bf16(q, d, db.bf16_dim(), qh.data());
+    K.bf16_gemv(qh.data(), db.bf16(), n, db.bf16_dim(), db.bf16_dim(), out);
+  } else {
+    K.gemv_rows(q, db.x(), n, db.ldx(), d, out);
+  }
+  return prec;
 }
 
 void knn_search(const KnnDatabase& db, const float* queries, std::size_t m, std::size_t ldq,

@@ -166,25 +166,13 @@ void self_join_fp32(const Problem& P, Parts& out) {
   const KernelTable& K = *P.K;
   const KnnDatabase& db = *P.db;
   const std::size_t NR = K.fp32_shape.nr, MR = K.fp32_shape.mr, d = db.d();
-  const std::vector<float> no_thr(NR, kPosInf);
   auto pack = [&](std::size_t i0, std::size_t mi, float* dst) {
     pack_panels(P.q + i0 * P.ldq, mi, P.ldq, d, NR, dst);
   };
   auto tile = [&](const float* a, std::size_t lda, bool, const float* qp, std::size_t p,
                   const float* ba, const float* ta, const float* bb, const float* tb, float* c,
-                  std::uint32_t* hits) -> std::size_t {
-    const float* b = qp + p * NR * d;
-    if (K.knn_tile_sym) return K.knn_tile_sym(a, lda, b, d, ba, ta, bb, tb, c, hits);
-    // no specialised kernel at this level: score the raw tile, then filter it here
-    K.knn_tile(a, lda, b, d, nullptr, no_thr.data(), c, hits);
-    std::size_t nh = 0;
-    for (std::size_t i = 0; i < MR; ++i)
-      for (std::size_t j = 0; j < NR; ++j) {
-        const float v = c[i * NR + j];
-        const std::uint32_t f = v + ba[i] >= tb[j], bw = v + bb[j] >= ta[i];
-        if (f | bw) hits[nh++] = static_cast<std::uint32_t>(i * NR + j) | (f << 30) | (bw << 31);
-      }
-    return nh;
+                  std::uint32_t* hits) {
+    return K.knn_tile_sym(a, lda, qp + p * NR * d, d, ba, ta, bb, tb, c, hits);
   };
   search_tiles_sym<float>(P, db.x(), db.ldx(), d, MR, NR, d, tile, pack, out);
 }
@@ -252,20 +240,7 @@ void self_join_tile_fp32(const Problem& P, std::size_t s0, std::size_t i0, std::
           const float* ba = bias_i.data() + g;
           const float* bb = bias_j.data() + c0;
           const float* tb = thr_j.data() + c0;
-          std::size_t nh;
-          if (K.knn_tile_sym) {
-            nh = K.knn_tile_sym(a, ld, b, d, ba, ta, bb, tb, c, h);
-          } else {
-            K.knn_tile(a, ld, b, d, nullptr, no_thr.data(), c, h);
-            nh = 0;
-            for (std::size_t i = 0; i < MR; ++i)
-              for (std::size_t j = 0; j < NR; ++j) {
-                const float v = c[i * NR + j];
-                const std::uint32_t f = v + ba[i] >= tb[j], bw = v + bb[j] >= ta[i];
-                if (f | bw)
-                  h[nh++] = static_cast<std::uint32_t>(i * NR + j) | (f << 30) | (bw << 31);
-              }
-          }
+          const std::size_t nh = K.knn_tile_sym(a, ld, b, d, ba, ta, bb, tb, c, h);
           for (std::size_t e = 0; e < nh; ++e) {
             const std::uint32_t code = h[e];
             const std::size_t pos = code & kPos, i = pos / NR, j = pos % NR;

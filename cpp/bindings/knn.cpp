@@ -113,9 +113,12 @@ py::tuple self_join_tile(PyDatabase& base, std::size_t i0, std::size_t i1, std::
 
 py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t k,
                   const std::string& method, py::object weights, std::size_t n_pos, float eps,
-                  py::object exclude, float cos_slack) {
+                  py::object exclude, float cos_slack, py::object db) {
   require_matrix(terms, "terms");
   require_matrix(base, "base");
+  if (!db.is_none() && !py::isinstance<PyDatabase>(db))
+    throw py::type_error("db must be a Database of the base rows, or None");
+  PyDatabase* database = db.is_none() ? nullptr : db.cast<PyDatabase*>();
   if (qterms.ndim() != 2)
     throw std::invalid_argument("qterms must be a 2-D (n_queries, n_terms) array");
   const std::size_t u = terms.shape(0), m = qterms.shape(0), T = qterms.shape(1);
@@ -154,10 +157,12 @@ py::tuple analogy(FloatArray terms, IdArray qterms, FloatArray base, std::size_t
   py::array_t<float> scores({m, k});
   {
     KernelCall call;
+    std::shared_lock<std::shared_mutex> guard;
+    if (database) guard = std::shared_lock<std::shared_mutex>(database->lock);
     analogy_search(terms.data(), u, qterms.data(), m, T, mode,
                    weights.is_none() ? nullptr : w.data(), n_pos, eps, cos_slack, base.data(), n, d,
                    d, k, n_ex ? ex.data() : nullptr, n_ex, idx.mutable_data(),
-                   scores.mutable_data());
+                   scores.mutable_data(), database ? database->db.get() : nullptr);
   }
   return py::make_tuple(idx, scores);
 }
@@ -237,8 +242,10 @@ void bind_knn(py::module_& m) {
   m.def("analogy", &analogy, py::arg("terms"), py::arg("qterms"), py::arg("base"), py::arg("k"),
         py::arg("method") = "3cosadd", py::arg("weights") = py::none(), py::arg("n_pos") = 1,
         py::arg("eps") = 1e-6f, py::arg("exclude") = py::none(), py::arg("cos_slack") = 0.0f,
+        py::arg("db") = py::none(),
         "Fused top-k of batched analogy queries over shared terms: (ids, combined scores). "
-        "3cosmul with cos_slack > 0 ranks by upper bounds of the objective.");
+        "3cosmul with cos_slack > 0 ranks by upper bounds of the objective. db: the Database of "
+        "base itself; few 3cosmul queries then filter on its int8 copy.");
 }
 
 }  // namespace tokenspace_py

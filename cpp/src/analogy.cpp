@@ -11,6 +11,8 @@
 #include "common/blocking.hpp"
 #include "common/topk.hpp"
 #include "dispatch/kernels.hpp"
+#include "knn/quantize.hpp"
+#include "tokenspace/knn.hpp"
 #include "tokenspace/threads.hpp"
 
 namespace tokenspace {
@@ -34,6 +36,7 @@ struct Problem {
   std::size_t n, ldx, d, k;
   const std::int64_t* exclude;
   std::size_t n_exclude;
+  const KnnDatabase* db;  // CosMul's few-query filter reads its int8 copy when it has one
 
   void combine(const float* const* rows, std::size_t nj, float* s, float* scratch) const {
     if (mode == AnalogyMode::Linear)
@@ -69,6 +72,72 @@ inline void score_block(const KernelTable& K, const Problem& P, Heap& heap,
     c = K.filter_ge(s, nullptr, nj, heap.threshold(), cand);
   }
   push_candidates(heap, s, cand, c, id0, ex, P.n_exclude);
+}
+
+// Few 3CosMul queries (memory-bound: three cosine rows per query) read the database's int8
+// copy, a quarter of the fp32 bytes or less. Each int8 cosine is within slack8 of the exact
+// one, so those scores are upper bounds looser than the fp32 kernel's; the rows whose int8
+// bound reaches the heap's threshold get their fp32 cosines and enter the heap with exactly the
+// fp32 path's upper bounds. The heap, hence the certificate, is the fp32 path's.
+void search_gemv_int8(const Problem& P, Parts& out) {
+  const KernelTable& K = *P.K;
+  const KnnDatabase& db = *P.db;
+  const std::size_t T = P.T, dp8 = db.int8_dim();
+  // quantised terms, and the bound (bounds.cpp): |xhat.(that - t)| + |(xhat - x).t| + 4u of the
+  // int8 scores' conversion and scalings; float32 terms and unit rows as the fp32 slack assumes
+  std::vector<std::uint8_t> t8(P.u * dp8);
+  std::vector<float> tscale(P.u);
+  double slack8 = 0;
+  for (std::size_t t = 0; t < P.u; ++t) {
+    const auto [nh, ne] =
+        detail::row_to_uint8(P.terms + t * P.d, P.d, dp8, t8.data() + t * dp8, &tscale[t]);
+    const double tn = std::sqrt(K.sum_squares(P.terms + t * P.d, P.d)) * (1 + 1e-12);
+    slack8 = std::max(slack8, db.int8_max_norm() * ne + db.int8_max_error() * tn +
+                                  4 * 0x1p-24 * db.int8_max_norm() * nh);
+  }
+  const float slack = static_cast<float>((slack8 * (1 + 1e-5) + P.slack) * (1 + 1e-6));
+  const std::size_t chunk = std::max<std::size_t>(64, (192 * 1024) / (dp8 + 1));
+  const std::size_t n_chunks = detail::ceil_div(P.n, chunk);
+  const std::size_t n_parts = std::min(num_threads(), n_chunks);
+  out.init(n_parts, P.m, P.k);
+  std::vector<std::vector<Heap>> heaps(n_parts);
+  for (std::size_t w = 0; w < n_parts; ++w)
+    for (std::size_t i = 0; i < P.m; ++i)
+      heaps[w].emplace_back(out.s_at(w, i), out.id_at(w, i), P.k);
+  std::vector<std::vector<float>> buf(n_parts, std::vector<float>((T + 2) * chunk));
+  std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(chunk));
+  parallel_for(n_chunks, [&](std::size_t c, std::size_t w) {
+    const std::size_t j0 = c * chunk, nj = std::min(chunk, P.n - j0);
+    float* b = buf[w].data();
+    std::vector<const float*> rows(T), one(T);
+    std::vector<float> cos1(T);
+    for (std::size_t t = 0; t < T; ++t) one[t] = &cos1[t];
+    for (std::size_t i = 0; i < P.m; ++i) {
+      const std::int64_t* qt = P.qterms + i * T;
+      for (std::size_t t = 0; t < T; ++t) {
+        const std::size_t tid = static_cast<std::size_t>(qt[t]);
+        K.int8_gemv(t8.data() + tid * dp8, tscale[tid], db.int8() + j0 * dp8, nj, dp8, dp8,
+                    db.int8_scale() + j0, db.int8_sum() + j0, b + t * chunk);
+        rows[t] = b + t * chunk;
+      }
+      Heap& heap = heaps[w][i];
+      float* s = b + T * chunk;
+      K.combine_cosmul(rows.data(), P.n_pos, T - P.n_pos, P.eps, slack, nj, s, s + nj);
+      const std::size_t nc = K.filter_ge(s, nullptr, nj, heap.threshold(), cand[w].data());
+      const std::int64_t* ex = P.exclude ? P.exclude + i * P.n_exclude : nullptr;
+      for (std::size_t e = 0; e < nc; ++e) {
+        const std::size_t j = j0 + cand[w][e];
+        for (std::size_t t = 0; t < T; ++t)
+          K.gemv_rows(P.terms + static_cast<std::size_t>(qt[t]) * P.d, P.x + j * P.ldx, 1, P.ldx,
+                      P.d, &cos1[t]);
+        float s1, scratch;
+        P.combine(one.data(), 1, &s1, &scratch);
+        const std::uint32_t zero = 0;  // the one refined score, at position 0
+        if (s1 >= heap.threshold())
+          push_candidates(heap, &s1, &zero, 1, static_cast<std::int64_t>(j), ex, P.n_exclude);
+      }
+    }
+  });
 }
 
 // Few queries: stream the database as it is, one gemv per term over an L2-sized chunk.
@@ -174,7 +243,8 @@ void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterm
                     std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
                     float eps, float cos_slack, const float* base, std::size_t n, std::size_t ldb,
                     std::size_t d, std::size_t k, const std::int64_t* exclude,
-                    std::size_t n_exclude, std::int64_t* out_idx, float* out_score) {
+                    std::size_t n_exclude, std::int64_t* out_idx, float* out_score,
+                    const KnnDatabase* db) {
   if (T == 0) throw std::invalid_argument("every analogy query needs at least one term");
   if (mode == AnalogyMode::CosMul && (n_pos == 0 || n_pos > T))
     throw std::invalid_argument("3CosMul needs at least one positive term");
@@ -191,10 +261,15 @@ void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterm
   for (std::size_t i = 0; i < m * T; ++i)
     if (qterms[i] < 0 || static_cast<std::size_t>(qterms[i]) >= u)
       throw std::invalid_argument("a query term index is out of range of the terms matrix");
-  Problem P{&active_kernels(), terms, u, qterms, m, T, mode,    weights,  n_pos, eps,
-            cos_slack,         base,  n, ldb,    d, k, exclude, n_exclude};
+  Problem P{&active_kernels(), terms, u, qterms, m, T, mode,    weights,   n_pos, eps,
+            cos_slack,         base,  n, ldb,    d, k, exclude, n_exclude, db};
+  if (db && (db->n() != n || db->d() != d || db->x() != base))
+    throw std::invalid_argument("the database must hold the base rows themselves");
   Parts parts;
-  if (m < 4)
+  if (m < 4 && mode == AnalogyMode::CosMul && cos_slack > 0 && db && db->has_int8() &&
+      P.K->int8_gemv)
+    search_gemv_int8(P, parts);
+  else if (m < 4)
     search_gemv(P, parts);
   else
     search_gemm(P, parts);

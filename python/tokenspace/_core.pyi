@@ -77,9 +77,9 @@ class Job:
         """
         Whether cancel() was called.
         """
-def analogy(terms: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], qterms: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], base: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, method: str = '3cosadd', weights: typing.Any = None, n_pos: typing.SupportsInt | typing.SupportsIndex = 1, eps: typing.SupportsFloat | typing.SupportsIndex = 9.999999974752427e-07, exclude: typing.Any = None, cos_slack: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple:
+def analogy(terms: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], qterms: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], base: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, method: str = '3cosadd', weights: typing.Any = None, n_pos: typing.SupportsInt | typing.SupportsIndex = 1, eps: typing.SupportsFloat | typing.SupportsIndex = 9.999999974752427e-07, exclude: typing.Any = None, cos_slack: typing.SupportsFloat | typing.SupportsIndex = 0.0, db: typing.Any = None) -> tuple:
     """
-    Fused top-k of batched analogy queries over shared terms: (ids, combined scores). 3cosmul with cos_slack > 0 ranks by upper bounds of the objective.
+    Fused top-k of batched analogy queries over shared terms: (ids, combined scores). 3cosmul with cos_slack > 0 ranks by upper bounds of the objective. db: the Database of base itself; few 3cosmul queries then filter on its int8 copy.
     """
 def available_simd_levels() -> list[str]:
     """

@@ -253,13 +253,18 @@ def analogy(
     eps: float,
     exclude: np.ndarray | None,
     cos_slack: float,
+    db: Database | None = None,
     progress: Progress = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fused top-k of batched analogy queries over shared terms: (ids, combined scores)."""
+    """Fused top-k of batched analogy queries over shared terms: (ids, combined scores).
+
+    ``db`` is the Database of ``base`` itself: a few 3CosMul queries then filter on its int8
+    copy (same upper bounds, fewer bytes read).
+    """
     work = float(_dim(qterms, 0) + _dim(terms, 0)) * _dim(base, 0) * _dim(base, 1)
     return run_job(
         lambda: _core.analogy(
-            terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack
+            terms, qterms, base, k, method, weights, n_pos, eps, exclude, cos_slack, db
         ),
         work=work,
         progress=progress,

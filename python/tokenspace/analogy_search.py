@@ -230,6 +230,9 @@ def search(
         bound = float(tnorm.max(initial=0.0)) * (s.dim + 4) * 2.0**-23
         cos_slack = float(np.nextafter(np.float32(bound), np.float32(np.inf)))
 
+    # a few 3CosMul queries are memory-bound: they filter on the kept database's int8 copy
+    db = s.knn_database("cosine", rows=n) if method == "3cosmul" and m < 4 else None
+
     def run(rows: np.ndarray, k: int, progress: Any = False):
         ex = None if exclude is None else np.ascontiguousarray(exclude[rows])
         cand, approx = _kernels.analogy(
@@ -243,6 +246,7 @@ def search(
             eps=COSMUL_EPS,
             exclude=ex,
             cos_slack=cos_slack,
+            db=db,
             progress=progress,
         )
         sc = _rescore(s, cand, method, None if q is None else q[rows], tq[rows], n_pos)

@@ -589,11 +589,13 @@ def test_cosadd_on_the_knn_stage_equals_the_shared_term_kernel(simd_level, restr
         np.testing.assert_array_equal(a[0][i], np.lexsort((np.arange(n), -sc))[:7])
 
 
-@pytest.mark.parametrize("m", [1, 37])
+@pytest.mark.parametrize("m", [1, 3, 37])
 @pytest.mark.parametrize("n_pos,n_neg", [(2, 1), (3, 2), (1, 0)])
-def test_cosmul_kernel_with_slack_ranks_by_upper_bounds(simd_level, m, n_pos, n_neg):
+@pytest.mark.parametrize("with_db", [False, True])
+def test_cosmul_kernel_with_slack_ranks_by_upper_bounds(simd_level, m, n_pos, n_neg, with_db):
     """cos_slack > 0: every returned score bounds the float64 objective of its row from above,
-    and every row left out has an objective <= the K-th returned score (the certificate)."""
+    and every row left out has an objective <= the K-th returned score (the certificate).
+    With the base's Database, fewer than 4 queries filter on its int8 copy (AVX2 and above)."""
     rng = np.random.default_rng(7 * m + n_pos)
     n, d, k, u = 2500, 29, 8, 9
     X = rng.standard_normal((n, d)).astype(np.float32)
@@ -604,7 +606,11 @@ def test_cosmul_kernel_with_slack_ranks_by_upper_bounds(simd_level, m, n_pos, n_
     terms = U[tid]
     qterms = rng.integers(0, u, (m, T))
     slack = float(np.nextafter(np.float32((d + 4) * 2.0**-23), np.float32(1)))
-    idx, sc = _core.analogy(terms, qterms, U, k, "3cosmul", None, n_pos, 1e-6, None, slack)
+    db = None
+    if with_db:
+        db = _core.Database(U)
+        db.prepare("auto", 0)
+    idx, sc = _core.analogy(terms, qterms, U, k, "3cosmul", None, n_pos, 1e-6, None, slack, db)
     nr = np.linalg.norm(X.astype(np.float64), axis=1)
     nr[nr == 0] = np.inf
     cos = (X.astype(np.float64) @ terms.astype(np.float64).T) / nr[:, None]  # exact, raw rows
@@ -617,7 +623,18 @@ def test_cosmul_kernel_with_slack_ranks_by_upper_bounds(simd_level, m, n_pos, n_
         assert ref[i, left_out].max() <= sc[i, -1]
 
 
-def test_cosmul_search_is_certified_and_exact(monkeypatch):
+def test_analogy_database_must_hold_the_base_rows():
+    U = _core.normalize_rows(np.random.default_rng(1).standard_normal((50, 8)).astype(np.float32))[
+        0
+    ]
+    other = _core.Database(U.copy())
+    with pytest.raises(ValueError, match="base rows themselves"):
+        _core.analogy(U[:2], np.array([[0, 1]]), U, 3, "3cosmul", None, 1, 1e-6, None, 1e-5, other)
+    with pytest.raises(TypeError, match="db must be a Database"):
+        _core.analogy(U[:2], np.array([[0, 1]]), U, 3, "3cosmul", None, 1, 1e-6, None, 1e-5, "x")
+
+
+def test_cosmul_search_is_certified_and_exact(simd_level, monkeypatch):
     """3CosMul answers equal a float64 scan; duplicate rows (exact ties) and raw vector inputs
     longer than 1 go through the fallbacks and still match."""
     from tokenspace import analogy_search as analogies

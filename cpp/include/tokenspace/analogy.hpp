@@ -5,6 +5,8 @@
 
 namespace tokenspace {
 
+class KnnDatabase;
+
 /// How an analogy query combines the cosines of its terms with a candidate row.
 enum class AnalogyMode : int {
   Linear = 0,  ///< sum_t w_t <t, x>: 3CosAdd up to the positive factor 1 / |sum_t w_t t|
@@ -31,10 +33,15 @@ enum class AnalogyMode : int {
 /// @param exclude   m x n_exclude ids to skip per query (-1 = no id), may be null
 /// @param out_idx   m x k ids, best first; ties broken by lower id; -1 past the candidates
 /// @param out_score m x k combined scores (-inf past the candidates)
+/// @param db        optional: the KnnDatabase of base itself (same buffer). Fewer than 4
+///                  CosMul queries with cos_slack > 0 then filter on its int8 copy, if it has
+///                  one, and refine the survivors in fp32: the same upper bounds, a quarter of
+///                  the bytes read
 void analogy_search(const float* terms, std::size_t u, const std::int64_t* qterms, std::size_t m,
                     std::size_t T, AnalogyMode mode, const float* weights, std::size_t n_pos,
                     float eps, float cos_slack, const float* base, std::size_t n, std::size_t ldb,
                     std::size_t d, std::size_t k, const std::int64_t* exclude,
-                    std::size_t n_exclude, std::int64_t* out_idx, float* out_score);
+                    std::size_t n_exclude, std::int64_t* out_idx, float* out_score,
+                    const KnnDatabase* db = nullptr);
 
 }  // namespace tokenspace

@@ -191,6 +191,10 @@ def main() -> None:
     args = ap.parse_args()
     peers_at_best(("numpy", "faiss"))
     rows = QUICK_ROWS if args.quick else None
+    if args.quick:  # rsatoolbox's loop takes about 1 s per permutation: a few give its rate
+        args.rsatoolbox_perms = min(args.rsatoolbox_perms, 20)
+        args.perms_small, args.perms_full = min(args.perms_small, 200), min(args.perms_full, 20)
+        args.perms_spearman, args.bootstrap = min(args.perms_spearman, 20), min(args.bootstrap, 20)
     if args.inference_only:
         U, Y, sub = make_data(rows=rows)
         res = {"inference": inference(U, Y, sub, args)}

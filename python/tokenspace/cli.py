@@ -674,7 +674,10 @@ def add_rsa(sub: Subparsers) -> None:
         "--n", type=int, default=2000, help="shared words used when --words is not given"
     )
     p.add_argument(
-        "--method", default="pearson", choices=["pearson", "spearman"], help="correlation"
+        "--method",
+        default="pearson",
+        choices=["pearson", "spearman", "rho_a", "tau_a", "tau_b", "cosine"],
+        help="how the two triangles are compared (rsatoolbox's comparators included)",
     )
     p.add_argument(
         "--similarity",
@@ -682,11 +685,29 @@ def add_rsa(sub: Subparsers) -> None:
         choices=["cosine", "dot", "correlation"],
         help="item-item similarity inside each model",
     )
+    p.add_argument(
+        "--permutations",
+        type=int,
+        default=None,
+        help="permutation test over the words with this many permutations (prints p)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=None,
+        help="bootstrap over the words with this many samples (prints the interval)",
+    )
+    p.add_argument("--confidence", type=float, default=0.95, help="level of the bootstrap interval")
+    p.add_argument("--seed", type=int, default=None, help="seed of permutations and bootstrap")
 
 
 def run_rsa(args: argparse.Namespace) -> Output:
     _check_file(args.words, "--words")
     _check_positive(args.n, "--n", minimum=3)
+    _check_positive(args.permutations, "--permutations")
+    _check_positive(args.bootstrap, "--bootstrap")
+    if not 0 < args.confidence < 1:
+        raise UsageError("--confidence must be between 0 and 1, e.g. 0.95")
     words = None
     if args.words:
         words = [w for w in Path(args.words).read_text(encoding="utf-8").split() if w]
@@ -694,7 +715,16 @@ def run_rsa(args: argparse.Namespace) -> Output:
     if words is None:
         words = [w for w in a.vocab if w in b][: args.n]
     res = rsa_models(
-        a, b, words, method=args.method, similarity=args.similarity, progress=args.progress
+        a,
+        b,
+        words,
+        method=args.method,
+        similarity=args.similarity,
+        permutations=args.permutations,
+        bootstrap=args.bootstrap,
+        confidence=args.confidence,
+        seed=args.seed,
+        progress=args.progress,
     )
     data = {
         "a": a.name,
@@ -706,12 +736,24 @@ def run_rsa(args: argparse.Namespace) -> Output:
         "n_pairs": res.n_pairs,
         "pearson": float(res.pearson),
         "cosine_of_triangles": float(res.cosine_of_triangles),
+        "p_value": None if res.p_value is None else float(res.p_value),
+        "permutations": args.permutations,
+        "ci": None if res.ci is None else [float(res.ci[0]), float(res.ci[1])],
+        "confidence": args.confidence if res.ci is not None else None,
+        "bootstrap": args.bootstrap,
     }
     text = (
         f"RSA {a.name} vs {b.name}: {res.method} r = {res.r:.4f} over {res.n_items} words "
         f"({res.n_pairs} pairs, {res.similarity}); cosine of the triangles "
         f"{res.cosine_of_triangles:.4f}"
     )
+    if res.p_value is not None:
+        text += f"\npermutation p = {res.p_value:.4g} ({args.permutations} permutations)"
+    if res.ci is not None:
+        text += (
+            f"\nbootstrap {args.confidence:.0%} interval [{res.ci[0]:.4f}, {res.ci[1]:.4f}] "
+            f"({args.bootstrap} samples)"
+        )
     return Output(text, data)
 
 

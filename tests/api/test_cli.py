@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tokenspace as ts
 from tokenspace import cli
 from tokenspace.cli import build_parser, main
 
@@ -208,3 +209,32 @@ def test_rsa_command_matches_numpy(tmp_path, capsys, glove, minilm):
 
     assert res["n_items"] == 10 and res["n_pairs"] == 45
     assert res["r"] == pytest.approx(np.corrcoef(tri(glove), tri(minilm))[0, 1], abs=1e-5)
+    assert res["p_value"] is None and res["ci"] is None
+
+
+def test_rsa_command_permutations_and_bootstrap_equal_the_api(tmp_path, capsys, glove, minilm):
+    words = [w for w in glove.vocab[100:400] if w in minilm][:60]
+    f = tmp_path / "words.txt"
+    f.write_text("\n".join(words), encoding="utf-8")
+    argv = ["rsa", "glove-6b-50d", "minilm-l6", "--words", str(f), "--method", "spearman"]
+    argv += ["--permutations", "99", "--bootstrap", "50", "--seed", "3", "--confidence", "0.9"]
+    assert main([*argv, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    want = ts.rsa_models(
+        glove,
+        minilm,
+        words,
+        method="spearman",
+        permutations=99,
+        bootstrap=50,
+        seed=3,
+        confidence=0.9,
+    )
+    assert res["p_value"] == pytest.approx(want.p_value) and res["permutations"] == 99
+    np.testing.assert_allclose(res["ci"], want.ci)
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "permutation p = " in text and "bootstrap 90% interval" in text
+    for bad in (["--permutations", "0"], ["--confidence", "1.5"]):
+        assert main(["rsa", "glove-6b-50d", "minilm-l6", *bad]) == 2
+        assert "must be" in capsys.readouterr().err

@@ -69,7 +69,9 @@ void search_tiles(const Problem& P, const T* rows, std::size_t ld, std::size_t k
       const T* a = is_tail ? tail.data() : rows + r0 * ld;
       const float* bias = P.bias ? (is_tail ? tail_bias.data() : P.bias + r0) : nullptr;
       const std::size_t valid = is_tail ? tail_rows : MR;
+      const bool has_next = g + 1 < g1 && g + 1 != tail_group;
       for (std::size_t p = 0; p < np; ++p) {
+        if (has_next) prefetch_share(a + MR * ld, MR * ld * sizeof(T), p, np);
         float* t = thr.data() + p * NR;
         const std::size_t nh =
             tile(a, ld, r0, is_tail, qpack.data(), p, bias, t, ctile.data(), hits.data());

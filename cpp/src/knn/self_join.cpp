@@ -75,8 +75,10 @@ void search_tiles_sym(const Problem& P, const T* rows, std::size_t ld, std::size
       const bool is_tail = r0 == tail0 && tail_rows;
       const T* a = is_tail ? tail.data() : rows + r0 * ld;
       const float* thr_a = qb == rb ? no_thr.data() : thr.data() + r0;
+      const bool has_next = r0 + MR < rr1 && r0 + MR != tail0;
       for (std::size_t p = 0; p < q_panels; ++p) {
         const std::size_t c0 = q0 + p * NR;
+        if (has_next) prefetch_share(a + MR * ld, MR * ld * sizeof(T), p, q_panels);
         const std::size_t nh = tile(a, ld, is_tail, qp, p, bias.data() + r0, thr_a,
                                     bias.data() + c0, thr.data() + c0, c, h);
         for (std::size_t e = 0; e < nh; ++e) {

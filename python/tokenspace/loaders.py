@@ -138,6 +138,7 @@ def load_native(
         name=name or f.name,
         check=not f.checked,
         tokenizer=f.tokenizer,
+        counts=f.counts,
         # the vocabulary was unique when saved: the word index is built on first lookup
         lazy_index=True,
         # the reader's own array (a read-only map, or read afresh): no defensive copy

@@ -157,3 +157,45 @@ def test_fvocab_problems_are_named(tmp_path):
         ts.load_word2vec(vec, fvocab=bad)
     with pytest.raises(ValueError, match="one entry per word"):
         ts.EmbeddingSpace(np.eye(2, dtype=np.float32), ["a", "b"], counts=[1])
+
+
+def test_counts_are_written_for_gensim_and_kept_by_native_folders(tmp_path):
+    from gensim.models import KeyedVectors
+
+    X = np.arange(12, dtype=np.float32).reshape(4, 3) + 1
+    s = ts.EmbeddingSpace(X, ["a", "b", "c", "d"], counts=[40, 3, 7, 0])
+    vec, voc = tmp_path / "v.bin", tmp_path / "counts.txt"
+    ts.save_word2vec(s, vec, binary=True, fvocab=voc)
+    assert voc.read_text(encoding="utf-8") == "a 40\nb 3\nc 7\nd 0\n"
+    kv = KeyedVectors.load_word2vec_format(str(vec), binary=True, fvocab=str(voc))
+    assert [kv.get_vecattr(w, "count") for w in s.vocab] == [40, 3, 7, 0]
+    assert ts.load_word2vec(vec, binary=True, fvocab=voc).counts.tolist() == [40, 3, 7, 0]
+    ts.save_glove(s, tmp_path / "g.txt", fvocab=tmp_path / "g.counts")
+    assert (tmp_path / "g.counts").read_text(encoding="utf-8") == "a 40\nb 3\nc 7\nd 0\n"
+
+    s = ts.EmbeddingSpace(X, ["a", "b", "c", "d"], counts=[40, -1, 7, 0])
+    with pytest.raises(ValueError, match="1 words have no count"):
+        ts.save_word2vec(s, tmp_path / "v2.txt", fvocab=tmp_path / "c2.txt")
+    assert not (tmp_path / "v2.txt").exists()
+    s.save(tmp_path / "native")  # the native format keeps unknown counts
+    assert ts.load(tmp_path / "native").counts.tolist() == [40, -1, 7, 0]
+    # saving a space without counts over the folder removes them
+    ts.EmbeddingSpace(X, ["a", "b", "c", "d"]).save(tmp_path / "native", overwrite=True)
+    assert not (tmp_path / "native" / "counts.npy").exists()
+    assert ts.load(tmp_path / "native").counts is None
+
+
+def test_count_writing_problems_are_named(tmp_path):
+    X = np.eye(2, dtype=np.float32)
+    with pytest.raises(ValueError, match="no word counts to write"):
+        ts.save_word2vec(
+            ts.EmbeddingSpace(X, ["a", "b"]), tmp_path / "v.txt", fvocab=tmp_path / "c"
+        )
+    assert not (tmp_path / "v.txt").exists()  # refused before anything was written
+    s = ts.EmbeddingSpace(X, ["a", "b"], counts=[1, 2])
+    with pytest.raises(ValueError, match="different file"):
+        ts.save_word2vec(s, tmp_path / "v.txt", fvocab=tmp_path / "v.txt")
+    s.save(tmp_path / "n")
+    np.save(tmp_path / "n" / "counts.npy", np.array([1, 2, 3]))  # edited by hand: wrong length
+    with pytest.raises(ValueError, match=r"counts.npy: holds int64 \(3,\), expected int64 \(2,\)"):
+        ts.load(tmp_path / "n")

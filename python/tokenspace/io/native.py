@@ -3,11 +3,13 @@
 Layout of ``path/``::
 
     tokenspace.json   {"format": "tokenspace", "version": 1, "shape": [V, d], "name": ...,
-                       "vocab": "vocab.txt" | "vocab.json", "tokenizer": "tokenizer.json" | null}
+                       "vocab": "vocab.txt" | "vocab.json", "tokenizer": "tokenizer.json" | null,
+                       "counts": "counts.npy" | null (absent in folders of older versions)}
     vectors.npy       the (V, d) float32 matrix, C order (memory-mapped on load)
     vocab.txt         the V tokens, UTF-8, one per line ("\\n" separated); vocab.json (a JSON list)
                       instead when a token contains a newline
     tokenizer.json    copied from the Hugging Face folder when the space has a tokenizer
+    counts.npy        the (V,) int64 word counts (-1 = unknown) when the space has them
 
 Memory-map model: ``load`` maps ``vectors.npy`` read-only, and ``save`` never writes into an
 existing file. Every file is written to a temporary name in the same folder and renamed over
@@ -81,6 +83,7 @@ def save_native(space: Any, path: str | os.PathLike, *, overwrite: bool = False)
         "name": space.name,
         "vocab": vocab_file,
         "tokenizer": "tokenizer.json" if space.tokenizer is not None else None,
+        "counts": "counts.npy" if space.counts is not None else None,
     }
     created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,11 @@ def save_native(space: Any, path: str | os.PathLike, *, overwrite: bool = False)
             t = temp("tokenizer.json")
             space.tokenizer.save(t)
             staged.append((t, "tokenizer.json"))
+        if space.counts is not None:
+            t = temp("counts.npy")
+            with open(t, "wb") as f:
+                np.save(f, np.asarray(space.counts, dtype=np.int64), allow_pickle=False)
+            staged.append((t, "counts.npy"))
         t = temp(MARKER)
         t.write_text(json.dumps(meta, indent=1), encoding="utf-8")
         staged.append((t, MARKER))
@@ -115,6 +123,8 @@ def save_native(space: Any, path: str | os.PathLike, *, overwrite: bool = False)
             (path / stale).unlink(missing_ok=True)
         if space.tokenizer is None:
             (path / "tokenizer.json").unlink(missing_ok=True)
+        if space.counts is None:
+            (path / "counts.npy").unlink(missing_ok=True)
     except BaseException:
         for tmp in written:
             tmp.unlink(missing_ok=True)
@@ -146,6 +156,7 @@ class NativeFolder:
     name: str
     tokenizer: Path | None
     checked: bool
+    counts: np.ndarray | None = None
 
 
 def read_native(path: str | os.PathLike, *, mmap: bool = True) -> NativeFolder:
@@ -211,8 +222,24 @@ def read_native(path: str | os.PathLike, *, mmap: bool = True) -> NativeFolder:
     if len(vocab) != shape[0]:
         raise ValueError(f"{vocab_file}: {len(vocab)} tokens for {shape[0]} vectors")
     tok = meta.get("tokenizer")
+    counts = None
+    if meta.get("counts"):
+        if meta["counts"] != "counts.npy":
+            raise ValueError(f"{path / MARKER}: unknown counts file {meta['counts']!r}")
+        cfile = path / "counts.npy"
+        _require_regular(cfile)
+        try:
+            counts = np.load(cfile, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise ValueError(
+                f"{cfile}: unreadable or truncated ({e}); save the space again"
+            ) from None
+        if counts.dtype != np.int64 or counts.shape != (shape[0],):
+            raise ValueError(
+                f"{cfile}: holds {counts.dtype} {counts.shape}, expected int64 ({shape[0]},)"
+            )
     return NativeFolder(
-        vectors, vocab, meta.get("name") or path.name, (path / tok) if tok else None, True
+        vectors, vocab, meta.get("name") or path.name, (path / tok) if tok else None, True, counts
     )
 
 

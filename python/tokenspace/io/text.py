@@ -361,7 +361,29 @@ def _refusal(words: list[str], *, binary: bool, header: bool, vectors: np.ndarra
     return None
 
 
-def _write(space: Any, path: str | os.PathLike, *, header: bool, binary: bool) -> Path:
+def _atomic_write(path: Path, pieces: Any) -> None:
+    """Writes the byte strings of ``pieces`` to ``path`` under a temporary name, then renames
+    it: a failed write leaves no half file behind and never touches the old one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(tmp, "wb") as f:
+            for piece in pieces:
+                f.write(piece)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write(
+    space: Any,
+    path: str | os.PathLike,
+    *,
+    header: bool,
+    binary: bool,
+    fvocab: str | os.PathLike | None = None,
+) -> Path:
     vectors = np.ascontiguousarray(space.vectors, dtype=np.float32)
     words = [str(w) for w in space.vocab]
     why = _refusal(words, binary=binary, header=header, vectors=vectors)
@@ -371,35 +393,57 @@ def _write(space: Any, path: str | os.PathLike, *, header: bool, binary: bool) -
             f"the {kind} format cannot store {why}; rename or drop it, or save in the native "
             "format (s.save), which stores any token"
         )
+    counts = None
+    if fvocab is not None:
+        counts = getattr(space, "counts", None)
+        if counts is None:
+            raise ValueError(
+                "the space has no word counts to write to fvocab; load it with fvocab= or "
+                "build it with counts="
+            )
+        unknown = int((np.asarray(counts) < 0).sum())
+        if unknown:
+            # gensim's loader fails on an fvocab file that lacks a word
+            raise ValueError(
+                f"{unknown} words have no count (-1), and an fvocab file needs one per word; "
+                "give them one first, e.g. ts.EmbeddingSpace(s.vectors, s.vocab, "
+                "counts=np.maximum(s.counts, 0)), or save natively (s.save keeps unknown counts)"
+            )
+        if Path(fvocab).resolve() == Path(path).resolve():
+            raise ValueError("fvocab must be a different file from the vectors file")
     chunks = _kernels.format_word_vectors(words, vectors, binary=binary)
     path = Path(path)
-    # written under a temporary name and renamed: a failed write leaves no half file behind
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    opener: Any = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(tmp, "wb") as f:
-            if header:
-                f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
-            for c in chunks:
-                f.write(c)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    head = [f"{vectors.shape[0]} {vectors.shape[1]}\n".encode()] if header else []
+    _atomic_write(path, [*head, *chunks])
+    if counts is not None:  # gensim's layout: "word count" per line
+        _atomic_write(
+            Path(fvocab),  # type: ignore[arg-type]
+            (f"{w} {int(c)}\n".encode() for w, c in zip(words, counts)),
+        )
     return path
 
 
-def save_word2vec(space: Any, path: str | os.PathLike, *, binary: bool = False) -> Path:
+def save_word2vec(
+    space: Any,
+    path: str | os.PathLike,
+    *,
+    binary: bool = False,
+    fvocab: str | os.PathLike | None = None,
+) -> Path:
     """Write a space in the word2vec format (``"count dim"`` header; text or binary).
 
     Text values are the shortest decimals that read back to the same float32, so loading the
     file (with tokenspace or gensim) gives the vectors back bit for bit. A ``.gz`` path is
     compressed. Words the format cannot give back (see the module doc) raise ``ValueError``
-    before anything is written.
+    before anything is written. ``fvocab``: also write the space's word counts there, one
+    ``word count`` line per word (gensim's ``fvocab`` file; read back with
+    ``load_word2vec(fvocab=)``); every word needs a known count.
     """
-    return _write(space, path, header=True, binary=binary)
+    return _write(space, path, header=True, binary=binary, fvocab=fvocab)
 
 
-def save_glove(space: Any, path: str | os.PathLike) -> Path:
+def save_glove(
+    space: Any, path: str | os.PathLike, *, fvocab: str | os.PathLike | None = None
+) -> Path:
     """Write a space as a GloVe text file (no header line); see :func:`save_word2vec`."""
-    return _write(space, path, header=False, binary=False)
+    return _write(space, path, header=False, binary=False, fvocab=fvocab)

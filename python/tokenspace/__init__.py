@@ -96,15 +96,10 @@ from .tokens import SingleTokenWords, Tokenizer, Tokens, UnknownTokenWarning, di
 
 
 def __getattr__(name: str):
-    # __version__ is looked up lazily: importlib.metadata costs ~40 ms of import time, a good
-    # part of the budget for loading a model in a fresh process.
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+    if name == "__version__":  # looked up on first use (see tokenspace._version)
+        from ._version import package_version
 
-        try:
-            return version("tokenspace")
-        except PackageNotFoundError:  # running from a source tree
-            return "0.0.0+dev"
+        return package_version()
     raise AttributeError(f"module 'tokenspace' has no attribute {name!r}")
 
 

@@ -28,6 +28,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from ._kernels import simd_level
+from ._version import package_version
 from .alignment.procrustes import align
 from .alignment.stability import stability, train_word2vec_runs
 from .alignment.translate import read_pairs, translate, translation_accuracy
@@ -64,15 +65,6 @@ class Output:
     rows: list[dict[str, Any]] | None = None
     status: int = 0
     files: list[str] = field(default_factory=list)
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tokenspace")
-    except PackageNotFoundError:  # running from a source tree
-        return "0.0.0+dev"
 
 
 def _load(name: str, **kwargs: Any) -> EmbeddingSpace:
@@ -974,7 +966,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2 user error, 1 internal error.",
         formatter_class=_Formatter,
     )
-    parser.add_argument("--version", action="version", version=f"tokenspace {_version()}")
+    parser.add_argument("--version", action="version", version=f"tokenspace {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add, _ in COMMANDS.values():
         add(sub)

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._version import package_version
 from ..io.native import save_native
 from ..progress import counter
-from ._tasks import package_version, write_part
+from ._tasks import write_part
 
 MANIFEST = "manifest.json"
 _FORMAT = 1

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import _kernels
+from .._version import package_version
 from ..io.native import read_native
 
 _CACHE: dict[str, tuple[np.ndarray, _kernels.Database]] = {}
@@ -182,16 +183,6 @@ def shard_task(plan: dict[str, Any], shard: tuple[int, int], data: Any = None) -
     )
     ids = np.where(ids >= 0, ids + a, -1)
     return _finish(plan, f"shard-{a:010d}-{b:010d}.npz", {"ids": ids, "keys": keys})
-
-
-def package_version() -> str:
-    """This tokenspace's version, as ``tokenspace.__version__`` reports it."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tokenspace")
-    except PackageNotFoundError:  # running from a source tree
-        return "0.0.0+dev"
 
 
 def version_probe() -> str:

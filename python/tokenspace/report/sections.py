@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 
 from .. import plot
 from .._kernels import num_threads, simd_level
+from .._version import package_version
 from ..alignment.procrustes import align
 from ..alignment.translate import translate, translation_accuracy
 from ..analysis.axes import project
@@ -66,13 +66,6 @@ class Section:
     about: str = ""
 
 
-def _version() -> str:
-    try:
-        return version("tokenspace")
-    except PackageNotFoundError:  # running from a source tree
-        return "0.0.0+dev"
-
-
 def section_overview(ctx: ReportContext) -> SectionResult:
     rows = []
     for s in ctx.models:
@@ -103,7 +96,7 @@ def section_overview(ctx: ReportContext) -> SectionResult:
         rows,
     )
     body += paragraph(
-        f"tokenspace {_version()}, SIMD level {simd_level()}, {num_threads()} kernel "
+        f"tokenspace {package_version()}, SIMD level {simd_level()}, {num_threads()} kernel "
         f"threads, seed {ctx.seed}."
     )
     return "Models", body, []

@@ -137,6 +137,15 @@ void bind_linalg(py::module_& m) {
   m.def("gram", &gram, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
         py::arg("clamp_unit") = false,
         "A @ B.T through the blocked SIMD kernels (clamp_unit: clip to [-1, 1]).");
+  m.def(
+      "read_pass",
+      [](FloatArray x) {
+        KernelCall call;
+        return read_pass(x.data(), static_cast<std::size_t>(x.size()));
+      },
+      py::arg("x"),
+      "Benchmarks' bandwidth reference: one read of every value with all kernel threads, no "
+      "other work; returns the OR of the bit patterns.");
   m.def("project", &project, py::arg("x"), py::arg("axis"), py::arg("offset") = 0.0f,
         py::arg("center") = py::none(), "(x - center) @ axis - offset in one multithreaded pass.");
   m.def(

@@ -59,6 +59,34 @@ std::int64_t first_nonfinite_row(const float* x, std::size_t n, std::size_t ldx,
   return -1;
 }
 
+std::uint32_t read_pass(const float* x, std::size_t n) {
+  const std::size_t chunk = 16384 * 64;  // floats: project_rows' row chunk at d = 64
+  const std::size_t n_chunks = ceil_div(n, chunk);
+  std::vector<std::uint32_t> part(n_chunks, 0);
+  parallel_for(n_chunks, [&](std::size_t t, std::size_t) {
+    const std::size_t i0 = t * chunk, i1 = std::min(n, i0 + chunk);
+    std::uint32_t acc[16] = {};
+    std::size_t i = i0;
+    for (; i + 16 <= i1; i += 16)
+      for (int l = 0; l < 16; ++l) {
+        std::uint32_t u;
+        std::memcpy(&u, x + i + l, 4);
+        acc[l] |= u;
+      }
+    for (; i < i1; ++i) {
+      std::uint32_t u;
+      std::memcpy(&u, x + i, 4);
+      acc[0] |= u;
+    }
+    std::uint32_t r = 0;
+    for (std::uint32_t v : acc) r |= v;
+    part[t] = r;
+  });
+  std::uint32_t r = 0;
+  for (std::uint32_t v : part) r |= v;
+  return r;
+}
+
 void project_rows(const float* x, std::size_t n, std::size_t ldx, std::size_t d, const float* axis,
                   float offset, float* out, const float* center) {
   if (d == 0) throw std::invalid_argument("vectors have dimension 0");

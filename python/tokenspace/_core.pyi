@@ -6,7 +6,7 @@ import numpy
 import numpy.typing
 import typing
 import typing_extensions
-__all__: list[str] = ['Cancelled', 'Database', 'Job', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'knn_self_join_tile', 'max_threads', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'rsa_pearson', 'rsa_permuted_cross', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
+__all__: list[str] = ['Cancelled', 'Database', 'Job', 'analogy', 'available_simd_levels', 'column_means', 'cross_gram', 'detected_simd_level', 'first_nonfinite_row', 'format_word_vectors', 'gram', 'kernel_table', 'knn', 'knn_self_join_tile', 'max_threads', 'normalize_rows', 'num_threads', 'parse_binary', 'parse_text', 'peak_rate', 'project', 'read_pass', 'rsa_pearson', 'rsa_permuted_cross', 'rsa_spearman', 'set_num_threads', 'set_simd_level', 'simd_level', 'similarity_triangle', 'softmax_log_normalizer']
 class Database:
     """
     Rows prepared for repeated exact k-NN searches.
@@ -148,6 +148,10 @@ def peak_rate(kind: str, seconds: typing.SupportsFloat | typing.SupportsIndex = 
 def project(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], axis: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], offset: typing.SupportsFloat | typing.SupportsIndex = 0.0, center: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     """
     (x - center) @ axis - offset in one multithreaded pass.
+    """
+def read_pass(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> int:
+    """
+    Benchmarks' bandwidth reference: one read of every value with all kernel threads, no other work; returns the OR of the bit patterns.
     """
 def rsa_pearson(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> dict:
     """

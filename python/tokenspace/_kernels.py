@@ -135,6 +135,12 @@ def peak_rate(kind: str, *, seconds: float = 0.3) -> float:
     return _core.peak_rate(kind, seconds)
 
 
+def read_pass(x: np.ndarray) -> int:
+    """One read of every value of ``x`` with all kernel threads (benchmarks' bandwidth
+    reference); the OR of the float32 bit patterns."""
+    return int(_core.read_pass(x))
+
+
 # exact k-NN: the one path every caller takes
 def database(rows: np.ndarray, *, precision: str = "auto", n_queries: int = 0) -> Database:
     """A prepared database over ``rows`` (kept alive by it), with the low-precision copies the

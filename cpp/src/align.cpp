@@ -120,7 +120,7 @@ void cross_gram(const float* x, std::size_t n, std::size_t ldx, std::size_t d1, 
     for (std::size_t p = 0; p < np; ++p) {
       const float* ap = A + p * KC * MR;
       for (std::size_t q = 0; q < nq; ++q) {
-        K.micro_kernel(ap, B + q * KC * NR, kc, T, NR);
+        K.micro_kernel(ap, B + q * KC * NR, kc, T, NR, false);
         for (std::size_t i = 0; i < MR; ++i) {
           double* crow = C + (p * MR + i) * d2p + q * NR;
           const float* trow = T + i * NR;
@@ -193,7 +193,8 @@ void softmax_log_normalizer(const float* t, std::size_t m, std::size_t ldt, cons
       const float* bblock = packed.data() + (j0 / NR) * NR * d;
       for (std::size_t ip = 0; ip * MR < mi; ++ip) {
         for (std::size_t p = 0; p * NR < nj; ++p)
-          K.micro_kernel(apack[w].data() + ip * MR * d, bblock + p * NR * d, d, C + p * NR, NB);
+          K.micro_kernel(apack[w].data() + ip * MR * d, bblock + p * NR * d, d, C + p * NR, NB,
+                         false);
         const std::size_t rows = std::min(MR, mi - ip * MR);
         for (std::size_t r = 0; r < rows; ++r) {
           const std::size_t i = i0 + ip * MR + r;

@@ -56,7 +56,8 @@ struct Vec {
     }                                                            \
   }
 
-void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
+void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc,
+                  bool clamp_unit) {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
@@ -71,6 +72,14 @@ void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::
     TS_MK_STEP(k + 3)
   }
   for (; k < d; ++k) TS_MK_STEP(k)
+  if (clamp_unit) {
+    const __m256 lo = _mm256_set1_ps(-1.0f), hi = _mm256_set1_ps(1.0f);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      c0[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, c0[i]));
+      c1[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, c1[i]));
+    }
+  }
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) {
     _mm256_storeu_ps(c + i * ldc, c0[i]);

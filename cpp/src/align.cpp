@@ -19,17 +19,24 @@ namespace {
 // run-time width was a library call per piece, 88 per row pair at d = 384).
 template <std::size_t W>
 void scatter_row(const float* row, std::size_t np, std::size_t stride, float* out) {
-  for (std::size_t p = 0; p < np; ++p) std::memcpy(out + p * stride, row + p * W, W * sizeof(float));
+  for (std::size_t p = 0; p < np; ++p)
+    std::memcpy(out + p * stride, row + p * W, W * sizeof(float));
 }
 
 void scatter_row(const float* row, std::size_t np, std::size_t w, std::size_t stride, float* out) {
   switch (w) {
-    case 4: return scatter_row<4>(row, np, stride, out);
-    case 6: return scatter_row<6>(row, np, stride, out);
-    case 8: return scatter_row<8>(row, np, stride, out);
-    case 12: return scatter_row<12>(row, np, stride, out);
-    case 16: return scatter_row<16>(row, np, stride, out);
-    case 32: return scatter_row<32>(row, np, stride, out);
+    case 4:
+      return scatter_row<4>(row, np, stride, out);
+    case 6:
+      return scatter_row<6>(row, np, stride, out);
+    case 8:
+      return scatter_row<8>(row, np, stride, out);
+    case 12:
+      return scatter_row<12>(row, np, stride, out);
+    case 16:
+      return scatter_row<16>(row, np, stride, out);
+    case 32:
+      return scatter_row<32>(row, np, stride, out);
     default:
       for (std::size_t p = 0; p < np; ++p) std::memcpy(out + p * stride, row + p * w, w * 4);
   }

@@ -45,15 +45,15 @@ struct Vec {
 #include "scalar_tails.inc"
 
 // One k step of the 6 x 16 block: two vector loads of B, six broadcasts of A, 12 FMAs.
-#define TS_MK_STEP(k)                                            \
-  {                                                              \
-    const __m256 b0 = _mm256_load_ps(b + (k) * NR);              \
-    const __m256 b1 = _mm256_load_ps(b + (k) * NR + 8);          \
-    _Pragma("GCC unroll 6") for (int i = 0; i < MR; ++i) {       \
-      const __m256 av = _mm256_broadcast_ss(a + (k) * MR + i);   \
-      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);                    \
-      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);                    \
-    }                                                            \
+#define TS_MK_STEP(k)                                          \
+  {                                                            \
+    const __m256 b0 = _mm256_load_ps(b + (k) * NR);            \
+    const __m256 b1 = _mm256_load_ps(b + (k) * NR + 8);        \
+    _Pragma("GCC unroll 6") for (int i = 0; i < MR; ++i) {     \
+      const __m256 av = _mm256_broadcast_ss(a + (k) * MR + i); \
+      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);                  \
+      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);                  \
+    }                                                          \
   }
 
 void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc,

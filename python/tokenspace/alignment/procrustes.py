@@ -348,7 +348,6 @@ def _float32_w_error(sig: np.ndarray, sxx: float, syy: float, d1: int, d2: int) 
     return FLOAT32_UNIT_ROUNDOFF * float(np.sqrt(sxx * syy)) / (float(np.sqrt(d1 * d2)) * lo)
 
 
-
 def _cross_gram_float64(
     x: np.ndarray, y: np.ndarray, sx: np.ndarray | None, sy: np.ndarray | None
 ) -> tuple[np.ndarray, float, float]:

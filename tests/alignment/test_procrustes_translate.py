@@ -208,6 +208,13 @@ def test_procrustes_bad_input():
     bad[2, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ts.procrustes(bad, X)
+    # procrustes checks finiteness in the cross-Gram's own pass: the errors still name the row
+    with pytest.raises(ValueError, match="X row 2 contains NaN"):
+        ts.procrustes(bad, X, center=True)
+    inf = X.copy()
+    inf[7, 0] = np.inf
+    with pytest.raises(ValueError, match="Y row 7 contains NaN or Inf"):
+        ts.procrustes(X, inf, scale=True)
     with pytest.raises(ValueError, match="empty"):
         ts.procrustes(X[:0], X[:0])
     with pytest.raises(TypeError):

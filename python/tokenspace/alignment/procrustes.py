@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _kernels
 from .._display import Display
-from .._validate import as_matrix
+from .._validate import as_matrix, require_finite
 from ..similarity import FLOAT32_UNIT_ROUNDOFF
 from ..space import EmbeddingSpace
 from .csls import csls_mutual_pairs
@@ -202,9 +202,9 @@ class Alignment(Display):
     __call__ = transform
 
 
-def _paired(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
-    x = as_matrix(X, "X")
-    y = as_matrix(Y, "Y")
+def _paired(X: Any, Y: Any, *, check_finite: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    x = as_matrix(X, "X", check_finite=check_finite)
+    y = as_matrix(Y, "Y", check_finite=check_finite)
     if x.shape[0] != y.shape[0]:
         raise ValueError(
             f"X has {x.shape[0]} rows but Y has {y.shape[0]}; row i of X must pair with row i of Y"
@@ -245,8 +245,15 @@ def _cross_gram(
     The fast path is the kernel as is; only when a side's RMS falls outside ``_SAFE_RMS`` (or
     a result is not finite) are the sides rescaled by powers of two and the float64 results
     scaled back, so W is the same at a scale of 1e-25 or 1e19 as at 1.
+
+    Inputs need not have been checked for NaN/Inf: the kernel squares every value, so a
+    non-finite sum of squares sends them to ``require_finite`` (which names the first bad row)
+    and a clean pass costs no separate reading of X and Y.
     """
     M, sxx, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
+    if not (np.isfinite(sxx) and np.isfinite(syy)):
+        require_finite(x, "X")
+        require_finite(y, "Y")
     n = max(x.shape[0], 1)
 
     def safe(ss: float, d: int) -> bool:
@@ -426,7 +433,7 @@ def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> 
     >>> bool(np.allclose(ali.W, Q, atol=1e-5))
     True
     """
-    x, y = _paired(X, Y)
+    x, y = _paired(X, Y, check_finite=False)  # _cross_gram checks them in its own pass
     mx, my, sx, sy = _column_shifts(x, y, center)
     M, sxx, syy, W, sig, _ = _fit_polar(x, y, sx, sy)
     trace = float(sig.sum())

@@ -51,7 +51,7 @@ inline GemmBlocks gemm_blocks(std::size_t d, std::size_t mr, std::size_t nr) {
 /// Blocking of the GEMM loops that hold one packed B micro-panel (d x nr, 24 KB at d = 384) in
 /// L1 and stream the A micro-panels of a row block past it: each A panel is 6 floats per k, so
 /// it can come from L3, while the B panel is reused by every A panel of the block. Measured on
-/// Zen 3 (d = 384, 6 x 16 kernel, one thread): 87 Gflop/s (94% of the FMA peak) with 1008 x 128
+/// Zen 3 (d = 384, 6 x 16 kernel, one thread): 87 Gflop/s (94% of the FMA peak) with ~1000 x 128
 /// blocks, against 73 with the A-panel-in-L1 order and 126 x 256 blocks of gemm_blocks.
 inline GemmBlocks streaming_blocks(std::size_t d, std::size_t mr, std::size_t nr) {
   return {round_up(std::max<std::size_t>(nr, (192 * 1024) / (d * 4 + 1)), nr),

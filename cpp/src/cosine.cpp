@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -9,6 +10,10 @@
 #include "common/blocking.hpp"
 #include "dispatch/kernels.hpp"
 #include "tokenspace/threads.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace tokenspace {
 namespace {
@@ -29,27 +34,51 @@ void store_tile(const float* T, std::size_t nr, std::size_t r0, std::size_t rows
 // their mirror images, in 32 x 32 squares: the block was just computed and is still in cache,
 // so only the transposed writes go to memory (a whole-matrix transpose afterwards would read
 // the upper half back from DRAM). Each destination row segment is written contiguously and
-// the strided reads hit the square's 64 source lines in L1: scattering single floats down the
-// destination rows waited on a cold line per store (14% of the self-Gram's time).
+// the strided reads hit the square's 64 source lines in L1 (scattering single floats down the
+// destination rows waited on a cold line per store: 15% of the self-Gram's time). When the
+// rows share their alignment, the squares start on cache lines and full segments (two whole
+// lines) are written with streaming stores, so the lower half is never read for ownership.
 void mirror_block(float* out, std::size_t ldo, std::size_t i0, std::size_t mi, std::size_t j0,
                   std::size_t nj) {
-  constexpr std::size_t S = 32;
+  constexpr std::size_t S = 32, L = 16;  // square side; floats per 64-byte line
+#if defined(__SSE2__)
+  const std::size_t skew = (reinterpret_cast<std::uintptr_t>(out) / sizeof(float)) % L;
+  const bool stream = ldo % L == 0 && reinterpret_cast<std::uintptr_t>(out) % sizeof(float) == 0;
+#else
+  const std::size_t skew = 0;
+  const bool stream = false;
+#endif
+  // first line-aligned column at or after i0; the squares after it are whole lines
+  const std::size_t first = stream ? i0 + (L - (skew + i0) % L) % L : i0;
   for (std::size_t jb = j0; jb < j0 + nj; jb += S) {
     const std::size_t je = std::min(j0 + nj, jb + S);
-    for (std::size_t ib = i0; ib < i0 + mi && ib < je; ib += S) {
-      const std::size_t ie = std::min(i0 + mi, ib + S);
+    for (std::size_t ib = i0; ib < i0 + mi && ib < je;) {
+      const std::size_t next = ib < first ? first : ib + S;
+      const std::size_t ie = std::min(i0 + mi, next);
       for (std::size_t j = std::max(jb, ib + 1); j < je; ++j) {
+        float* dst = out + j * ldo;
+        const float* src = out + j;
+        const std::size_t i_end = std::min(ie, j);
+#if defined(__SSE2__)
+        if (stream && ib >= first && i_end - ib == S) {
+          for (std::size_t i = ib; i < i_end; i += 4)
+            _mm_stream_ps(dst + i, _mm_setr_ps(src[i * ldo], src[(i + 1) * ldo], src[(i + 2) * ldo],
+                                               src[(i + 3) * ldo]));
+          continue;
+        }
+#endif
         // Each destination row is a new line far from the last (one row apart): ask for the
         // segment of the row 8 ahead, or every segment would wait for its line from DRAM.
         __builtin_prefetch(out + (j + 8) * ldo + ib, 1, 3);
         __builtin_prefetch(out + (j + 8) * ldo + ib + 16, 1, 3);
-        float* dst = out + j * ldo;
-        const float* src = out + j;
-        const std::size_t i_end = std::min(ie, j);
         for (std::size_t i = ib; i < i_end; ++i) dst[i] = src[i * ldo];
       }
+      ib = next;
     }
   }
+#if defined(__SSE2__)
+  _mm_sfence();  // streaming stores are weakly ordered: complete them before the task ends
+#endif
 }
 
 // 1 / ||x_i|| in double, computed as normalize_rows does (0 for a zero row), so that packing

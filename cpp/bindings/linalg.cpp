@@ -29,7 +29,7 @@ std::int64_t nonfinite_row(FloatArray x) {
   return first_nonfinite_row(x.data(), x.shape(0), x.shape(1), x.shape(1));
 }
 
-py::array gram(FloatArray a, FloatArray b, py::object out_obj, bool clamp_unit) {
+py::array gram(FloatArray a, FloatArray b, py::object out_obj, bool clamp_unit, bool unit_rows) {
   require_matrix(a, "A");
   require_matrix(b, "B");
   const std::size_t m = a.shape(0), d = a.shape(1), n = b.shape(0);
@@ -58,7 +58,7 @@ py::array gram(FloatArray a, FloatArray b, py::object out_obj, bool clamp_unit) 
   float* o = out.mutable_data();
   {
     KernelCall call;
-    gram_matrix(a.data(), m, d, b.data(), n, d, d, o, ldo, clamp_unit);
+    gram_matrix(a.data(), m, d, b.data(), n, d, d, o, ldo, clamp_unit, unit_rows);
   }
   return out;
 }
@@ -135,8 +135,9 @@ void bind_linalg(py::module_& m) {
   m.def("first_nonfinite_row", &nonfinite_row, py::arg("x"),
         "Index of the first row with NaN/Inf, or -1.");
   m.def("gram", &gram, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
-        py::arg("clamp_unit") = false,
-        "A @ B.T through the blocked SIMD kernels (clamp_unit: clip to [-1, 1]).");
+        py::arg("clamp_unit") = false, py::arg("unit_rows") = false,
+        "A @ B.T through the blocked SIMD kernels (clamp_unit: clip to [-1, 1]; unit_rows: "
+        "normalise the rows while packing them, i.e. cosines of the raw rows).");
   m.def(
       "read_pass",
       [](FloatArray x) {

@@ -15,9 +15,36 @@
 namespace tokenspace {
 namespace {
 
+// Copies the row's ceil(d / W) pieces of W floats to their panels (fixed size: a memcpy of a
+// run-time width was a library call per piece, 88 per row pair at d = 384).
+template <std::size_t W>
+void scatter_row(const float* row, std::size_t np, std::size_t stride, float* out) {
+  for (std::size_t p = 0; p < np; ++p)
+    std::memcpy(out + p * stride, row + p * W, W * sizeof(float));
+}
+
+void scatter_row(const float* row, std::size_t np, std::size_t w, std::size_t stride, float* out) {
+  switch (w) {
+    case 4:
+      return scatter_row<4>(row, np, stride, out);
+    case 6:
+      return scatter_row<6>(row, np, stride, out);
+    case 8:
+      return scatter_row<8>(row, np, stride, out);
+    case 12:
+      return scatter_row<12>(row, np, stride, out);
+    case 16:
+      return scatter_row<16>(row, np, stride, out);
+    case 32:
+      return scatter_row<32>(row, np, stride, out);
+    default:
+      for (std::size_t p = 0; p < np; ++p) std::memcpy(out + p * stride, row + p * w, w * 4);
+  }
+}
+
 // Packs rows [0, kc) of x into ceil(d / w) k-major panels (panel p holds columns
-// [p w, p w + w), kc x w floats, zero past d), minus the shift. One contiguous pass per row:
-// shift into a row buffer (vectorised), then copy w-wide pieces. Returns the sum of squares.
+// [p w, p w + w), kc x w floats, zero past d), minus the shift: shift into a row buffer
+// (vectorised), then copy w-wide pieces. Returns the sum of squares.
 double pack_block(const float* x, std::size_t kc, std::size_t ldx, std::size_t d, std::size_t w,
                   std::size_t stride, const float* shift, float* out, float* row) {
   const std::size_t np = detail::ceil_div(d, w), dp = np * w;
@@ -28,7 +55,7 @@ double pack_block(const float* x, std::size_t kc, std::size_t ldx, std::size_t d
     if (shift) {
       for (std::size_t c = 0; c < d; ++c) row[c] = src[c] - shift[c];
     } else {
-      for (std::size_t c = 0; c < d; ++c) row[c] = src[c];
+      std::memcpy(row, src, d * sizeof(float));
     }
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     std::size_t c = 0;
@@ -37,8 +64,7 @@ double pack_block(const float* x, std::size_t kc, std::size_t ldx, std::size_t d
     float part = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     for (; c < d; ++c) part += row[c] * row[c];
     ss += part;
-    for (std::size_t p = 0; p < np; ++p)
-      std::memcpy(out + p * stride + k * w, row + p * w, w * sizeof(float));
+    scatter_row(row, np, w, stride, out + k * w);
   }
   return ss;
 }
@@ -95,18 +121,22 @@ void cross_gram(const float* x, std::size_t n, std::size_t ldx, std::size_t d1, 
   const std::size_t MR = K.fp32_shape.mr, NR = K.fp32_shape.nr;
   const std::size_t np = detail::ceil_div(d1, MR), nq = detail::ceil_div(d2, NR);
   const std::size_t d1p = np * MR, d2p = nq * NR;
-  // Rows per block: both packed blocks (kc x d1p + kc x d2p floats) stay in L2.
-  const std::size_t KC = std::max<std::size_t>(
-      16, std::min<std::size_t>(512, (768 * 1024) / ((d1p + d2p) * sizeof(float))));
+  // Rows per block: one packed B micro-panel (KC x NR floats, ~24 KB) stays in L1 while the A
+  // micro-panels of the block stream past it from L2 (the order of cosine's streaming_blocks);
+  // each tile's float sum over KC rows is then added into the worker's double accumulators.
+  const std::size_t KC =
+      std::max<std::size_t>(16, std::min<std::size_t>(512, (24 * 1024) / (NR * sizeof(float))));
   const std::size_t n_blocks = detail::ceil_div(n, KC);
   const std::size_t workers = std::min(num_threads(), n_blocks);
-  std::vector<std::vector<double>> acc(workers, std::vector<double>(d1p * d2p, 0.0));
+  std::vector<AlignedBuffer<double>> acc(workers);
   std::vector<double> ssx(workers, 0.0), ssy(workers, 0.0);
-  std::vector<AlignedFloats> apack(workers), bpack(workers), tile(workers), rowbuf(workers);
+  std::vector<AlignedFloats> apack(workers), bpack(workers), block(workers), rowbuf(workers);
   for (std::size_t w = 0; w < workers; ++w) {
     apack[w].reset(KC * d1p);
     bpack[w].reset(KC * d2p);
-    tile[w].reset(MR * NR);
+    block[w].reset(d1p * d2p);
+    acc[w].reset(d1p * d2p);
+    std::fill(acc[w].data(), acc[w].data() + d1p * d2p, 0.0);
     rowbuf[w].reset(std::max(d1p, d2p));
   }
   parallel_for(n_blocks, [&](std::size_t blk, std::size_t w) {
@@ -115,23 +145,21 @@ void cross_gram(const float* x, std::size_t n, std::size_t ldx, std::size_t d1, 
     float* B = bpack[w].data();
     ssx[w] += pack_block(x + r0 * ldx, kc, ldx, d1, MR, KC * MR, x_shift, A, rowbuf[w].data());
     ssy[w] += pack_block(y + r0 * ldy, kc, ldy, d2, NR, KC * NR, y_shift, B, rowbuf[w].data());
-    float* T = tile[w].data();
-    double* C = acc[w].data();
-    for (std::size_t p = 0; p < np; ++p) {
-      const float* ap = A + p * KC * MR;
-      for (std::size_t q = 0; q < nq; ++q) {
-        K.micro_kernel(ap, B + q * KC * NR, kc, T, NR);
-        for (std::size_t i = 0; i < MR; ++i) {
-          double* crow = C + (p * MR + i) * d2p + q * NR;
-          const float* trow = T + i * NR;
-          for (std::size_t j = 0; j < NR; ++j) crow[j] += trow[j];
-        }
-      }
+    // The block's float product is stored whole, then added to the doubles in one contiguous
+    // pass the compiler vectorises; adding each tile as it came (a loop over the run-time
+    // tile shape) took 13% of the time.
+    float* F = block[w].data();
+    for (std::size_t q = 0; q < nq; ++q) {
+      const float* bq = B + q * KC * NR;
+      for (std::size_t p = 0; p < np; ++p)
+        K.micro_kernel(A + p * KC * MR, bq, kc, F + p * MR * d2p + q * NR, d2p, false);
     }
+    double* C = acc[w].data();
+    for (std::size_t i = 0; i < d1p * d2p; ++i) C[i] += F[i];
   });
   for (std::size_t w = 0; w < workers; ++w) {
     for (std::size_t i = 0; i < d1; ++i)
-      for (std::size_t j = 0; j < d2; ++j) out[i * d2 + j] += acc[w][i * d2p + j];
+      for (std::size_t j = 0; j < d2; ++j) out[i * d2 + j] += acc[w].data()[i * d2p + j];
     if (sxx) *sxx += ssx[w];
     if (syy) *syy += ssy[w];
   }
@@ -193,7 +221,8 @@ void softmax_log_normalizer(const float* t, std::size_t m, std::size_t ldt, cons
       const float* bblock = packed.data() + (j0 / NR) * NR * d;
       for (std::size_t ip = 0; ip * MR < mi; ++ip) {
         for (std::size_t p = 0; p * NR < nj; ++p)
-          K.micro_kernel(apack[w].data() + ip * MR * d, bblock + p * NR * d, d, C + p * NR, NB);
+          K.micro_kernel(apack[w].data() + ip * MR * d, bblock + p * NR * d, d, C + p * NR, NB,
+                         false);
         const std::size_t rows = std::min(MR, mi - ip * MR);
         for (std::size_t r = 0; r < rows; ++r) {
           const std::size_t i = i0 + ip * MR + r;

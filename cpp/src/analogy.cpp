@@ -226,7 +226,7 @@ void search_gemm(const Problem& P, Parts& out) {
       for (std::size_t ip = 0; ip * MR < P.u; ++ip)
         for (std::size_t p = 0; p < np; ++p)
           K.micro_kernel(tpack.data() + ip * MR * d, bblock + p * NR * d, d,
-                         C + ip * MR * NB + p * NR, NB);
+                         C + ip * MR * NB + p * NR, NB, false);
       for (std::size_t i = 0; i < P.m; ++i) {
         const std::int64_t* qt = P.qterms + i * T;
         for (std::size_t t = 0; t < T; ++t) trow[t] = C + static_cast<std::size_t>(qt[t]) * NB;

@@ -152,13 +152,13 @@ class TriangleTiler {
             const float* ap = s.ax.data() + ip * MR_ * dx_;
             const float* bp = bx_.data() + (j0 / NR_) * NR_ * dx_;
             for (std::size_t p = p0; p < np; ++p)
-              K_.micro_kernel(ap, bp + p * NR_ * dx_, dx_, s.cx.data() + p * NR_, NB_);
+              K_.micro_kernel(ap, bp + p * NR_ * dx_, dx_, s.cx.data() + p * NR_, NB_, false);
           }
           if (want_y) {
             const float* ap = s.ay.data() + ip * MR_ * dy_;
             const float* bp = by_.data() + (j0 / NR_) * NR_ * dy_;
             for (std::size_t p = p0; p < np; ++p)
-              K_.micro_kernel(ap, bp + p * NR_ * dy_, dy_, s.cy.data() + p * NR_, NB_);
+              K_.micro_kernel(ap, bp + p * NR_ * dy_, dy_, s.cy.data() + p * NR_, NB_, false);
           }
           for (std::size_t r = 0; r < rows; ++r) {
             const std::size_t i = a0 + r, jb = std::max(i + 1, j0);

@@ -105,9 +105,9 @@ def format_word_vectors(words: list, vectors: typing.Annotated[numpy.typing.Arra
     """
     word2vec/GloVe records as a list of byte chunks.
     """
-def gram(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], out: typing.Any = None, clamp_unit: bool = False) -> numpy.ndarray:
+def gram(a: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], out: typing.Any = None, clamp_unit: bool = False, unit_rows: bool = False) -> numpy.ndarray:
     """
-    A @ B.T through the blocked SIMD kernels (clamp_unit: clip to [-1, 1]).
+    A @ B.T through the blocked SIMD kernels (clamp_unit: clip to [-1, 1]; unit_rows: normalise the rows while packing them, i.e. cosines of the raw rows).
     """
 def kernel_table(level: str) -> dict:
     """

@@ -285,15 +285,21 @@ def gram(
     *,
     out: np.ndarray | None = None,
     clamp_unit: bool = False,
+    unit_rows: bool = False,
     progress: Progress = False,
 ) -> np.ndarray:
     """``a @ b.T`` in float32 through the blocked SIMD kernels (``out``: rows to write into).
 
     ``clamp_unit`` clips every entry to [-1, 1] as it is stored (cosines of unit rows).
+    ``unit_rows`` normalises the rows as the kernel packs them: bitwise the same as passing
+    ``normalize_rows`` of both, without the two normalised copies.
     """
     work = float(_dim(a, 0)) * _dim(b, 0) * _dim(a, -1)
     return run_job(
-        lambda: _core.gram(a, b, out, clamp_unit), work=work, progress=progress, label="gram"
+        lambda: _core.gram(a, b, out, clamp_unit, unit_rows),
+        work=work,
+        progress=progress,
+        label="gram",
     )
 
 

@@ -41,14 +41,25 @@ def as_matrix(
     if not allow_empty and (arr.shape[0] == 0 or arr.shape[1] == 0):
         raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one vector")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if check_finite and arr.size:
-        bad = _kernels.first_nonfinite_row(arr)
-        if bad >= 0:
-            raise ValueError(
-                f"{name} row {bad} contains NaN or Inf; remove or repair that row "
-                f"(np.isfinite(X).all(axis=1) finds them all)"
-            )
+    if check_finite:
+        require_finite(arr, name)
     return arr
+
+
+def require_finite(arr: np.ndarray, name: str = "X") -> None:
+    """Raise ValueError naming the first row of the float32 matrix ``arr`` with NaN or Inf.
+
+    For kernels that see every value anyway (and whose sums then come out non-finite), the
+    caller may skip the check in :func:`as_matrix` and call this only when they do.
+    """
+    if not arr.size:
+        return
+    bad = _kernels.first_nonfinite_row(arr)
+    if bad >= 0:
+        raise ValueError(
+            f"{name} row {bad} contains NaN or Inf; remove or repair that row "
+            f"(np.isfinite(X).all(axis=1) finds them all)"
+        )
 
 
 def check_k(k: Any, available: int, *, what: str = "vocabulary entries") -> int:

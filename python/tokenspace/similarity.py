@@ -87,12 +87,12 @@ def cosine_matrix(
         (n, m) of ``dtype``, every entry in [-1, 1]. A zero vector has cosine 0 with
         everything (never NaN).
     """
+    if dtype is np.float32 or dtype == "float32" or dtype == np.dtype(np.float32):
+        return _float32_cosines(A, B, out)
     a = unit_rows(A, "A")
     b = a if B is None else unit_rows(B, "B")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"A has dimension {a.shape[1]} but B has {b.shape[1]}")
-    if dtype is np.float32 or dtype == "float32" or dtype == np.dtype(np.float32):
-        return _kernels.gram(a, b, out=out, clamp_unit=True)
     _, np_dtype = _low_precision_dtype(dtype)
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be >= 1")
@@ -107,6 +107,21 @@ def cosine_matrix(
         part = _kernels.gram(rows, b, out=block[: rows.shape[0]], clamp_unit=True)
         out[start : start + rows.shape[0]] = part  # round to nearest in the target dtype
     return out
+
+
+def _float32_cosines(A: Any, B: Any, out: np.ndarray | None) -> np.ndarray:
+    """The float32 ``cosine_matrix``: spaces' cached unit rows as they are, arrays normalised by
+    the kernel while it packs them (no normalised copies; bitwise the same cosines)."""
+    spaces = hasattr(A, "unit_vectors") and (B is None or hasattr(B, "unit_vectors"))
+    if spaces:
+        a = A.unit_vectors
+        b = a if B is None else B.unit_vectors
+    else:
+        a = as_matrix(A, "A", allow_1d=True)
+        b = a if B is None else as_matrix(B, "B", allow_1d=True)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"A has dimension {a.shape[1]} but B has {b.shape[1]}")
+    return _kernels.gram(a, b, out=out, clamp_unit=True, unit_rows=not spaces)
 
 
 def cosine_matrix_chunks(

@@ -99,6 +99,53 @@ def test_procrustes_matches_scipy(simd_level, n, d):
     assert ali.residual == pytest.approx(res, rel=1e-5)
 
 
+def _rotated(seed, n, d, col_scale=None, noise=0.01):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if col_scale is not None:
+        X *= col_scale
+    Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    Y = X @ Q + noise * rng.standard_normal((n, d)) * (X.std(0) if col_scale is not None else 1)
+    return X.astype(np.float32), Y.astype(np.float32)
+
+
+@pytest.mark.parametrize("center", [False, True])
+def test_procrustes_keeps_the_float32_cross_gram_when_it_is_enough(simd_level, center):
+    from scipy.linalg import orthogonal_procrustes
+
+    from tokenspace.alignment.procrustes import _column_shifts, _fit_polar
+
+    X, Y = _rotated(11, 5000, 48)
+    X += 3  # an offset for the centred case to remove
+    _, _, sx, sy = _column_shifts(X, Y, center)
+    *_, used_float64 = _fit_polar(X, Y, sx, sy)
+    assert not used_float64
+    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+    if center:
+        X64, Y64 = X64 - X64.mean(0), Y64 - Y64.mean(0)
+    np.testing.assert_allclose(
+        ts.procrustes(X, Y, center=center).W, orthogonal_procrustes(X64, Y64)[0], atol=1e-5
+    )
+
+
+def test_procrustes_falls_back_to_float64_where_float32_would_miss(simd_level):
+    # Columns spread over five decades: cond(X^T Y) ~ 1e10, and the float32 cross-Gram's
+    # rounding moves W by far more than 1e-5; the error estimate must see it and refit in
+    # float64.
+    from scipy.linalg import orthogonal_procrustes
+
+    from tokenspace.alignment.procrustes import _fit_polar, _polar
+
+    X, Y = _rotated(12, 3000, 24, col_scale=np.geomspace(1, 1e-5, 24))
+    ref = orthogonal_procrustes(X.astype(np.float64), Y.astype(np.float64))[0]
+    w32 = _polar(_core.cross_gram(X, Y)[0])[0]
+    assert np.abs(w32 - ref).max() > 1e-5  # float32 products alone do miss here
+    *_, W, _, used_float64 = _fit_polar(X, Y, None, None)
+    assert used_float64
+    np.testing.assert_allclose(W, ref, atol=1e-5)
+    np.testing.assert_allclose(ts.procrustes(X, Y).W, ref, atol=1e-5)
+
+
 def test_procrustes_recovers_rotation_exactly():
     rng = np.random.default_rng(8)
     X = rng_matrix(8, 300, 10)
@@ -161,6 +208,13 @@ def test_procrustes_bad_input():
     bad[2, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ts.procrustes(bad, X)
+    # procrustes checks finiteness in the cross-Gram's own pass: the errors still name the row
+    with pytest.raises(ValueError, match="X row 2 contains NaN"):
+        ts.procrustes(bad, X, center=True)
+    inf = X.copy()
+    inf[7, 0] = np.inf
+    with pytest.raises(ValueError, match="Y row 7 contains NaN or Inf"):
+        ts.procrustes(X, inf, scale=True)
     with pytest.raises(ValueError, match="empty"):
         ts.procrustes(X[:0], X[:0])
     with pytest.raises(TypeError):

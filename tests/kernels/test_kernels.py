@@ -66,6 +66,48 @@ def test_self_gram_mirrors_the_upper_triangle_bitwise(simd_level, n, d, rng):
     assert np.isnan(full[0]).all() and np.isnan(full[n + 1]).all() and np.isnan(full[:, n:]).all()
 
 
+@pytest.mark.parametrize("m,n,d", [(1, 1, 3), (13, 29, 7), (1100, 70, 50), (40, 1300, 33)])
+def test_gram_unit_rows_is_bitwise_the_gram_of_normalised_rows(simd_level, m, n, d, rng):
+    # unit_rows normalises while packing; it must give the very floats of normalize_rows
+    # followed by the plain product (pair and self-Gram), and match float64
+    a = (rng.standard_normal((m, d)) * rng.uniform(0.1, 10, (m, 1))).astype(np.float32)
+    b = (rng.standard_normal((n, d)) * 7).astype(np.float32)
+    a[m // 2] = 0
+    ua, ub = _kernels.normalize_rows(a)[0], _kernels.normalize_rows(b)[0]
+    got = _core.gram(a, b, None, True, True)
+    np.testing.assert_array_equal(got, _core.gram(ua, ub, None, True, False))
+    np.testing.assert_allclose(got, ref_cosine(a, b), atol=2e-6)
+    assert np.all(got[m // 2] == 0)
+    self_got = _core.gram(a, a, None, True, True)
+    np.testing.assert_array_equal(self_got, _core.gram(ua, ua, None, True, False))
+    np.testing.assert_array_equal(self_got, self_got.T)
+
+
+def test_cosine_matrix_of_a_space_equals_that_of_its_array(rng):
+    # spaces use their cached unit rows, arrays are normalised in the kernel: same floats
+    vecs = rng.standard_normal((300, 24)).astype(np.float32)
+    s = ts.EmbeddingSpace(vecs, [f"w{i}" for i in range(300)])
+    t = ts.EmbeddingSpace(vecs[:77] * 2, [f"v{i}" for i in range(77)])
+    np.testing.assert_array_equal(ts.cosine_matrix(s), ts.cosine_matrix(vecs))
+    np.testing.assert_array_equal(ts.cosine_matrix(s, t), ts.cosine_matrix(vecs, vecs[:77] * 2))
+    np.testing.assert_array_equal(ts.cosine_matrix(s, vecs[:77] * 2), ts.cosine_matrix(vecs, t))
+
+
+def test_cosine_matrix_large_blocks_match_float64(rng):
+    # Big enough for several 1000-row A blocks, for panels in 2 MB-aligned huge-page buffers
+    # (>= 4 MB) and for self-Gram blocks mirrored across block boundaries.
+    m, n, d = 2800, 2200, 384
+    a = rng.standard_normal((m, d)).astype(np.float32)
+    b = rng.standard_normal((n, d)).astype(np.float32)
+    rows = rng.choice(m, 60, replace=False)
+    got = ts.cosine_matrix(a, b)
+    np.testing.assert_allclose(got[rows], ref_cosine(a[rows], b), atol=2e-6)
+    self_got = ts.cosine_matrix(a)
+    np.testing.assert_array_equal(self_got, self_got.T)
+    np.testing.assert_array_equal(self_got, _core.gram(a, a.copy(), None, True, True))
+    np.testing.assert_allclose(self_got[rows], ref_cosine(a[rows], a), atol=2e-6)
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_cosine_matrix_low_precision_within_bound(dtype, rng):
     from tokenspace.similarity import LOW_PRECISION_BOUND

@@ -23,9 +23,11 @@ struct TileShape {
 struct KernelTable {
   // fp32
   TileShape fp32_shape;
-  /// C[mr x nr] (row stride ldc) = A_panel (d x mr, k-major) times B_panel (d x nr, k-major).
+  /// C[mr x nr] (row stride ldc) = A_panel (d x mr, k-major) times B_panel (d x nr, k-major),
+  /// each entry clipped to [-1, 1] in registers when clamp_unit (cosines of unit rows: clipping
+  /// the stored tile afterwards reads it back through a store-forwarding stall).
   void (*micro_kernel)(const float* a_panel, const float* b_panel, std::size_t d, float* c,
-                       std::size_t ldc) = nullptr;
+                       std::size_t ldc, bool clamp_unit) = nullptr;
   /// out[j] = <q, x_j> for the n rows x_j of X (row stride ldx).
   void (*gemv_rows)(const float* q, const float* x, std::size_t n, std::size_t ldx, std::size_t d,
                     float* out) = nullptr;

@@ -44,18 +44,40 @@ struct Vec {
 #include "filter_loops.inc"
 #include "scalar_tails.inc"
 
-void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
+// One k step of the 6 x 16 block: two vector loads of B, six broadcasts of A, 12 FMAs.
+#define TS_MK_STEP(k)                                          \
+  {                                                            \
+    const __m256 b0 = _mm256_load_ps(b + (k) * NR);            \
+    const __m256 b1 = _mm256_load_ps(b + (k) * NR + 8);        \
+    _Pragma("GCC unroll 6") for (int i = 0; i < MR; ++i) {     \
+      const __m256 av = _mm256_broadcast_ss(a + (k) * MR + i); \
+      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);                  \
+      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);                  \
+    }                                                          \
+  }
+
+void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc,
+                  bool clamp_unit) {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
-  for (std::size_t k = 0; k < d; ++k) {
-    const __m256 b0 = _mm256_load_ps(b + k * NR);
-    const __m256 b1 = _mm256_load_ps(b + k * NR + 8);
+  // Four k steps per iteration: with one step the loop's own pointer and counter updates sit
+  // between the FMAs and held the kernel at ~74% of the FMA peak with its operands in L1;
+  // unrolled it reaches ~88% (measured on Zen 3, d = 384).
+  std::size_t k = 0;
+  for (; k + 4 <= d; k += 4) {
+    TS_MK_STEP(k)
+    TS_MK_STEP(k + 1)
+    TS_MK_STEP(k + 2)
+    TS_MK_STEP(k + 3)
+  }
+  for (; k < d; ++k) TS_MK_STEP(k)
+  if (clamp_unit) {
+    const __m256 lo = _mm256_set1_ps(-1.0f), hi = _mm256_set1_ps(1.0f);
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
-      const __m256 av = _mm256_broadcast_ss(a + k * MR + i);
-      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
-      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
+      c0[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, c0[i]));
+      c1[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, c1[i]));
     }
   }
 #pragma GCC unroll 6
@@ -64,6 +86,7 @@ void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::
     _mm256_storeu_ps(c + i * ldc + 8, c1[i]);
   }
 }
+#undef TS_MK_STEP
 
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

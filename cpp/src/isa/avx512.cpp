@@ -45,7 +45,8 @@ struct Vec {
 #include "filter_loops.inc"
 #include "scalar_tails.inc"
 
-void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
+void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc,
+                  bool clamp_unit) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
@@ -58,6 +59,14 @@ void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::
       const __m512 av = _mm512_set1_ps(a[k * MR + i]);
       c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
       c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+    }
+  }
+  if (clamp_unit) {
+    const __m512 lo = _mm512_set1_ps(-1.0f), hi = _mm512_set1_ps(1.0f);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+      c0[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, c0[i]));
+      c1[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, c1[i]));
     }
   }
 #pragma GCC unroll 12

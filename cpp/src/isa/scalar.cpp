@@ -25,7 +25,8 @@ struct Vec {
 #include "filter_loops.inc"
 #include "scalar_tails.inc"
 
-void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc) {
+void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::size_t ldc,
+                  bool clamp_unit) {
   float acc[MR][NR] = {};
   for (std::size_t k = 0; k < d; ++k) {
     const float* ak = a + k * MR;
@@ -34,7 +35,8 @@ void micro_kernel(const float* a, const float* b, std::size_t d, float* c, std::
       for (int j = 0; j < NR; ++j) acc[i][j] += ak[i] * bk[j];
   }
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) c[i * ldc + j] = acc[i][j];
+    for (int j = 0; j < NR; ++j)
+      c[i * ldc + j] = clamp_unit ? std::min(1.0f, std::max(-1.0f, acc[i][j])) : acc[i][j];
 }
 
 void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, std::size_t d,

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import _kernels
 from .._display import Display
-from .._validate import as_matrix
+from .._validate import as_matrix, require_finite
+from ..similarity import FLOAT32_UNIT_ROUNDOFF
 from ..space import EmbeddingSpace
 from .csls import csls_mutual_pairs
 
@@ -201,9 +202,9 @@ class Alignment(Display):
     __call__ = transform
 
 
-def _paired(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
-    x = as_matrix(X, "X")
-    y = as_matrix(Y, "Y")
+def _paired(X: Any, Y: Any, *, check_finite: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    x = as_matrix(X, "X", check_finite=check_finite)
+    y = as_matrix(Y, "Y", check_finite=check_finite)
     if x.shape[0] != y.shape[0]:
         raise ValueError(
             f"X has {x.shape[0]} rows but Y has {y.shape[0]}; row i of X must pair with row i of Y"
@@ -244,8 +245,15 @@ def _cross_gram(
     The fast path is the kernel as is; only when a side's RMS falls outside ``_SAFE_RMS`` (or
     a result is not finite) are the sides rescaled by powers of two and the float64 results
     scaled back, so W is the same at a scale of 1e-25 or 1e19 as at 1.
+
+    Inputs need not have been checked for NaN/Inf: the kernel squares every value, so a
+    non-finite sum of squares sends them to ``require_finite`` (which names the first bad row)
+    and a clean pass costs no separate reading of X and Y.
     """
     M, sxx, syy = _kernels.cross_gram(x, y, x_shift=sx, y_shift=sy)
+    if not (np.isfinite(sxx) and np.isfinite(syy)):
+        require_finite(x, "X")
+        require_finite(y, "Y")
     n = max(x.shape[0], 1)
 
     def safe(ss: float, d: int) -> bool:
@@ -288,13 +296,13 @@ def _single_threaded_blas():
     return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
-def _polar(M: np.ndarray) -> tuple[np.ndarray, float]:
+def _polar(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with _single_threaded_blas():
         return _polar_impl(M)
 
 
-def _polar_impl(M: np.ndarray) -> tuple[np.ndarray, float]:
-    """Polar factor ``U V^T`` of ``M = U S V^T`` (thin SVD) and ``sum(S)``.
+def _polar_impl(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Polar factor ``U V^T`` of ``M = U S V^T`` (thin SVD) and the singular values, ascending.
 
     The symmetric eigenproblem of the smaller Gram matrix (``M M^T`` or ``M^T M``) costs about
     half a float64 SVD (measured: 20 vs 58 ms for 384 x 384, one thread); in float64 it gives
@@ -317,9 +325,78 @@ def _polar_impl(M: np.ndarray) -> tuple[np.ndarray, float]:
         sig = np.sqrt(lam)
         F = (V / sig) @ V.T  # G^{-1/2}
         W = F @ M if d1 <= d2 else M @ F
-        return W, float(sig.sum())
+        return W, sig
     U, S, Vt = np.linalg.svd(M, full_matrices=False)
-    return U @ Vt, float(S.sum())
+    return U @ Vt, S[::-1]
+
+
+#: Largest typical error of an entry of W accepted from the float32 cross-Gram: the promise is
+#: agreement with a float64 computation to 1e-5, this keeps a factor 10 in hand.
+FLOAT32_W_ERROR = 1e-6
+
+
+def _float32_w_error(sig: np.ndarray, sxx: float, syy: float, d1: int, d2: int) -> float:
+    """Typical size of the largest error in an entry of W that the float32 cross-Gram causes.
+
+    Model: the kernel's error in M (float32 products summed over blocks of a few hundred rows,
+    the blocks added in float64) has a Frobenius norm of about ``u ||X||_F ||Y||_F``
+    (u = 2**-24; on MiniLM it measured 0.06 u, so this overstates it ~17x), spread over the
+    ``d1 x d2`` entries, and an error in M moves the polar factor by about its size over
+    ``sigma_n + sigma_{n-1}`` (Li's perturbation bound; ``sigma_n`` alone when d1 != d2). It
+    predicts 7.4e-7 for MiniLM rotated (measured against float64: 7.8e-7). It is a typical-case
+    estimate, not a worst-case bound: the worst-case float32 bound, ``(n_block + 2) u
+    ||X||_F ||Y||_F``, certifies nothing at 1e-5 for realistic inputs of dimension 384, so it
+    would always choose float64. Ill-conditioned M (near-dependent directions), where float32
+    fails, is what this catches.
+    """
+    lo = float(sig[0] + sig[1]) if d1 == d2 and len(sig) > 1 else float(sig[0])
+    if not lo > 0:
+        return float("inf")
+    return FLOAT32_UNIT_ROUNDOFF * float(np.sqrt(sxx * syy)) / (float(np.sqrt(d1 * d2)) * lo)
+
+
+def _cross_gram_float64(
+    x: np.ndarray, y: np.ndarray, sx: np.ndarray | None, sy: np.ndarray | None
+) -> tuple[np.ndarray, float, float]:
+    """``(X - sx)^T (Y - sy)`` and the squared norms with every product in float64 (the
+    fallback of :func:`_fit_polar`; float64 neither underflows nor overflows at float32 scales,
+    so no rescaling is needed)."""
+    M = np.zeros((x.shape[1], y.shape[1]))
+    sxx = syy = 0.0
+    for start in range(0, x.shape[0], 4096):
+        xb = x[start : start + 4096].astype(np.float64)
+        yb = y[start : start + 4096].astype(np.float64)
+        if sx is not None:
+            xb -= sx
+        if sy is not None:
+            yb -= sy
+        M += xb.T @ yb
+        sxx += float(np.einsum("ij,ij->", xb, xb))
+        syy += float(np.einsum("ij,ij->", yb, yb))
+    return M, sxx, syy
+
+
+def _fit_polar(
+    x: np.ndarray, y: np.ndarray, sx: np.ndarray | None, sy: np.ndarray | None
+) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, bool]:
+    """``M = X^T Y`` (shifted), ``sxx``, ``syy``, the polar factor W of M, M's singular values
+    and whether float64 products were needed.
+
+    The float32 cross-Gram (the GEMM micro-kernel, blocks summed in float64) is used when
+    :func:`_float32_w_error` says W comes out within ``FLOAT32_W_ERROR`` of the float64 answer;
+    otherwise M is recomputed with float64 products and W refitted.
+    """
+    M, sxx, syy = _cross_gram(x, y, sx, sy)
+    if not np.any(M):
+        raise ValueError(
+            "X^T Y is zero (zero vectors, or X and Y are orthogonal): the rotation is undefined"
+        )
+    W, sig = _polar(M)
+    if _float32_w_error(sig, sxx, syy, x.shape[1], y.shape[1]) <= FLOAT32_W_ERROR:
+        return M, sxx, syy, W, sig, False
+    M, sxx, syy = _cross_gram_float64(x, y, sx, sy)
+    W, sig = _polar(M)
+    return M, sxx, syy, W, sig, True
 
 
 def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> Alignment:
@@ -356,14 +433,10 @@ def procrustes(X: Any, Y: Any, *, scale: bool = False, center: bool = False) -> 
     >>> bool(np.allclose(ali.W, Q, atol=1e-5))
     True
     """
-    x, y = _paired(X, Y)
+    x, y = _paired(X, Y, check_finite=False)  # _cross_gram checks them in its own pass
     mx, my, sx, sy = _column_shifts(x, y, center)
-    M, sxx, syy = _cross_gram(x, y, sx, sy)
-    if not np.any(M):
-        raise ValueError(
-            "X^T Y is zero (zero vectors, or X and Y are orthogonal): the rotation is undefined"
-        )
-    W, trace = _polar(M)
+    M, sxx, syy, W, sig, _ = _fit_polar(x, y, sx, sy)
+    trace = float(sig.sum())
     # ||X W||^2 equals ||X||^2 unless W drops directions of X (d1 > d2: W^T W = I only).
     xw2 = sxx
     if W.shape[0] > W.shape[1]:

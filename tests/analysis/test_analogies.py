@@ -381,6 +381,29 @@ def test_glove_full_analogy_set_runs(glove_kv):
 
 
 # semantic axes
+def test_project_of_an_array_names_a_non_finite_row():
+    # arrays are checked through the projections (one pass over the input, not two)
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 7)).astype(np.float32)
+    a = rng.standard_normal(7)
+    for bad in (np.nan, np.inf, -np.inf):
+        Y = X.copy()
+        Y[123, 4] = bad
+        for kw in ({}, {"center": "mean"}, {"center": np.zeros(7)}):
+            with pytest.raises(ValueError, match="X row 123 contains NaN or Inf"):
+                ts.project(Y, a, **kw)
+    # an infinite value along a zero axis component still makes the projection NaN
+    Y = X.copy()
+    Y[5, 0] = np.inf
+    with pytest.raises(ValueError, match="X row 5"):
+        ts.project(Y, np.r_[0.0, np.ones(6)], normalize_axis=False)
+    with pytest.raises(ValueError, match="center contains NaN"):
+        ts.project(X, a, center=np.full(7, np.nan))
+    np.testing.assert_allclose(
+        ts.project(X, a), X.astype(np.float64) @ (a / np.linalg.norm(a)), atol=1e-5
+    )
+
+
 def test_semantic_axis_project_and_extremes(small):
     s, _ = small
     U = _unit64(s.vectors)

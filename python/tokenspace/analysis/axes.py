@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _kernels
 from .._display import Display
-from .._validate import as_matrix
+from .._validate import as_matrix, require_finite
 from ..space import EmbeddingSpace
 from ..tokens import display_form, vocab_style
 
@@ -86,7 +86,10 @@ def project(
     np.ndarray
         float32 (V,).
     """
-    X = s.vectors if hasattr(s, "vectors") and hasattr(s, "vocab") else as_matrix(s, "X")
+    space = hasattr(s, "vectors") and hasattr(s, "vocab")
+    # A plain array is not scanned for NaN/Inf first (a second pass over a memory-bound
+    # input): a non-finite value makes its row's projection non-finite, which is checked after.
+    X = s.vectors if space else as_matrix(s, "X", check_finite=False)
     d = X.shape[1]
     a = np.asarray(axis, dtype=np.float64).reshape(-1)
     if a.shape[0] != d:
@@ -110,13 +113,21 @@ def project(
                 raise ValueError(
                     f"center has length {c.shape[0]} but the vectors have dimension {d}"
                 )
+        if not np.isfinite(c).all():
+            if not space:
+                require_finite(X, "X")  # a bad row made the mean non-finite: name it
+            raise ValueError("center contains NaN or Inf (or the mean overflowed float64)")
         # The kernel subtracts the float32 centre from each row before the product (a large
         # common offset must not be cancelled out of a float32 dot product afterwards); the
         # float64 remainder of the centre's rounding is a constant, taken off here.
         c32 = c.astype(np.float32)
         offset = float((c - c32.astype(np.float64)) @ a)
-        return _kernels.project(X, a.astype(np.float32), offset=offset, center=c32)
-    return _kernels.project(X, a.astype(np.float32), offset=offset)
+        out = _kernels.project(X, a.astype(np.float32), offset=offset, center=c32)
+    else:
+        out = _kernels.project(X, a.astype(np.float32), offset=offset)
+    if not space and not np.isfinite(out).all():
+        require_finite(X, "X")  # raises naming the row; finite rows may still overflow float32
+    return out
 
 
 @dataclass(frozen=True, repr=False)

@@ -87,6 +87,7 @@ def measure(
     *,
     per_round: int = 3,
     warmup: int | Mapping[str, int] = 1,
+    settle: float = 0.0,
 ) -> dict[str, Timing]:
     """Time named callables in interleaved rounds; the one timer of every benchmark.
 
@@ -108,6 +109,10 @@ def measure(
         Consecutive timed runs of one callable per visit.
     warmup : int or mapping of str to int, default 1
         Untimed calls before each visit's timed runs (0 for a case too slow to run twice).
+    settle : float, default 0
+        Seconds to sleep before each visit. OpenBLAS workers spin for up to ~0.1 s after a
+        call (its thread timeout), so millisecond-scale calls timed right after a numpy or
+        faiss visit share the cores with those spinning threads; 0.25 lets them sleep first.
 
     Returns
     -------
@@ -121,6 +126,8 @@ def measure(
             return out
         for name in pending:
             fn, t = fns[name], out[name]
+            if settle:
+                time.sleep(settle)
             for _ in range(_per_name(warmup, name)):
                 fn()
             for _ in range(min(per_round, _per_name(repeats, name) - len(t.runs))):

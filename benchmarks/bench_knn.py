@@ -228,6 +228,7 @@ def main() -> None:
         },
         len(qids),
         per_round=20,
+        settle=0.25,
     )
     one_ts, one_fa, one_np = (tm[n].median for n in ("tokenspace", "faiss", "numpy"))
     res["single_query"] = {

@@ -74,6 +74,27 @@ inline void score_block(const KernelTable& K, const Problem& P, Heap& heap,
   push_candidates(heap, s, cand, c, id0, ex, P.n_exclude);
 }
 
+// The few-query drivers' loop: the database in L2-sized chunks of rows (row_bytes each, as
+// read), one chunk per task; per chunk: fn(j0, nj, chunk, the worker's heaps (one per query),
+// its (T + 2) * chunk floats of scratch, its chunk candidate slots).
+template <typename Fn>
+void stream_chunks(const Problem& P, std::size_t row_bytes, Parts& out, Fn fn) {
+  const std::size_t chunk = std::max<std::size_t>(64, (192 * 1024) / (row_bytes + 1));
+  const std::size_t n_chunks = detail::ceil_div(P.n, chunk);
+  const std::size_t n_parts = std::min(num_threads(), n_chunks);
+  out.init(n_parts, P.m, P.k);
+  std::vector<std::vector<Heap>> heaps(n_parts);
+  for (std::size_t w = 0; w < n_parts; ++w)
+    for (std::size_t i = 0; i < P.m; ++i)
+      heaps[w].emplace_back(out.s_at(w, i), out.id_at(w, i), P.k);
+  std::vector<std::vector<float>> buf(n_parts, std::vector<float>((P.T + 2) * chunk));
+  std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(chunk));
+  parallel_for(n_chunks, [&](std::size_t c, std::size_t w) {
+    const std::size_t j0 = c * chunk;
+    fn(j0, std::min(chunk, P.n - j0), chunk, heaps[w], buf[w].data(), cand[w].data());
+  });
+}
+
 // Few 3CosMul queries (memory-bound: three cosine rows per query) read the database's int8
 // copy, a quarter of the fp32 bytes or less. Each int8 cosine is within slack8 of the exact
 // one, so those scores are upper bounds looser than the fp32 kernel's; the rows whose int8
@@ -96,78 +117,60 @@ void search_gemv_int8(const Problem& P, Parts& out) {
                                   4 * 0x1p-24 * db.int8_max_norm() * nh);
   }
   const float slack = static_cast<float>((slack8 * (1 + 1e-5) + P.slack) * (1 + 1e-6));
-  const std::size_t chunk = std::max<std::size_t>(64, (192 * 1024) / (dp8 + 1));
-  const std::size_t n_chunks = detail::ceil_div(P.n, chunk);
-  const std::size_t n_parts = std::min(num_threads(), n_chunks);
-  out.init(n_parts, P.m, P.k);
-  std::vector<std::vector<Heap>> heaps(n_parts);
-  for (std::size_t w = 0; w < n_parts; ++w)
-    for (std::size_t i = 0; i < P.m; ++i)
-      heaps[w].emplace_back(out.s_at(w, i), out.id_at(w, i), P.k);
-  std::vector<std::vector<float>> buf(n_parts, std::vector<float>((T + 2) * chunk));
-  std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(chunk));
-  parallel_for(n_chunks, [&](std::size_t c, std::size_t w) {
-    const std::size_t j0 = c * chunk, nj = std::min(chunk, P.n - j0);
-    float* b = buf[w].data();
-    std::vector<const float*> rows(T), one(T);
-    std::vector<float> cos1(T);
-    for (std::size_t t = 0; t < T; ++t) one[t] = &cos1[t];
-    for (std::size_t i = 0; i < P.m; ++i) {
-      const std::int64_t* qt = P.qterms + i * T;
-      for (std::size_t t = 0; t < T; ++t) {
-        const std::size_t tid = static_cast<std::size_t>(qt[t]);
-        K.int8_gemv(t8.data() + tid * dp8, tscale[tid], db.int8() + j0 * dp8, nj, dp8, dp8,
-                    db.int8_scale() + j0, db.int8_sum() + j0, b + t * chunk);
-        rows[t] = b + t * chunk;
-      }
-      Heap& heap = heaps[w][i];
-      float* s = b + T * chunk;
-      K.combine_cosmul(rows.data(), P.n_pos, T - P.n_pos, P.eps, slack, nj, s, s + nj);
-      const std::size_t nc = K.filter_ge(s, nullptr, nj, heap.threshold(), cand[w].data());
-      const std::int64_t* ex = P.exclude ? P.exclude + i * P.n_exclude : nullptr;
-      for (std::size_t e = 0; e < nc; ++e) {
-        const std::size_t j = j0 + cand[w][e];
-        for (std::size_t t = 0; t < T; ++t)
-          K.gemv_rows(P.terms + static_cast<std::size_t>(qt[t]) * P.d, P.x + j * P.ldx, 1, P.ldx,
-                      P.d, &cos1[t]);
-        float s1, scratch;
-        P.combine(one.data(), 1, &s1, &scratch);
-        const std::uint32_t zero = 0;  // the one refined score, at position 0
-        if (s1 >= heap.threshold())
-          push_candidates(heap, &s1, &zero, 1, static_cast<std::int64_t>(j), ex, P.n_exclude);
-      }
-    }
-  });
+  stream_chunks(
+      P, dp8, out,
+      [&](std::size_t j0, std::size_t nj, std::size_t chunk, std::vector<Heap>& heaps, float* b,
+          std::uint32_t* cand) {
+        std::vector<const float*> rows(T), one(T);
+        std::vector<float> cos1(T);
+        for (std::size_t t = 0; t < T; ++t) one[t] = &cos1[t];
+        for (std::size_t i = 0; i < P.m; ++i) {
+          const std::int64_t* qt = P.qterms + i * T;
+          for (std::size_t t = 0; t < T; ++t) {
+            const std::size_t tid = static_cast<std::size_t>(qt[t]);
+            K.int8_gemv(t8.data() + tid * dp8, tscale[tid], db.int8() + j0 * dp8, nj, dp8, dp8,
+                        db.int8_scale() + j0, db.int8_sum() + j0, b + t * chunk);
+            rows[t] = b + t * chunk;
+          }
+          Heap& heap = heaps[i];
+          float* s = b + T * chunk;
+          K.combine_cosmul(rows.data(), P.n_pos, T - P.n_pos, P.eps, slack, nj, s, s + nj);
+          const std::size_t nc = K.filter_ge(s, nullptr, nj, heap.threshold(), cand);
+          const std::int64_t* ex = P.exclude ? P.exclude + i * P.n_exclude : nullptr;
+          for (std::size_t e = 0; e < nc; ++e) {
+            const std::size_t j = j0 + cand[e];
+            for (std::size_t t = 0; t < T; ++t)
+              K.gemv_rows(P.terms + static_cast<std::size_t>(qt[t]) * P.d, P.x + j * P.ldx, 1,
+                          P.ldx, P.d, &cos1[t]);
+            float s1, scratch;
+            P.combine(one.data(), 1, &s1, &scratch);
+            const std::uint32_t zero = 0;  // the one refined score, at position 0
+            if (s1 >= heap.threshold())
+              push_candidates(heap, &s1, &zero, 1, static_cast<std::int64_t>(j), ex, P.n_exclude);
+          }
+        }
+      });
 }
 
 // Few queries: stream the database as it is, one gemv per term over an L2-sized chunk.
 void search_gemv(const Problem& P, Parts& out) {
   const KernelTable& K = *P.K;
   const std::size_t T = P.T;
-  const std::size_t chunk = std::max<std::size_t>(64, (192 * 1024) / (P.d * sizeof(float) + 1));
-  const std::size_t n_chunks = detail::ceil_div(P.n, chunk);
-  const std::size_t n_parts = std::min(num_threads(), n_chunks);
-  out.init(n_parts, P.m, P.k);
-  std::vector<std::vector<Heap>> heaps(n_parts);
-  for (std::size_t w = 0; w < n_parts; ++w)
-    for (std::size_t i = 0; i < P.m; ++i)
-      heaps[w].emplace_back(out.s_at(w, i), out.id_at(w, i), P.k);
-  std::vector<std::vector<float>> buf(n_parts, std::vector<float>((T + 2) * chunk));
-  std::vector<std::vector<std::uint32_t>> cand(n_parts, std::vector<std::uint32_t>(chunk));
-  parallel_for(n_chunks, [&](std::size_t c, std::size_t w) {
-    const std::size_t j0 = c * chunk, nj = std::min(chunk, P.n - j0);
-    float* b = buf[w].data();
-    std::vector<const float*> rows(T);
-    for (std::size_t i = 0; i < P.m; ++i) {
-      for (std::size_t t = 0; t < T; ++t) {
-        const std::size_t tid = static_cast<std::size_t>(P.qterms[i * T + t]);
-        K.gemv_rows(P.terms + tid * P.d, P.x + j0 * P.ldx, nj, P.ldx, P.d, b + t * chunk);
-        rows[t] = b + t * chunk;
-      }
-      score_block(K, P, heaps[w][i], rows.data(), nj, static_cast<std::int64_t>(j0),
-                  P.exclude ? P.exclude + i * P.n_exclude : nullptr, b + T * chunk, cand[w].data());
-    }
-  });
+  stream_chunks(
+      P, P.d * sizeof(float), out,
+      [&](std::size_t j0, std::size_t nj, std::size_t chunk, std::vector<Heap>& heaps, float* b,
+          std::uint32_t* cand) {
+        std::vector<const float*> rows(T);
+        for (std::size_t i = 0; i < P.m; ++i) {
+          for (std::size_t t = 0; t < T; ++t) {
+            const std::size_t tid = static_cast<std::size_t>(P.qterms[i * T + t]);
+            K.gemv_rows(P.terms + tid * P.d, P.x + j0 * P.ldx, nj, P.ldx, P.d, b + t * chunk);
+            rows[t] = b + t * chunk;
+          }
+          score_block(K, P, heaps[i], rows.data(), nj, static_cast<std::int64_t>(j0),
+                      P.exclude ? P.exclude + i * P.n_exclude : nullptr, b + T * chunk, cand);
+        }
+      });
 }
 
 // Floats of one term x database tile (TOKENSPACE_ANALOGY_TILE_KB overrides, for tuning).

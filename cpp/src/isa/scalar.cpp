@@ -56,9 +56,11 @@ void gemv_rows(const float* q, const float* x, std::size_t n, std::size_t ldx, s
   }
 }
 
-std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
-                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
-  float acc[MR][NR] = {};
+// The MR x NR score tile of the kNN kernels: rows a_i (stride lda) against the k-major panel b.
+void score_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
+                float (&acc)[MR][NR]) {
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
   for (std::size_t k = 0; k < d; ++k) {
     const float* bk = b + k * NR;
     for (int i = 0; i < MR; ++i) {
@@ -66,6 +68,12 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
       for (int j = 0; j < NR; ++j) acc[i][j] += ai * bk[j];
     }
   }
+}
+
+std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_t d,
+                     const float* bias, const float* thr, float* c, std::uint32_t* hits) {
+  float acc[MR][NR];
+  score_tile(a, lda, b, d, acc);
   std::size_t n = 0;
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) {
@@ -80,14 +88,8 @@ std::size_t knn_tile(const float* a, std::size_t lda, const float* b, std::size_
 std::size_t knn_tile_sym(const float* a, std::size_t lda, const float* b, std::size_t d,
                          const float* bias_a, const float* thr_a, const float* bias_b,
                          const float* thr_b, float* c, std::uint32_t* hits) {
-  float acc[MR][NR] = {};
-  for (std::size_t k = 0; k < d; ++k) {
-    const float* bk = b + k * NR;
-    for (int i = 0; i < MR; ++i) {
-      const float ai = a[i * lda + k];
-      for (int j = 0; j < NR; ++j) acc[i][j] += ai * bk[j];
-    }
-  }
+  float acc[MR][NR];
+  score_tile(a, lda, b, d, acc);
   std::size_t n = 0;
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) {
